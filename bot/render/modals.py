@@ -1,0 +1,191 @@
+"""The modals: the handoff form, the rejection form, the reassignment form, a notice."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    CheckboxesElement,
+    DateTimePickerElement,
+    EmailInputElement,
+    InputBlock,
+    NumberInputElement,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    SectionBlock,
+    StaticSelectElement,
+    UrlInputElement,
+    UserMultiSelectElement,
+    UserSelectElement,
+)
+from slack_sdk.models.blocks.basic_components import MarkdownTextObject
+from slack_sdk.models.views import View
+
+from bot.handoffs import (
+    ENTERPRISE_NEEDS,
+    HANDOFF_TYPES,
+    LONG_TEXT_MAX,
+    MEETING_KINDS,
+    REJECT_REASONS,
+    SHORT_TEXT_MAX,
+    SOURCES,
+    short_id,
+)
+from bot.render.text import clip, escape
+
+HANDOFF_CALLBACK = "handoff_submit"
+REJECT_CALLBACK = "handoff_reject_submit"
+REASSIGN_CALLBACK = "handoff_reassign_submit"
+
+# Long-form qualification questions, in the order an AE reads them.
+QUALIFICATION = (
+    ("need", "Need / use case", "What problem are they solving, and for whom?", False),
+    ("compelling_event", "Compelling event", "Why now? What happens if they do nothing?", False),
+    ("before_scenario", "Before scenario", "How do they work today?", True),
+    ("after_scenario", "After scenario", "What does good look like for them?", True),
+    ("outcomes", "Positive business outcomes", None, True),
+    ("required_capabilities", "Required capabilities", None, True),
+    ("metrics", "Metrics", "How will they measure success?", True),
+    ("decision_path", "Path to the decision maker", "Who decides, who signs, who else is involved?", True),
+)
+
+
+def _options(choices: dict[str, str]) -> list[Option]:
+    return [Option(value=value, label=label) for value, label in choices.items()]
+
+
+def _option(choices: dict[str, str], value: str | None) -> Option | None:
+    return Option(value=value, label=choices[value]) if value in choices else None
+
+
+def _text(name: str, label: str, *, optional: bool, initial: Any = None, multiline: bool = False,
+          placeholder: str | None = None, limit: int = SHORT_TEXT_MAX, hint: str | None = None) -> InputBlock:
+    return InputBlock(
+        block_id=name,
+        label=label,
+        optional=optional,
+        hint=hint,
+        element=PlainTextInputElement(
+            action_id=name,
+            multiline=multiline,
+            max_length=limit,
+            placeholder=placeholder,
+            initial_value=str(initial) if initial not in (None, "") else None,
+        ),
+    )
+
+
+def handoff_modal(*, regions: tuple[str, ...], prefill: dict[str, Any] | None = None,
+                  metadata: dict[str, Any] | None = None, title: str = "New handoff") -> dict:
+    """The SDR's form. `prefill` holds stored values (for revise) or defaults."""
+    p = prefill or {}
+    region_choices = {r: r for r in regions}
+    if p.get("region") and p["region"] not in region_choices:
+        region_choices[p["region"]] = p["region"]
+    meeting = p.get("meeting_start")
+    blocks: list[Any] = [
+        SectionBlock(text=MarkdownTextObject(
+            text="Hand a qualified prospect to an AE. Only the fields marked required are needed; "
+                 "the more you add, the less the AE asks twice.")),
+        _text("company", "Company", optional=False, initial=p.get("company")),
+        _text("contact_name", "Contact name", optional=False, initial=p.get("contact_name")),
+        _text("contact_title", "Contact title", optional=True, initial=p.get("contact_title")),
+        InputBlock(block_id="contact_email", label="Contact email", optional=True,
+                   element=EmailInputElement(action_id="contact_email", initial_value=p.get("contact_email"))),
+        InputBlock(block_id="crm_url", label="CRM record", optional=True,
+                   element=UrlInputElement(action_id="crm_url", initial_value=p.get("crm_url"))),
+        InputBlock(block_id="employee_count", label="Employees", optional=True,
+                   hint="Sets the segment: SMB, Mid-Market or Large.",
+                   element=NumberInputElement(action_id="employee_count", is_decimal_allowed=False, min_value="0",
+                                              initial_value=_num(p.get("employee_count")))),
+        InputBlock(block_id="region", label="Region", optional=True,
+                   element=StaticSelectElement(action_id="region", options=_options(region_choices),
+                                               initial_option=_option(region_choices, p.get("region")))),
+        InputBlock(block_id="source", label="Source", optional=True,
+                   element=RadioButtonsElement(action_id="source", options=_options(SOURCES),
+                                               initial_option=_option(SOURCES, p.get("source", "outbound")))),
+        InputBlock(block_id="handoff_type", label="Handoff type", optional=True,
+                   element=StaticSelectElement(
+                       action_id="handoff_type", options=_options(HANDOFF_TYPES),
+                       initial_option=_option(HANDOFF_TYPES, p.get("handoff_type", "qualified_meeting")))),
+        InputBlock(block_id="ae_id", label="AE", optional=False,
+                   element=UserSelectElement(action_id="ae_id", initial_user=p.get("ae_id"),
+                                             placeholder="Who takes it from here?")),
+        InputBlock(block_id="meeting_start", label="Meeting start", optional=True,
+                   hint="Required unless this is a direct pass. Outbound meetings need 48 business hours' notice.",
+                   element=DateTimePickerElement(
+                       action_id="meeting_start",
+                       initial_date_time=int(meeting.timestamp()) if meeting else None)),
+        InputBlock(block_id="meeting_kind", label="Meeting kind", optional=True,
+                   element=StaticSelectElement(action_id="meeting_kind", options=_options(MEETING_KINDS),
+                                               initial_option=_option(MEETING_KINDS, p.get("meeting_kind")))),
+        InputBlock(block_id="meeting_link", label="Meeting link", optional=True,
+                   element=UrlInputElement(action_id="meeting_link", initial_value=p.get("meeting_link"))),
+        InputBlock(block_id="attendees", label="Extra attendees", optional=True,
+                   hint="Solutions engineer, manager, …",
+                   element=UserMultiSelectElement(action_id="attendees", initial_users=p.get("attendees") or None)),
+    ]
+    for name, label, placeholder, optional in QUALIFICATION:
+        blocks.append(_text(name, label, optional=optional, initial=p.get(name), multiline=True,
+                            placeholder=placeholder, limit=LONG_TEXT_MAX))
+    blocks += [
+        InputBlock(block_id="seats", label="Seats", optional=True,
+                   element=NumberInputElement(action_id="seats", is_decimal_allowed=False, min_value="0",
+                                              initial_value=_num(p.get("seats")))),
+        InputBlock(block_id="enterprise_needs", label="Enterprise needs", optional=True,
+                   element=CheckboxesElement(
+                       action_id="enterprise_needs", options=_options(ENTERPRISE_NEEDS),
+                       initial_options=[o for v in p.get("enterprise_needs") or [] if (o := _option(ENTERPRISE_NEEDS, v))]
+                       or None)),
+        _text("agenda", "Proposed agenda", optional=True, initial=p.get("agenda"), multiline=True,
+              limit=LONG_TEXT_MAX, placeholder="The AE confirms it on the card."),
+        _text("notes", "Notes", optional=True, initial=p.get("notes"), multiline=True, limit=LONG_TEXT_MAX),
+    ]
+    view = View(
+        type="modal", callback_id=HANDOFF_CALLBACK, title=title, submit="Hand off", close="Cancel",
+        private_metadata=json.dumps(metadata or {}), blocks=blocks,
+    )
+    return view.to_dict()
+
+
+def _num(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def reject_modal(*, handoff_id: int, company: str, revision: int) -> dict:
+    view = View(
+        type="modal", callback_id=REJECT_CALLBACK, title="Reject handoff", submit="Reject", close="Cancel",
+        private_metadata=json.dumps({"id": handoff_id, "rev": revision}),
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=clip(
+                f"Reject *{short_id(handoff_id)} {escape(company)}*. Your feedback goes to the SDR as coaching: "
+                "say what was missing and what would have made it a yes.", 3000))),
+            InputBlock(block_id="reason", label="Reason", element=StaticSelectElement(
+                action_id="reason", options=_options(REJECT_REASONS), placeholder="Choose a reason")),
+            InputBlock(block_id="feedback", label="Feedback for the SDR", element=PlainTextInputElement(
+                action_id="feedback", multiline=True, max_length=LONG_TEXT_MAX)),
+        ],
+    )
+    return view.to_dict()
+
+
+def reassign_modal(*, handoff_id: int, company: str, revision: int) -> dict:
+    view = View(
+        type="modal", callback_id=REASSIGN_CALLBACK, title="Reassign handoff", submit="Reassign", close="Cancel",
+        private_metadata=json.dumps({"id": handoff_id, "rev": revision}),
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=clip(
+                f"Hand *{short_id(handoff_id)} {escape(company)}* to another AE. They get a fresh card.", 3000))),
+            InputBlock(block_id="new_ae", label="New AE", element=UserSelectElement(action_id="new_ae")),
+            InputBlock(block_id="note", label="Note", optional=True, element=PlainTextInputElement(
+                action_id="note", multiline=True, max_length=LONG_TEXT_MAX)),
+        ],
+    )
+    return view.to_dict()
+
+
+def notice_modal(title: str, text: str) -> dict:
+    view = View(type="modal", title=clip(title, 24), close="OK",
+                blocks=[SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))])
+    return view.to_dict()

@@ -1,0 +1,36 @@
+"""Small text helpers shared by the views: escaping, truncation, local times."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+SECTION_TEXT_MAX = 3000
+FIELD_TEXT_MAX = 2000
+HEADER_MAX = 150
+MESSAGE_TEXT_MAX = 3000  # the notification fallback; Slack allows more, people read less
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    blocks: list[dict] = field(default_factory=list)
+
+
+def escape(text: str | None) -> str:
+    """User text inside mrkdwn: no mentions, links or broadcasts smuggled in."""
+    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def local_time(at: datetime | None, tz: str) -> str:
+    if at is None:
+        return "not set"
+    return at.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y, %H:%M %Z")
+
+
+def mention(user_id: str | None) -> str:
+    return f"<@{user_id}>" if user_id else "someone"

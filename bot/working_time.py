@@ -1,0 +1,264 @@
+"""Working-time arithmetic for SLAs ("4 working hours", "48 business hours").
+
+Pure: no I/O and no system clock; every function takes the instants it needs.
+
+Model: a calendar defines, for each local date that is a workday and not a
+holiday, one working period [day_start, day_end) in the wall-clock time of
+``cal.tz``. Each local boundary is converted to a UTC instant on its own, so
+the real length of a period follows daylight saving time (a 24-hour business
+day is 23 or 25 real hours on change days; a 9-17 day stays 8 hours). All
+arithmetic is then done on those UTC intervals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as _holidays_pkg
+
+__all__ = [
+    "WorkingCalendar",
+    "add_working_time",
+    "holiday_dates",
+    "is_working_time",
+    "next_working_moment",
+    "working_intervals",
+    "working_time_between",
+]
+
+UTC = timezone.utc
+_ONE_DAY = timedelta(days=1)
+_MICROSECOND = timedelta(microseconds=1)
+# Unbounded searches give up after this many consecutive days without working
+# time, so a calendar made of holidays cannot hang the scheduler.
+_MAX_IDLE_DAYS = 3 * 366
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    tz: str
+    workdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # Monday = 0
+    day_start: time = time(9, 0)
+    day_end: time | None = time(17, 0)  # None = midnight at the end of the day
+    holidays: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tz, str):
+            raise ValueError(f"time zone must be an IANA name, got {self.tz!r}")
+        try:
+            ZoneInfo(self.tz)
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            raise ValueError(f"unknown time zone {self.tz!r}") from exc
+
+        # Accept any iterable but store frozensets so the calendar stays hashable.
+        workdays = frozenset(self.workdays)
+        if not workdays:
+            raise ValueError("workdays must not be empty")
+        if any(not isinstance(d, int) or isinstance(d, bool) or not 0 <= d <= 6 for d in workdays):
+            raise ValueError(f"workdays must be integers 0..6 (Monday = 0), got {sorted(workdays, key=str)}")
+        object.__setattr__(self, "workdays", workdays)
+
+        holidays = frozenset(self.holidays)
+        # datetime is a date subclass but never equals a date, so it would silently never match.
+        if any(not isinstance(h, date) or isinstance(h, datetime) for h in holidays):
+            raise ValueError("holidays must be datetime.date values")
+        object.__setattr__(self, "holidays", holidays)
+
+        # Aware times would be ambiguous next to cal.tz.
+        for name, value in (("day_start", self.day_start), ("day_end", self.day_end)):
+            if value is None and name == "day_end":
+                continue
+            if not isinstance(value, time) or value.tzinfo is not None:
+                raise ValueError(f"{name} must be a naive datetime.time, got {value!r}")
+        if self.day_end is not None and self.day_end <= self.day_start:
+            raise ValueError(
+                f"day_end ({self.day_end}) must be after day_start ({self.day_start}); "
+                "use day_end=None for a day that runs to midnight"
+            )
+
+    @classmethod
+    def business_days(cls, tz: str, holidays: Iterable[date] = frozenset()) -> WorkingCalendar:
+        """Mon-Fri, whole days 00:00-24:00: how "48 business hours" of notice is counted."""
+        return cls(
+            tz=tz,
+            workdays=frozenset({0, 1, 2, 3, 4}),
+            day_start=time(0, 0),
+            day_end=None,
+            holidays=frozenset(holidays),
+        )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)  # ZoneInfo caches instances per key
+
+
+# --- internals ---------------------------------------------------------------
+
+
+def _require_aware(value: datetime, name: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise ValueError(f"{name} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
+    return value.astimezone(UTC)
+
+
+def _local_to_utc(zone: ZoneInfo, naive: datetime) -> datetime:
+    """UTC instant of a local wall-clock time; fold=0 (first occurrence) in overlaps,
+    the instant the clocks jump (the first instant after the gap) for nonexistent times."""
+    candidate = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    if candidate.astimezone(zone).replace(tzinfo=None) == naive:
+        return candidate
+    # In a gap: fold=1 applies the post-transition offset (an instant before the
+    # jump), fold=0 the pre-transition one (an instant after it). Bisect for the
+    # jump; the predicate "wall clock >= naive" flips exactly there.
+    lo = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    lo_us, hi_us = 0, (candidate - lo) // _MICROSECOND
+    while hi_us - lo_us > 1:
+        mid = (lo_us + hi_us) // 2
+        wall = (lo + timedelta(microseconds=mid)).astimezone(zone).replace(tzinfo=None)
+        if wall >= naive:
+            hi_us = mid
+        else:
+            lo_us = mid
+    return lo + timedelta(microseconds=hi_us)
+
+
+def _day_period(cal: WorkingCalendar, zone: ZoneInfo, day: date) -> tuple[datetime, datetime] | None:
+    if day.weekday() not in cal.workdays or day in cal.holidays:
+        return None
+    start = _local_to_utc(zone, datetime.combine(day, cal.day_start.replace(fold=0)))
+    if cal.day_end is None:
+        end = _local_to_utc(zone, datetime.combine(day + _ONE_DAY, time(0, 0)))
+    else:
+        end = _local_to_utc(zone, datetime.combine(day, cal.day_end.replace(fold=0)))
+    # Both boundaries may collapse onto the same instant inside a DST gap.
+    return (start, end) if end > start else None
+
+
+def _periods(
+    cal: WorkingCalendar, first_day: date, last_day: date | None = None
+) -> Iterator[tuple[datetime, datetime]]:
+    """Per-day working periods in order; unbounded (with the idle guard) if last_day is None."""
+    zone = cal.zone
+    day = first_day
+    idle = 0
+    while last_day is None or day <= last_day:
+        period = _day_period(cal, zone, day)
+        if period is not None:
+            idle = 0
+            yield period
+        elif last_day is None:
+            idle += 1
+            if idle > _MAX_IDLE_DAYS:
+                raise ValueError(
+                    f"calendar has no working time for {_MAX_IDLE_DAYS} days after {first_day}"
+                )
+        day += _ONE_DAY
+
+
+def _first_day(cal: WorkingCalendar, at_utc: datetime) -> date:
+    # A period of local day d lies within d's wall-clock day (or ends at the next
+    # midnight), so starting one day early cannot miss a period covering `at`.
+    return at_utc.astimezone(cal.zone).date() - _ONE_DAY
+
+
+# --- public API ----------------------------------------------------------------
+
+
+def working_intervals(
+    cal: WorkingCalendar, start: datetime, end: datetime
+) -> Iterator[tuple[datetime, datetime]]:
+    """Working periods overlapping [start, end), clipped to it, in UTC.
+
+    Back-to-back periods (e.g. consecutive 24-hour business days) are merged.
+    """
+    start_utc = _require_aware(start, "start")
+    end_utc = _require_aware(end, "end")
+    if end_utc <= start_utc:
+        return
+    last_day = end_utc.astimezone(cal.zone).date()
+    pending: tuple[datetime, datetime] | None = None
+    for p_start, p_end in _periods(cal, _first_day(cal, start_utc), last_day):
+        if p_end <= start_utc:
+            continue
+        if p_start >= end_utc:
+            break
+        clipped = (max(p_start, start_utc), min(p_end, end_utc))
+        if pending is not None and pending[1] == clipped[0]:
+            pending = (pending[0], clipped[1])
+            continue
+        if pending is not None:
+            yield pending
+        pending = clipped
+    if pending is not None:
+        yield pending
+
+
+def working_time_between(cal: WorkingCalendar, start: datetime, end: datetime) -> timedelta:
+    """Working time in [start, end); negative (= -(end..start)) if end < start."""
+    start_utc = _require_aware(start, "start")
+    end_utc = _require_aware(end, "end")
+    if end_utc < start_utc:
+        return -working_time_between(cal, end_utc, start_utc)
+    total = timedelta(0)
+    for p_start, p_end in working_intervals(cal, start_utc, end_utc):
+        total += p_end - p_start
+    return total
+
+
+def add_working_time(cal: WorkingCalendar, start: datetime, amount: timedelta) -> datetime:
+    """The instant at which `amount` of working time after `start` has elapsed.
+
+    A period's end counts as inside it, so 8h from 09:00 on a 9-17 day is 17:00
+    the same day. A zero amount returns `start` itself (in UTC) even outside
+    working time.
+    """
+    start_utc = _require_aware(start, "start")
+    if not isinstance(amount, timedelta):
+        raise ValueError(f"amount must be a timedelta, got {type(amount).__name__}")
+    if amount < timedelta(0):
+        raise ValueError(f"amount must not be negative, got {amount}")
+    if amount == timedelta(0):
+        return start_utc
+    remaining = amount
+    for p_start, p_end in _periods(cal, _first_day(cal, start_utc)):
+        if p_end <= start_utc:
+            continue
+        begin = max(p_start, start_utc)
+        available = p_end - begin
+        if remaining <= available:
+            return begin + remaining
+        remaining -= available
+    raise AssertionError("unreachable: _periods is unbounded")  # pragma: no cover
+
+
+def is_working_time(cal: WorkingCalendar, at: datetime) -> bool:
+    at_utc = _require_aware(at, "at")
+    last_day = at_utc.astimezone(cal.zone).date()
+    return any(
+        p_start <= at_utc < p_end for p_start, p_end in _periods(cal, _first_day(cal, at_utc), last_day)
+    )
+
+
+def next_working_moment(cal: WorkingCalendar, at: datetime) -> datetime:
+    """`at` itself (in UTC) if it is working time, else the start of the next working period."""
+    at_utc = _require_aware(at, "at")
+    for p_start, p_end in _periods(cal, _first_day(cal, at_utc)):
+        if p_end > at_utc:
+            return max(p_start, at_utc)
+    raise AssertionError("unreachable: _periods is unbounded")  # pragma: no cover
+
+
+def holiday_dates(country: str, subdivision: str | None, years: Iterable[int]) -> frozenset[date]:
+    """Public holidays (including observed substitute days) of a country/subdivision."""
+    year_list = sorted(set(years))
+    try:
+        calendar = _holidays_pkg.country_holidays(country, subdiv=subdivision, years=year_list)
+    except NotImplementedError as exc:
+        where = country if subdivision is None else f"{country}/{subdivision}"
+        raise ValueError(f"unknown country or subdivision for holidays: {where!r} ({exc})") from exc
+    return frozenset(calendar.keys())

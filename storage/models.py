@@ -1,0 +1,137 @@
+"""The tables. The record is the truth; Slack messages are views of it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, whatever the database keeps (SQLite keeps naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; use aware UTC")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def utc_column(nullable: bool = True) -> Column:
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+class Handoff(SQLModel, table=True):
+    __tablename__ = "handoff"
+    __table_args__ = (
+        Index("ix_handoff_sdr", "sdr_id", "state"),
+        Index("ix_handoff_ae", "ae_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    state: str = Field(index=True)  # see bot.handoffs.State
+    revision: int = 1  # bumped on revise/reassign; buttons on older cards go stale
+    submission_key: str = Field(unique=True)  # the modal's view id: a re-sent submission is not a second handoff
+    slack_team_id: str = ""
+    sdr_id: str
+    ae_id: str
+    # prospect
+    company: str
+    contact_name: str
+    contact_title: str | None = None
+    contact_email: str | None = None
+    crm_url: str | None = None
+    employee_count: int | None = None
+    segment: str | None = None
+    region: str | None = None
+    source: str = "outbound"
+    handoff_type: str = "qualified_meeting"
+    # meeting
+    meeting_start: datetime | None = Field(default=None, sa_column=utc_column())
+    meeting_kind: str | None = None
+    meeting_link: str | None = None
+    attendees: str = "[]"  # JSON list of user ids
+    # qualification
+    need: str = Field(sa_column=Column(Text, nullable=False))
+    compelling_event: str = Field(sa_column=Column(Text, nullable=False))
+    before_scenario: str | None = Field(default=None, sa_column=Column(Text))
+    after_scenario: str | None = Field(default=None, sa_column=Column(Text))
+    outcomes: str | None = Field(default=None, sa_column=Column(Text))
+    required_capabilities: str | None = Field(default=None, sa_column=Column(Text))
+    metrics: str | None = Field(default=None, sa_column=Column(Text))
+    decision_path: str | None = Field(default=None, sa_column=Column(Text))
+    seats: int | None = None
+    enterprise_needs: str = "[]"  # JSON list of codes
+    agenda: str | None = Field(default=None, sa_column=Column(Text))
+    notes: str | None = Field(default=None, sa_column=Column(Text))
+    # decision
+    decided_by: str | None = None
+    decided_at: datetime | None = Field(default=None, sa_column=utc_column())
+    rejection_reason: str | None = None
+    rejection_feedback: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(sa_column=utc_column(False))
+    updated_at: datetime = Field(sa_column=utc_column(False))
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    handoff_id: int = Field(foreign_key="handoff.id", index=True)
+    at: datetime = Field(sa_column=utc_column(False))
+    actor: str
+    action: str
+    from_state: str | None = None
+    to_state: str | None = None
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    detail: str = "{}"  # JSON
+
+
+class SlackMessage(SQLModel, table=True):
+    """Where a view of a record was posted, so later changes edit it in place."""
+
+    __tablename__ = "slack_message"
+
+    key: str = Field(primary_key=True)  # e.g. "ae_card:42:1"
+    handoff_id: int | None = Field(default=None, foreign_key="handoff.id", index=True)
+    channel: str
+    ts: str
+    posted_at: datetime = Field(sa_column=utc_column(False))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A Slack post or edit owed, written in the same transaction as the change that causes it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation: str  # user or channel id; delivery is in order per conversation
+    op: str  # "post" | "update"
+    view: str  # render name, see bot.render.views
+    message_key: str  # the SlackMessage key posted (post) or edited (update)
+    handoff_id: int | None = Field(default=None, foreign_key="handoff.id", index=True)
+    audit_event_id: int | None = None
+    thread_key: str | None = None  # post into the thread of this message
+    dedupe_key: str | None = None  # claimed once: a reminder is never owed twice
+    status: str = "pending"  # pending | sending | sent | dead
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=utc_column(False))
+    last_error: str | None = None
+    created_at: datetime = Field(sa_column=utc_column(False))
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column())

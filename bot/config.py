@@ -33,6 +33,7 @@ class Settings:
     api_url: str = SLACK_API_DEFAULT
     database_url: str = "sqlite:///handoff.db"
     port: int = 3000
+    host: str = "0.0.0.0"
     admins: frozenset[str] = frozenset()
     log_level: str = "INFO"
     default_tz: str = "UTC"
@@ -91,6 +92,8 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         else:
             problems.append(f"PORT is malformed: expected a number from 1 to 65535, got {raw!r}.")
 
+    host = get("HOST") or "0.0.0.0"
+
     admins: set[str] = set()
     for item in (get("HANDOFF_ADMINS") or "").split(","):
         item = item.strip()
@@ -141,6 +144,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         api_url=api_url,
         database_url=database_url,
         port=port,
+        host=host,
         admins=frozenset(admins),
         log_level=log_level,
         default_tz=default_tz,

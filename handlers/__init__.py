@@ -1,0 +1,12 @@
+"""Bolt listeners, one small module per Slack surface."""
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.deps import Deps
+from handlers import command, decision, handoff_form, home, reassign, sdr_actions
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    for surface in (command, handoff_form, decision, reassign, sdr_actions, home):
+        surface.register(app, deps)

@@ -65,9 +65,9 @@ class Database:
             yield session
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run blocking storage work on the database thread."""
+        """Run `fn(self, *args)`, a blocking storage function, on the database thread."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        return await loop.run_in_executor(self._executor, functools.partial(fn, self, *args, **kwargs))
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

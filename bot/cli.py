@@ -1,0 +1,90 @@
+"""The command line: `handoff-bot run | migrate | demo`."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import setup_logging
+
+log = logging.getLogger("handoff")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        print("handoff-bot: cannot start; fix these settings (environment or .env):", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _database(settings: Settings):
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    db = Database(settings.database_url)
+    upgrade(db.engine)
+    return db
+
+
+def cmd_run(_args: argparse.Namespace) -> int:
+    settings = _settings()
+    setup_logging(settings.log_level)
+    from bot.app import build_app
+    from bot.server import serve_http, serve_socket_mode
+
+    db = _database(settings)
+    app, deps = build_app(settings, db)
+    if settings.socket_mode:
+        assert settings.app_token
+        asyncio.run(serve_socket_mode(app, deps, settings.app_token))
+    else:
+        serve_http(app, deps, settings.host, settings.port, settings.log_level)
+    db.close()
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    from storage.db import Database
+    from storage.migrate import current_revision, upgrade
+
+    try:
+        settings = load_settings()
+        url = settings.database_url
+    except ConfigError:
+        import os
+
+        url = os.environ.get("DATABASE_URL") or "sqlite:///handoff.db"  # migrating needs no Slack tokens
+    setup_logging("INFO")
+    db = Database(url)
+    upgrade(db.engine)
+    print(f"database at revision {current_revision(db.engine)}")
+    db.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(verbose=args.verbose)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="handoff-bot", description="The SDR → AE handoff, in Slack.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="serve Slack (HTTP on $PORT, or Socket Mode with $SLACK_APP_TOKEN)").set_defaults(
+        fn=cmd_run)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)
+    demo = sub.add_parser("demo", help="play the whole story against the built-in Slack stand-in")
+    demo.add_argument("--verbose", action="store_true", help="show the bot's logs too")
+    demo.set_defaults(fn=cmd_demo)
+    args = parser.parse_args(argv)
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,129 @@
+"""Delivers the outbox to Slack: in order per conversation, retrying what is transient.
+
+A 429 is retried after its Retry-After; 5xx, timeouts and Slack's own transient
+errors back off exponentially; errors that retrying cannot fix are recorded for
+admins (`handoff-bot doctor`) instead of being retried forever.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.clock import Clock
+from bot.directory import Directory
+from bot.handoffs import short_id
+from bot.render.cards import Viewer
+from bot.render.views import render_view
+from storage import outbox
+from storage.db import Database
+
+log = logging.getLogger("handoff.delivery")
+
+TRANSIENT_ERRORS = frozenset({
+    "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout", "team_added_to_org",
+})
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+class Deliverer:
+    def __init__(self, db: Database, client: AsyncWebClient, directory: Directory, clock: Clock,
+                 default_tz: str = "UTC", poll_seconds: float = 1.0):
+        self._db = db
+        self._client = client
+        self._directory = directory
+        self._clock = clock
+        self._default_tz = default_tz
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.deliver_due()
+            except Exception:  # the loop must outlive a bad row or a database hiccup
+                log.exception("outbox delivery pass failed")
+            self._wake.clear()
+            waiter = asyncio.ensure_future(self._wake.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, stopper}, timeout=self._poll, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            stopper.cancel()
+
+    async def deliver_due(self) -> int:
+        """Deliver everything due now, conversation heads first; returns how many were settled."""
+        settled = 0
+        async with self._lock:
+            while True:
+                batch = await self._db.run(outbox.claim_due, self._clock.now())
+                if not batch:
+                    return settled
+                results = await asyncio.gather(*(self._deliver(d) for d in batch))
+                settled += sum(results)
+                if not any(results):  # all rescheduled: nothing behind them may go yet
+                    return settled
+
+    async def _deliver(self, d: outbox.Delivery) -> bool:
+        """True when the row is settled (sent, skipped or dead), False when rescheduled."""
+        row = d.row
+        label = f"{short_id(row.handoff_id)} " if row.handoff_id else ""
+        if d.handoff is None:
+            await self._db.run(outbox.mark_final, row, status="dead", error="the record is gone")
+            return True
+        if row.op == "update" and d.target is None:
+            await self._db.run(outbox.mark_final, row, status="skipped", error="no posted message to update")
+            return True
+        tz = await self._directory.tz(row.conversation) if row.conversation[:1] in "UW" else self._default_tz
+        message = render_view(row.view, handoff=d.handoff, event=d.event, message_key=row.message_key,
+                              viewer=Viewer(row.conversation, tz))
+        try:
+            if row.op == "post":
+                response = await self._client.chat_postMessage(
+                    channel=row.conversation, text=message.text, blocks=message.blocks,
+                    thread_ts=d.thread.ts if d.thread else None, unfurl_links=False, unfurl_media=False,
+                )
+            else:
+                assert d.target is not None
+                response = await self._client.chat_update(
+                    channel=d.target.channel, ts=d.target.ts, text=message.text, blocks=message.blocks,
+                )
+        except SlackApiError as error:
+            return await self._failed(row, label, error)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+            at = self._clock.now() + backoff(row.attempts)
+            log.warning("%s%s %s to %s: network error %s; retrying at %s", label, row.op, row.view,
+                        row.conversation, type(error).__name__, at.isoformat())
+            await self._db.run(outbox.mark_retry, row, at=at, error=f"network: {type(error).__name__}")
+            return False
+        await self._db.run(outbox.mark_sent, row, channel=response["channel"], ts=response["ts"],
+                           now=self._clock.now())
+        return True
+
+    async def _failed(self, row, label: str, error: SlackApiError) -> bool:
+        status = error.response.status_code
+        code = error.response.get("error") or f"http_{status}"
+        if status == 429 or code == "ratelimited":
+            retry_after = int(error.response.headers.get("Retry-After", error.response.headers.get("retry-after", 1)))
+            at = self._clock.now() + timedelta(seconds=max(retry_after, 1))
+        elif status >= 500 or code in TRANSIENT_ERRORS:
+            at = self._clock.now() + backoff(row.attempts)
+        else:
+            log.error("%s%s %s to %s failed for good: %s", label, row.op, row.view, row.conversation, code)
+            await self._db.run(outbox.mark_final, row, status="dead", error=code)
+            return True
+        log.warning("%s%s %s to %s failed (%s); retrying at %s", label, row.op, row.view, row.conversation,
+                    code, at.isoformat())
+        await self._db.run(outbox.mark_retry, row, at=at, error=code)
+        return False

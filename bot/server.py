@@ -1,0 +1,100 @@
+"""Serving: Starlette under uvicorn for HTTP (Bolt's built-in server is for development), or Socket Mode."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import uvicorn
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.deps import Deps
+
+log = logging.getLogger("handoff.server")
+
+
+class Workers:
+    """The outbox worker's life, tied to the server's."""
+
+    def __init__(self, deps: Deps):
+        self.deps = deps
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._stop = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self.deps.deliverer.run(self._stop), name="outbox")
+        self.deps.deliverer.kick()  # deliver what was owed before a restart
+
+    async def stop(self) -> None:
+        await self.deps.background.drain()
+        self._stop.set()
+        if self._task:
+            await asyncio.wait({self._task}, timeout=10)
+
+
+def build_http(app: AsyncApp, deps: Deps) -> Starlette:
+    handler = AsyncSlackRequestHandler(app)
+    workers = Workers(deps)
+
+    async def events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    async def healthz(_request: Request) -> Response:
+        try:
+            await deps.db.run(_ping)
+        except Exception as error:
+            return JSONResponse({"ok": False, "error": type(error).__name__}, status_code=503)
+        return JSONResponse({"ok": True})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await workers.start()
+        log.info("serving Slack requests on /slack/events")
+        yield
+        await workers.stop()
+        log.info("stopped cleanly")
+
+    return Starlette(routes=[
+        Route("/slack/events", events, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ], lifespan=lifespan)
+
+
+def _ping(db) -> None:
+    with db.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def serve_http(app: AsyncApp, deps: Deps, host: str, port: int, log_level: str) -> None:
+    """Blocks until SIGTERM/SIGINT; uvicorn finishes in-flight requests, then the workers stop."""
+    config = uvicorn.Config(build_http(app, deps), host=host, port=port, log_level=log_level.lower(),
+                            lifespan="on", access_log=False)
+    uvicorn.Server(config).run()
+
+
+async def serve_socket_mode(app: AsyncApp, deps: Deps, app_token: str) -> None:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    import signal
+
+    workers = Workers(deps)
+    await workers.start()
+    handler = AsyncSocketModeHandler(app, app_token)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await handler.connect_async()
+    log.info("connected to Slack over Socket Mode")
+    await stop.wait()
+    await handler.close_async()
+    await workers.stop()
+    log.info("stopped cleanly")

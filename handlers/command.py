@@ -1,0 +1,68 @@
+"""`/handoff`: opens the form at once; `help`, `list`, `show H-42` answer ephemerally."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.deps import Deps
+from bot.handoffs import parse_short_id
+from bot.render import replies
+from bot.render.modals import handoff_modal
+from bot.render.text import Message
+from storage import handoffs as store
+
+log = logging.getLogger("handoff.command")
+
+
+def _ephemeral(message: Message) -> dict[str, Any]:
+    return {"response_type": "ephemeral", "text": message.text, "blocks": message.blocks}
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.command("/handoff")
+    async def handoff_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+        words = (command.get("text") or "").split()
+        user = command["user_id"]
+        verb = words[0].lower() if words else "new"
+
+        if verb == "new" and len(words) <= 1:
+            await ack()
+            # The trigger_id dies 3 s after the click: open the form before anything slow.
+            deps.background.spawn(_open_form(client, command["trigger_id"], user), name="open-form")
+        elif verb == "help":
+            await ack(**_ephemeral(replies.help_text()))
+        elif verb == "list" and len(words) == 1:
+            handoffs = await deps.db.run(store.list_for_user, user)
+            tz = await deps.directory.tz(user) if handoffs else deps.settings.default_tz
+            await ack(**_ephemeral(replies.handoff_list(user, handoffs, tz)))
+        elif verb == "show" and len(words) == 2 and (handoff_id := parse_short_id(words[1])) is not None:
+            await ack(**_ephemeral(await _details(deps, user, handoff_id, words[1])))
+        else:
+            problem = "`/handoff show` needs a handoff id, like `H-42`." if verb == "show" else (
+                f"I don't know `{' '.join(words)[:50]}`.")
+            await ack(**_ephemeral(replies.usage(problem)))
+
+    async def _open_form(client: AsyncWebClient, trigger_id: str, user: str) -> None:
+        view = handoff_modal(regions=deps.settings.regions)
+        try:
+            await client.views_open(trigger_id=trigger_id, view=view)
+        except Exception as error:
+            log.warning("could not open the handoff form for %s: %s", user, error)
+            try:
+                await client.chat_postMessage(
+                    channel=user, text="Sorry, Slack didn't let me open the form in time. Please type `/handoff` again.")
+            except Exception:
+                pass
+
+
+async def _details(deps: Deps, user: str, handoff_id: int, raw: str) -> Message:
+    handoff = await deps.db.run(store.get_handoff, handoff_id)
+    if handoff is None:
+        return replies.usage(replies.not_found(raw))
+    if user not in deps.admins and not await deps.db.run(store.involved, handoff_id, user):
+        return replies.usage(f"You're not part of {raw.upper()}: only its SDR, AE, attendees and admins can see it.")
+    events = await deps.db.run(store.audit_trail, handoff_id)
+    return replies.handoff_details(handoff, events, await deps.directory.tz(user))

@@ -1,0 +1,92 @@
+"""Pieces the listeners share: reading payloads, telling the clicker, applying a decided action."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.deps import Deps
+from bot.handoffs import Action, Decision, Facts, decide
+from bot.render.replies import refusal
+from storage import handoffs as store
+from storage.models import Handoff
+
+log = logging.getLogger("handoff.handlers")
+
+
+def button_ref(body: dict[str, Any]) -> tuple[int, int] | None:
+    """(handoff id, card revision) from a clicked button's value, or None if it is not ours."""
+    try:
+        value = json.loads(body["actions"][0]["value"])
+        return int(value["id"]), int(value["rev"])
+    except (KeyError, IndexError, ValueError, TypeError):
+        return None
+
+
+def view_ref(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        return meta if isinstance(meta, dict) else {}
+    except ValueError:
+        return {}
+
+
+def input_value(view: dict[str, Any], name: str) -> Any:
+    """The raw state Slack sent for the input whose block and action are both `name`."""
+    return view.get("state", {}).get("values", {}).get(name, {}).get(name, {})
+
+
+async def tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
+    """An ephemeral word to whoever clicked, where they clicked."""
+    user = body["user"]["id"]
+    channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id")
+    try:
+        if channel:
+            await client.chat_postEphemeral(channel=channel, user=user, text=text)
+        else:
+            await client.chat_postMessage(channel=user, text=text)
+    except Exception as error:  # a lost courtesy note must not hide the outcome
+        log.warning("could not tell %s: %s", user, error)
+
+
+async def load_facts(deps: Deps, handoff_id: int) -> tuple[Handoff, Facts] | None:
+    handoff = await deps.db.run(store.get_handoff, handoff_id)
+    return (handoff, store.facts_of(handoff)) if handoff else None
+
+
+async def act(
+    deps: Deps,
+    action: Action,
+    *,
+    handoff_id: int,
+    actor: str,
+    card_revision: int | None,
+    changes: dict[str, Any] | None = None,
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> tuple[Handoff | None, str | None]:
+    """Decide and, if allowed, apply. Returns (updated handoff, None) or (None, why not, for the actor)."""
+    loaded = await load_facts(deps, handoff_id)
+    if loaded is None:
+        return None, "That handoff no longer exists."
+    for _attempt in range(3):
+        _, facts = loaded
+        decision: Decision = decide(action, actor=actor, facts=facts, admins=deps.admins, card_revision=card_revision)
+        if not decision.ok:
+            tz = await deps.directory.tz(actor)
+            return None, refusal(decision, action.value, tz)
+        assert decision.to_state is not None
+        updated = await deps.db.run(
+            store.apply_action, facts, action, actor=actor, to_state=decision.to_state,
+            now=deps.clock.now(), changes=changes, reason=reason, detail=detail,
+        )
+        if updated is not None:
+            deps.deliverer.kick()
+            return updated, None
+        # Someone else changed it between our read and our write: read again and re-decide.
+        loaded = await load_facts(deps, handoff_id)
+        if loaded is None:
+            return None, "That handoff no longer exists."
+    return None, "The handoff is changing fast; try again in a moment."

@@ -1,0 +1,86 @@
+"""The AE's card: Accept, and Reject with a reason and feedback."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.deps import Deps
+from bot.handoffs import REJECT_REASONS, Action, decide, short_id, validate_rejection
+from bot.render.cards import ACCEPT, REJECT
+from bot.render.modals import REJECT_CALLBACK, notice_modal, reject_modal
+from bot.render.replies import refusal
+from handlers.common import act, button_ref, input_value, load_facts, tell, view_ref
+
+log = logging.getLogger("handoff.decision")
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.action(ACCEPT)
+    async def accept_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        deps.background.spawn(_accept(deps, body, client), name="accept")
+
+    @app.action(REJECT)
+    async def reject_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        deps.background.spawn(_open_reject_form(deps, body, client), name="reject-form")
+
+    @app.view(REJECT_CALLBACK)
+    async def reject_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        reason = (input_value(view, "reason").get("selected_option") or {}).get("value")
+        feedback = input_value(view, "feedback").get("value")
+        errors = validate_rejection(reason, feedback)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        meta = view_ref(view)
+        actor = body["user"]["id"]
+        feedback = (feedback or "").strip()
+        updated, why = await act(
+            deps, Action.REJECT, handoff_id=int(meta.get("id", 0)), actor=actor, card_revision=meta.get("rev"),
+            changes={"decided_by": actor, "decided_at": deps.clock.now(), "rejection_reason": reason,
+                     "rejection_feedback": feedback},
+            reason=f"{REJECT_REASONS[reason or 'other']}: {feedback}",
+        )
+        if updated is None:
+            # Someone decided first (say, an Accept in the same second): say so instead of failing silently.
+            await ack(response_action="update", view=notice_modal("Nothing changed", why or "Nothing changed."))
+            return
+        await ack()
+        log.info("%s rejected by %s (%s)", short_id(updated.id or 0), actor, reason)
+
+
+async def _accept(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
+    ref = button_ref(body)
+    if ref is None:
+        await tell(client, body, "That button is not one of mine; nothing changed.")
+        return
+    actor = body["user"]["id"]
+    updated, why = await act(deps, Action.ACCEPT, handoff_id=ref[0], actor=actor, card_revision=ref[1],
+                             changes={"decided_by": actor, "decided_at": deps.clock.now()})
+    if updated is None:
+        await tell(client, body, why or "Nothing changed.")
+    else:
+        log.info("%s accepted by %s", short_id(ref[0]), actor)
+
+
+async def _open_reject_form(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
+    ref = button_ref(body)
+    if ref is None:
+        await tell(client, body, "That button is not one of mine; nothing changed.")
+        return
+    actor = body["user"]["id"]
+    loaded = await load_facts(deps, ref[0])
+    if loaded is None:
+        await tell(client, body, "That handoff no longer exists.")
+        return
+    handoff, facts = loaded
+    decision = decide(Action.REJECT, actor=actor, facts=facts, admins=deps.admins, card_revision=ref[1])
+    if not decision.ok:
+        await tell(client, body, refusal(decision, "reject", await deps.directory.tz(actor)))
+        return
+    await client.views_open(trigger_id=body["trigger_id"],
+                            view=reject_modal(handoff_id=facts.id, company=handoff.company, revision=facts.revision))

@@ -1,0 +1,28 @@
+"""The Home tab: the user's handoffs at a glance."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.deps import Deps
+from bot.render.home import home_view
+from storage import handoffs as store
+
+log = logging.getLogger("handoff.home")
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.event("app_home_opened")
+    async def home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = event["user"]
+        handoffs = await deps.db.run(store.list_for_user, user)
+        tz = await deps.directory.tz(user)
+        try:
+            await client.views_publish(user_id=user, view=home_view(user, handoffs, tz))
+        except Exception as error:
+            log.warning("could not publish the home tab for %s: %s", user, error)

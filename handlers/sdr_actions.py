@@ -1,0 +1,64 @@
+"""The SDR's buttons: revise and resubmit (the form, prefilled), withdraw."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.deps import Deps
+from bot.handoffs import Action, decide, short_id
+from bot.render.cards import REVISE, WITHDRAW
+from bot.render.modals import handoff_modal
+from bot.render.replies import refusal
+from handlers.common import act, button_ref, load_facts, tell
+
+log = logging.getLogger("handoff.sdr")
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    @app.action(REVISE)
+    async def revise_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        deps.background.spawn(_open_revision(deps, body, client), name="revise-form")
+
+    @app.action(WITHDRAW)
+    async def withdraw_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        deps.background.spawn(_withdraw(deps, body, client), name="withdraw")
+
+
+async def _open_revision(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
+    ref = button_ref(body)
+    actor = body["user"]["id"]
+    loaded = await load_facts(deps, ref[0]) if ref else None
+    if ref is None or loaded is None:
+        await tell(client, body, "That handoff no longer exists.")
+        return
+    handoff, facts = loaded
+    decision = decide(Action.REVISE, actor=actor, facts=facts, admins=deps.admins, card_revision=ref[1])
+    if not decision.ok:
+        await tell(client, body, refusal(decision, "revise", await deps.directory.tz(actor)))
+        return
+    prefill = handoff.model_dump()
+    prefill["attendees"] = json.loads(handoff.attendees)
+    prefill["enterprise_needs"] = json.loads(handoff.enterprise_needs)
+    view = handoff_modal(regions=deps.settings.regions, prefill=prefill,
+                         metadata={"revise": facts.id, "rev": facts.revision}, title=f"Revise {short_id(facts.id)}")
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+async def _withdraw(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
+    ref = button_ref(body)
+    if ref is None:
+        await tell(client, body, "That button is not one of mine; nothing changed.")
+        return
+    actor = body["user"]["id"]
+    updated, why = await act(deps, Action.WITHDRAW, handoff_id=ref[0], actor=actor, card_revision=ref[1],
+                             changes={"decided_by": actor, "decided_at": deps.clock.now()})
+    if updated is None:
+        await tell(client, body, why or "Nothing changed.")
+    else:
+        log.info("%s withdrawn by %s", short_id(ref[0]), actor)

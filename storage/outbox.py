@@ -1,0 +1,110 @@
+"""The outbox: claiming what is due, recording what was delivered."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from storage.db import Database
+from storage.models import AuditEvent, Handoff, OutboxMessage, SlackMessage
+
+LEASE = timedelta(seconds=60)
+OPEN = ("pending", "sending")
+
+
+@dataclass
+class Delivery:
+    """One owed message with what rendering it needs."""
+
+    row: OutboxMessage
+    handoff: Handoff | None
+    event: AuditEvent | None
+    target: SlackMessage | None  # the message an update edits
+    thread: SlackMessage | None  # the message a post replies under
+
+
+def claim_due(db: Database, now: datetime, limit: int = 100) -> list[Delivery]:
+    """Claim the first open message of each conversation, if it is due.
+
+    Only a conversation's head is claimed, so messages arrive in order; a lease
+    lets another copy of the bot take over rows whose claimer died.
+    """
+    with db.write() as session:
+        _recover_expired(session, now)
+        rows = session.exec(
+            select(OutboxMessage).where(col(OutboxMessage.status).in_(OPEN)).order_by(col(OutboxMessage.id)).limit(limit * 10)
+        ).all()
+        seen: set[str] = set()
+        claimed: list[OutboxMessage] = []
+        for row in rows:
+            if row.conversation in seen:
+                continue
+            seen.add(row.conversation)
+            if row.status == "pending" and row.next_attempt_at <= now:
+                claimed.append(row)
+                if len(claimed) >= limit:
+                    break
+        deliveries = []
+        for row in claimed:
+            row.status, row.next_attempt_at, row.attempts = "sending", now + LEASE, row.attempts + 1
+            session.add(row)
+            handoff = session.get(Handoff, row.handoff_id) if row.handoff_id else None
+            event = session.get(AuditEvent, row.audit_event_id) if row.audit_event_id else None
+            target = session.get(SlackMessage, row.message_key) if row.op == "update" else None
+            thread = session.get(SlackMessage, row.thread_key) if row.thread_key else None
+            deliveries.append(Delivery(row, handoff, event, target, thread))
+        return deliveries
+
+
+def _recover_expired(session, now: datetime) -> None:
+    """Rows whose claimer died: an edit is safe to send again; a post may already be in Slack,
+    so it is parked as 'unknown' for an admin (`handoff-bot doctor`) rather than risk a double post."""
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.status) == "sending", col(OutboxMessage.next_attempt_at) <= now,
+               col(OutboxMessage.op) == "update")
+        .values(status="pending")
+    )
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.status) == "sending", col(OutboxMessage.next_attempt_at) <= now,
+               col(OutboxMessage.op) == "post")
+        .values(status="unknown", last_error="claimed but never confirmed: the process stopped mid-post")
+    )
+
+
+def mark_sent(db: Database, row: OutboxMessage, *, channel: str, ts: str, now: datetime) -> None:
+    with db.write() as session:
+        session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == row.id)
+                        .values(status="sent", sent_at=now, last_error=None))
+        if row.op == "post":
+            session.merge(SlackMessage(key=row.message_key, handoff_id=row.handoff_id, channel=channel, ts=ts,
+                                       posted_at=now))
+
+
+def mark_retry(db: Database, row: OutboxMessage, *, at: datetime, error: str) -> None:
+    with db.write() as session:
+        session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == row.id)
+                        .values(status="pending", next_attempt_at=at, last_error=error))
+
+
+def mark_final(db: Database, row: OutboxMessage, *, status: str, error: str) -> None:
+    """'dead' for errors retrying cannot fix; 'skipped' when there was nothing to do."""
+    with db.write() as session:
+        session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == row.id)
+                        .values(status=status, last_error=error))
+
+
+def stuck(db: Database, limit: int = 200) -> list[OutboxMessage]:
+    with db.read() as session:
+        return list(session.exec(
+            select(OutboxMessage).where(col(OutboxMessage.status).in_(("dead", "unknown")))
+            .order_by(col(OutboxMessage.id)).limit(limit)
+        ))
+
+
+def backlog(db: Database) -> int:
+    with db.read() as session:
+        return len(session.exec(select(OutboxMessage.id).where(col(OutboxMessage.status).in_(OPEN))).all())

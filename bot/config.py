@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
 USER_ID = re.compile(r"^[UW][A-Z0-9_]+$")
@@ -50,7 +50,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
     """Read and validate settings; raise ConfigError naming every problem."""
     if env is None:
         if dotenv:
-            load_dotenv(override=False)
+            load_dotenv(find_dotenv(usecwd=True), override=False)  # the .env where the bot is started
         env = dict(os.environ)
     problems: list[str] = []
 

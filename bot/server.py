@@ -4,7 +4,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -73,17 +74,27 @@ def _ping(db) -> None:
         conn.execute(text("SELECT 1"))
 
 
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn re-raises the signal after its graceful shutdown (exit status -15); a clean stop exits 0.
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 def serve_http(app: AsyncApp, deps: Deps, host: str, port: int, log_level: str) -> None:
     """Blocks until SIGTERM/SIGINT; uvicorn finishes in-flight requests, then the workers stop."""
     config = uvicorn.Config(build_http(app, deps), host=host, port=port, log_level=log_level.lower(),
                             lifespan="on", access_log=False)
-    uvicorn.Server(config).run()
+    _Server(config).run()
 
 
 async def serve_socket_mode(app: AsyncApp, deps: Deps, app_token: str) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-    import signal
 
     workers = Workers(deps)
     await workers.start()

@@ -76,7 +76,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def _revise(ack: AsyncAck, deps: Deps, sdr_id: str, meta: dict[str, Any], values: dict[str, Any]) -> None:
-    changes = dict(values, decided_by=None, decided_at=None)
+    changes = dict(values)  # decided_by/at keep the last decision: the rejection notice still names who
     try:
         handoff_id, revision = int(meta["revise"]), int(meta["rev"])
     except (KeyError, ValueError, TypeError):

@@ -41,7 +41,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         updated, why = await act(
             deps, Action.REASSIGN, handoff_id=facts.id, actor=actor, card_revision=meta.get("rev"),
-            changes={"ae_id": new_ae_id, "decided_by": None, "decided_at": None},
+            changes={"ae_id": new_ae_id},
             reason=note, detail={"from_ae": facts.ae_id, "to_ae": new_ae_id},
         )
         if updated is None:

@@ -319,7 +319,14 @@ class SlackDriver:
             blocks = view.get("blocks") or []
             payload["container"] = {"type": "view", "view_id": view_id}
             payload["view"] = view
-        block, element = self.find_button(blocks, action_id, block_id)
+        try:
+            block, element = self.find_button(blocks, action_id, block_id)
+        except KeyError:
+            if value is None:
+                raise
+            # A click on a rendering the user's client still shows (a double click, a stale card):
+            # Slack sends the action even though the message has been updated since.
+            block, element = {"block_id": block_id or "stale"}, {"type": "button", "action_id": action_id}
         payload["actions"] = [_action(block, element, value)]
         return self.post_payload(payload, **sign_opts)
 

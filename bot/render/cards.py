@@ -159,7 +159,7 @@ def render_ae_card(h: Handoff, viewer: Viewer, card_revision: int) -> Message:
                 ButtonElement(text="Reject", action_id=REJECT, value=value, style="danger"),
                 ButtonElement(text="Reassign", action_id=REASSIGN, value=value),
             ]))
-    text = f"{mention(h.sdr_id)} handed you {short_id(h.id or 0)} {h.company}: {status_line(h, viewer.tz)}"
+    text = f"{mention(h.sdr_id)} handed you {short_id(h.id or 0)} {escape(h.company)}: {status_line(h, viewer.tz)}"
     return Message(clip(text, 3000), [b.to_dict() for b in blocks])
 
 
@@ -172,7 +172,7 @@ def render_sdr_card(h: Handoff, viewer: Viewer) -> Message:
     ]
     if h.state in (State.PENDING, State.REJECTED):
         blocks.append(ActionsBlock(block_id="sdr", elements=_sdr_buttons(h)))
-    text = f"You handed off {short_id(h.id or 0)} {h.company} to {mention(h.ae_id)}: {status_line(h, viewer.tz)}"
+    text = f"You handed off {short_id(h.id or 0)} {escape(h.company)} to {mention(h.ae_id)}: {status_line(h, viewer.tz)}"
     return Message(clip(text, 3000), [b.to_dict() for b in blocks])
 
 

@@ -86,7 +86,7 @@ def handoff_details(h: Handoff, events: list[AuditEvent], tz: str) -> Message:
             chunk = []
         chunk.append(line)
     blocks.append(SectionBlock(text=_md("\n".join(chunk))))
-    return Message(f"{short_id(h.id or 0)} {h.company}", [b.to_dict() for b in blocks[:50]])
+    return Message(f"{short_id(h.id or 0)} {escape(h.company)}", [b.to_dict() for b in blocks[:50]])
 
 
 def refusal(decision: Decision, action: str, tz: str) -> str:

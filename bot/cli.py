@@ -1,4 +1,4 @@
-"""The command line: `handoff-bot run | migrate | demo`."""
+"""The command line: `handoff-bot run | migrate | config export | config import FILE | demo`."""
 from __future__ import annotations
 
 import argparse
@@ -48,22 +48,75 @@ def cmd_run(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_url() -> str:
+    """DATABASE_URL alone: migrating and team config need no Slack tokens."""
+    try:
+        return load_settings().database_url
+    except ConfigError:
+        import os
+
+        return os.environ.get("DATABASE_URL") or "sqlite:///handoff.db"
+
+
 def cmd_migrate(_args: argparse.Namespace) -> int:
     from storage.db import Database
     from storage.migrate import current_revision, upgrade
 
-    try:
-        settings = load_settings()
-        url = settings.database_url
-    except ConfigError:
-        import os
-
-        url = os.environ.get("DATABASE_URL") or "sqlite:///handoff.db"  # migrating needs no Slack tokens
+    url = _database_url()
     setup_logging("INFO")
     db = Database(url)
     upgrade(db.engine)
     print(f"database at revision {current_revision(db.engine)}")
     db.close()
+    return 0
+
+
+def cmd_config_export(_args: argparse.Namespace) -> int:
+    from bot.team_config import dump_teams
+    from storage.db import Database
+    from storage.migrate import upgrade
+    from storage.teams import load_teams
+
+    db = Database(_database_url())
+    try:
+        upgrade(db.engine)
+        sys.stdout.write(dump_teams(load_teams(db)))
+    finally:
+        db.close()
+    return 0
+
+
+def cmd_config_import(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from bot.team_config import TeamConfigError, parse_teams
+    from storage.db import Database
+    from storage.migrate import upgrade
+    from storage.teams import replace_teams
+
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"handoff-bot: cannot read {path}: {error}", file=sys.stderr)
+        return 2
+    try:
+        teams = parse_teams(text, source=str(args.file))
+    except TeamConfigError as error:
+        # Validated before the database is even opened: a bad file changes nothing.
+        print(f"handoff-bot: {path} refused, nothing changed; fix these:", file=sys.stderr)
+        for problem in error.errors:
+            print(problem, file=sys.stderr)
+        return 2
+    db = Database(_database_url())
+    try:
+        upgrade(db.engine)
+        replace_teams(db, teams, datetime.now(timezone.utc))
+    finally:
+        db.close()
+    members = sum(len(t.members) for t in teams)
+    print(f"{len(teams)} team{'s' * (len(teams) != 1)}, {members} member{'s' * (members != 1)} imported")
     return 0
 
 
@@ -79,6 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="serve Slack (HTTP on $PORT, or Socket Mode with $SLACK_APP_TOKEN)").set_defaults(
         fn=cmd_run)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)
+    config = sub.add_parser("config", help="teams as code: export or import teams.yaml").add_subparsers(
+        dest="action", required=True)
+    config.add_parser("export", help="print every team as YAML").set_defaults(fn=cmd_config_export)
+    imp = config.add_parser("import", help="validate a teams file, then replace all teams with it")
+    imp.add_argument("file", help="e.g. teams.yaml")
+    imp.set_defaults(fn=cmd_config_import)
     demo = sub.add_parser("demo", help="play the whole story against the built-in Slack stand-in")
     demo.add_argument("--verbose", action="store_true", help="show the bot's logs too")
     demo.set_defaults(fn=cmd_demo)

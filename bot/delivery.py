@@ -18,7 +18,8 @@ from bot.clock import Clock
 from bot.directory import Directory
 from bot.handoffs import short_id
 from bot.render.cards import Viewer
-from bot.render.views import render_view
+from bot.render.text import Message
+from bot.render.views import render_snapshot, render_view
 from storage import outbox
 from storage.db import Database
 
@@ -28,6 +29,7 @@ TRANSIENT_ERRORS = frozenset({
     "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout", "team_added_to_org",
 })
 MAX_BACKOFF = timedelta(minutes=10)
+CHANNEL_POST_INTERVAL = 1.0
 
 
 def backoff(attempts: int) -> timedelta:
@@ -44,6 +46,7 @@ class Deliverer:
         self._default_tz = default_tz
         self._poll = poll_seconds
         self._wake = asyncio.Event()
+        self._last_post: dict[str, float] = {}
         self._lock = asyncio.Lock()
 
     def kick(self) -> None:
@@ -79,17 +82,30 @@ class Deliverer:
         """True when the row is settled (sent, skipped or dead), False when rescheduled."""
         row = d.row
         label = f"{short_id(row.handoff_id)} " if row.handoff_id else ""
-        if d.handoff is None:
-            await self._db.run(outbox.mark_final, row, status="dead", error="the record is gone")
-            return True
         if row.op == "update" and d.target is None:
             await self._db.run(outbox.mark_final, row, status="skipped", error="no posted message to update")
             return True
-        tz = await self._directory.tz(row.conversation) if row.conversation[:1] in "UW" else self._default_tz
-        message = render_view(row.view, handoff=d.handoff, event=d.event, message_key=row.message_key,
-                              viewer=Viewer(row.conversation, tz))
+        if row.payload is not None and row.view == "snapshot":
+            message: Message | None = render_snapshot(row.payload)
+        elif d.handoff is None:
+            await self._db.run(outbox.mark_final, row, status="dead", error="the record is gone")
+            return True
+        else:
+            person = row.conversation[:1] in "UW"
+            tz = await self._directory.tz(row.conversation) if person else (d.team_tz or self._default_tz)
+            try:
+                message = render_view(row.view, handoff=d.handoff, event=d.event, message_key=row.message_key,
+                                      viewer=Viewer(row.conversation, tz, self._clock.now()), payload=row.payload)
+            except Exception:  # a rendering bug must not wedge the conversation behind it
+                log.exception("%scould not render %s", label, row.view)
+                await self._db.run(outbox.mark_final, row, status="dead", error="render failed")
+                return True
+        if message is None:
+            await self._db.run(outbox.mark_final, row, status="skipped", error="settled before it was sent")
+            return True
         try:
             if row.op == "post":
+                await self._pace(row.conversation)
                 response = await self._client.chat_postMessage(
                     channel=row.conversation, text=message.text, blocks=message.blocks,
                     thread_ts=d.thread.ts if d.thread else None, unfurl_links=False, unfurl_media=False,
@@ -111,9 +127,21 @@ class Deliverer:
                            now=self._clock.now())
         return True
 
+    async def _pace(self, conversation: str) -> None:
+        """About one post a second per channel, as Slack asks; DMs are one person's and not paced."""
+        if conversation[:1] not in "CG":
+            return
+        loop = asyncio.get_running_loop()
+        wait = self._last_post.get(conversation, 0.0) + CHANNEL_POST_INTERVAL - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last_post[conversation] = loop.time()
+
     async def _failed(self, row, label: str, error: SlackApiError) -> bool:
         status = error.response.status_code
-        code = error.response.get("error") or f"http_{status}"
+        # A 5xx from a proxy or load balancer has a non-JSON body: slack_sdk leaves it as a str.
+        data = error.response.data if isinstance(error.response.data, dict) else {}
+        code = data.get("error") or f"http_{status}"
         if status == 429 or code == "ratelimited":
             retry_after = int(error.response.headers.get("Retry-After", error.response.headers.get("retry-after", 1)))
             at = self._clock.now() + timedelta(seconds=max(retry_after, 1))

@@ -27,9 +27,12 @@ class Directory:
         try:
             response = await self._client.users_info(user=user_id)
         except SlackApiError as error:
-            if error.response.get("error") == "user_not_found":
+            # A 5xx with a non-JSON body leaves the response data a str.
+            data = error.response.data if isinstance(error.response.data, dict) else {}
+            code = data.get("error") or f"http_{error.response.status_code}"
+            if code == "user_not_found":
                 return Person(user_id, self._default_tz, deleted=True)
-            log.warning("users.info failed for %s: %s", user_id, error.response.get("error"))
+            log.warning("users.info failed for %s: %s", user_id, code)
             return Person(user_id, self._default_tz)
         except Exception as error:  # network trouble must not block a submission
             log.warning("users.info failed for %s: %s", user_id, type(error).__name__)

@@ -19,6 +19,7 @@ class State(StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    CLOSED = "closed"  # accepted, then closed by the AE (e.g. a no-show nobody could rebook)
 
 
 class Action(StrEnum):
@@ -27,6 +28,9 @@ class Action(StrEnum):
     REVISE = "revise"
     WITHDRAW = "withdraw"
     REASSIGN = "reassign"
+    RECORD_OUTCOME = "outcome"
+    CLOSE = "close"
+    KEEP = "keep"
 
 
 HANDOFF_TYPES = {
@@ -64,7 +68,9 @@ STATE_LABELS = {
     State.ACCEPTED: "Accepted",
     State.REJECTED: "Rejected",
     State.WITHDRAWN: "Withdrawn",
+    State.CLOSED: "Closed",
 }
+MEETING_OUTCOMES = {"completed": "Completed", "no_show": "No-show", "rescheduled": "Rescheduled"}
 
 # Which states each action may start from.
 ALLOWED_FROM: dict[Action, frozenset[State]] = {
@@ -73,6 +79,9 @@ ALLOWED_FROM: dict[Action, frozenset[State]] = {
     Action.REVISE: frozenset({State.REJECTED}),
     Action.WITHDRAW: frozenset({State.PENDING, State.REJECTED}),
     Action.REASSIGN: frozenset({State.PENDING, State.REJECTED}),
+    Action.RECORD_OUTCOME: frozenset({State.ACCEPTED}),
+    Action.CLOSE: frozenset({State.ACCEPTED}),
+    Action.KEEP: frozenset({State.ACCEPTED}),
 }
 RESULT_STATE: dict[Action, State] = {
     Action.ACCEPT: State.ACCEPTED,
@@ -80,6 +89,9 @@ RESULT_STATE: dict[Action, State] = {
     Action.REVISE: State.PENDING,
     Action.WITHDRAW: State.WITHDRAWN,
     Action.REASSIGN: State.PENDING,
+    Action.RECORD_OUTCOME: State.ACCEPTED,
+    Action.CLOSE: State.CLOSED,
+    Action.KEEP: State.ACCEPTED,
 }
 
 # Slack's plain_text_input takes at most 3,000 characters; short fields are kept shorter for cards.
@@ -172,7 +184,8 @@ def parse_count(raw: str | None) -> tuple[int | None, str | None]:
 
 def valid_url(raw: str) -> bool:
     parsed = urlparse(raw)
-    return parsed.scheme in ("http", "https") and bool(parsed.netloc) and not re.search(r"\s", raw)
+    # <, > and | would end or relabel the <url|label> link the cards wrap it in.
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc) and not re.search(r"[\s<>|]", raw)
 
 
 def derive_segment(employee_count: int | None, thresholds: tuple[int, int]) -> str | None:
@@ -311,19 +324,26 @@ class Decision:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def may_act(action: Action, actor: str, facts: Facts, admins: frozenset[str]) -> bool:
+def may_act(action: Action, actor: str, facts: Facts, admins: frozenset[str],
+            managers: frozenset[str] = frozenset()) -> bool:
+    """Admins may do anything; the AE's manager may reassign (that is what an escalation asks of them)."""
     if actor in admins:
         return True
-    if action in (Action.ACCEPT, Action.REJECT, Action.REASSIGN):
+    if action is Action.REASSIGN and actor in managers:
+        return True
+    if action in (Action.ACCEPT, Action.REJECT, Action.REASSIGN, Action.CLOSE, Action.KEEP):
         return actor == facts.ae_id
+    if action is Action.RECORD_OUTCOME:  # the SDR owns rebooking a no-show
+        return actor in (facts.ae_id, facts.sdr_id)
     return actor == facts.sdr_id  # revise, withdraw
 
 
 def decide(
-    action: Action, *, actor: str, facts: Facts, admins: frozenset[str], card_revision: int | None = None
+    action: Action, *, actor: str, facts: Facts, admins: frozenset[str], card_revision: int | None = None,
+    managers: frozenset[str] = frozenset(),
 ) -> Decision:
     """Whether `actor` may take `action` on this handoff now, and the state it leads to."""
-    if not may_act(action, actor, facts, admins):
+    if not may_act(action, actor, facts, admins, managers):
         return Decision(False, "forbidden", facts=facts)
     if facts.state not in ALLOWED_FROM[action]:
         return Decision(False, "already", facts=facts)

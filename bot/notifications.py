@@ -32,11 +32,18 @@ def rejection_key(handoff_id: int, revision: int) -> str:
     return f"sdr_rejected:{handoff_id}:{revision}"
 
 
-def owed_on_submit(handoff_id: int, *, sdr_id: str, ae_id: str) -> list[Owed]:
-    return [
+def announcement_key(handoff_id: int) -> str:
+    return f"announce:{handoff_id}"
+
+
+def owed_on_submit(handoff_id: int, *, sdr_id: str, ae_id: str, channel: str | None = None) -> list[Owed]:
+    owed = [
         Owed(ae_id, "post", "ae_card", ae_card_key(handoff_id, 1)),
         Owed(sdr_id, "post", "sdr_card", sdr_card_key(handoff_id)),
     ]
+    if channel:
+        owed.append(Owed(channel, "post", "announcement", announcement_key(handoff_id)))
+    return owed
 
 
 def owed_on_action(
@@ -49,35 +56,49 @@ def owed_on_action(
     old_revision: int,
     new_revision: int,
     event_id: int,
+    channel: str | None = None,
 ) -> list[Owed]:
     """The messages owed after `action` moved the handoff from old to new AE/revision."""
     old_card = Owed(old_ae, "update", "ae_card", ae_card_key(handoff_id, old_revision))
     sdr_card = Owed(sdr_id, "update", "sdr_card", sdr_card_key(handoff_id))
     notice = f"notice:{handoff_id}:{event_id}"
     if action is Action.ACCEPT:
-        return [old_card, sdr_card, Owed(sdr_id, "post", "notice_accepted", notice)]
-    if action is Action.REJECT:
-        return [old_card, sdr_card, Owed(sdr_id, "post", "notice_rejected", rejection_key(handoff_id, old_revision))]
-    if action is Action.REVISE:
-        return [
+        owed = [old_card, sdr_card, Owed(sdr_id, "post", "notice_accepted", notice)]
+    elif action is Action.REJECT:
+        owed = [old_card, sdr_card, Owed(sdr_id, "post", "notice_rejected", rejection_key(handoff_id, old_revision))]
+    elif action is Action.REVISE:
+        owed = [
             old_card,
             Owed(sdr_id, "update", "notice_rejected", rejection_key(handoff_id, old_revision)),
             Owed(new_ae, "post", "ae_card", ae_card_key(handoff_id, new_revision)),
             sdr_card,
         ]
-    if action is Action.WITHDRAW:
+    elif action is Action.WITHDRAW:
         # The rejection notice, if there is one, loses its Revise/Withdraw buttons.
-        return [
+        owed = [
             old_card,
             Owed(sdr_id, "update", "notice_rejected", rejection_key(handoff_id, old_revision)),
             sdr_card,
             Owed(old_ae, "post", "notice_withdrawn", notice),
         ]
-    if action is Action.REASSIGN:
-        return [
+    elif action is Action.REASSIGN:
+        owed = [
             old_card,
             Owed(new_ae, "post", "ae_card", ae_card_key(handoff_id, new_revision)),
             sdr_card,
             Owed(sdr_id, "post", "notice_reassigned", notice),
         ]
-    raise ValueError(action)
+    elif action in (Action.RECORD_OUTCOME, Action.CLOSE, Action.KEEP):
+        owed = [old_card, sdr_card]
+        if action is not Action.KEEP:
+            owed.append(Owed(sdr_id, "post", "notice_outcome", notice))
+    else:
+        raise ValueError(action)
+    if channel:
+        # The announcement shows the record as it is now; the thread keeps the story.
+        owed += [
+            Owed(channel, "update", "announcement", announcement_key(handoff_id)),
+            Owed(channel, "post", "thread_note", f"note:{handoff_id}:{event_id}",
+                 thread_key=announcement_key(handoff_id)),
+        ]
+    return owed

@@ -12,7 +12,9 @@ from bot.handoffs import parse_short_id
 from bot.render import replies
 from bot.render.modals import handoff_modal
 from bot.render.text import Message
+from handlers import team_admin
 from storage import handoffs as store
+from storage import teams as team_store
 
 log = logging.getLogger("handoff.command")
 
@@ -32,6 +34,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack()
             # The trigger_id dies 3 s after the click: open the form before anything slow.
             deps.background.spawn(_open_form(client, command["trigger_id"], user), name="open-form")
+        elif verb == "team":
+            await team_admin.team_command(deps, ack, client, command, words[1:])
         elif verb == "help":
             await ack(**_ephemeral(replies.help_text()))
         elif verb == "list" and len(words) == 1:
@@ -46,7 +50,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(**_ephemeral(replies.usage(problem)))
 
     async def _open_form(client: AsyncWebClient, trigger_id: str, user: str) -> None:
-        view = handoff_modal(regions=deps.settings.regions)
+        # A fast local read, before views.open so the form opens with the SDR's paired AE already chosen.
+        try:
+            paired = await deps.db.run(team_store.paired_ae, user)
+        except Exception as error:  # a missing prefill must never cost the SDR the form
+            log.warning("could not look up the paired AE of %s: %s", user, error)
+            paired = None
+        view = handoff_modal(regions=deps.settings.regions, prefill={"ae_id": paired} if paired else None)
         try:
             await client.views_open(trigger_id=trigger_id, view=view)
         except Exception as error:

@@ -69,7 +69,7 @@ def _audit(session: Session, handoff_id: int, *, actor: str, action: str, now: d
 
 
 def create_handoff(db: Database, values: dict[str, Any], *, sdr_id: str, slack_team_id: str,
-                   submission_key: str, now: datetime) -> tuple[Handoff, bool]:
+                   submission_key: str, now: datetime, channel: str | None = None) -> tuple[Handoff, bool]:
     """Store a new handoff with its audit entry and the messages it owes.
 
     Returns (handoff, created); a submission seen before returns the stored one.
@@ -79,13 +79,14 @@ def create_handoff(db: Database, values: dict[str, Any], *, sdr_id: str, slack_t
             handoff = Handoff(
                 **_columns(values), state=State.PENDING, revision=1, submission_key=submission_key,
                 slack_team_id=slack_team_id, sdr_id=sdr_id, created_at=now, updated_at=now,
+                next_check_at=now,  # the scheduler plans its chase on its next tick
             )
             session.add(handoff)
             session.flush()
             assert handoff.id is not None
             event = _audit(session, handoff.id, actor=sdr_id, action="submitted", now=now,
                            from_state=None, to_state=State.PENDING)
-            enqueue(session, owed_on_submit(handoff.id, sdr_id=sdr_id, ae_id=handoff.ae_id),
+            enqueue(session, owed_on_submit(handoff.id, sdr_id=sdr_id, ae_id=handoff.ae_id, channel=channel),
                     handoff_id=handoff.id, event_id=event.id, now=now)
             return handoff, True
     except IntegrityError:
@@ -112,6 +113,7 @@ def apply_action(
     changes: dict[str, Any] | None = None,
     reason: str | None = None,
     detail: dict[str, Any] | None = None,
+    channel: str | None = None,
 ) -> Handoff | None:
     """Move the handoff from the state and revision in `facts` to `to_state`, or do nothing.
 
@@ -126,7 +128,7 @@ def apply_action(
             update(Handoff)
             .where(col(Handoff.id) == facts.id, col(Handoff.state) == facts.state,
                    col(Handoff.revision) == facts.revision)
-            .values(state=to_state, revision=new_revision, updated_at=now, **changes)
+            .values(state=to_state, revision=new_revision, updated_at=now, next_check_at=now, **changes)
         )
         if result.rowcount != 1:
             return None
@@ -137,7 +139,7 @@ def apply_action(
                        from_state=facts.state, to_state=to_state, reason=reason, detail=detail)
         owed = owed_on_action(
             action, facts.id, sdr_id=facts.sdr_id, old_ae=facts.ae_id, new_ae=handoff.ae_id,
-            old_revision=facts.revision, new_revision=new_revision, event_id=event.id or 0,
+            old_revision=facts.revision, new_revision=new_revision, event_id=event.id or 0, channel=channel,
         )
         enqueue(session, owed, handoff_id=facts.id, event_id=event.id, now=now)
         return handoff

@@ -83,6 +83,18 @@ class Handoff(SQLModel, table=True):
     rejection_feedback: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(sa_column=utc_column(False))
     updated_at: datetime = Field(sa_column=utc_column(False))
+    # after the meeting, and the chase (migration 0002)
+    team_id: str | None = Field(default=None, index=True)
+    ae_tz: str | None = None  # the AE's zone when assigned: SLAs count in it
+    sla_start: datetime | None = Field(default=None, sa_column=utc_column())
+    meeting_outcome: str | None = None  # completed | no_show | rescheduled
+    outcome_by: str | None = None
+    outcome_at: datetime | None = Field(default=None, sa_column=utc_column())
+    next_step: str | None = Field(default=None, sa_column=Column(Text))
+    next_step_due: datetime | None = Field(default=None, sa_column=utc_column())
+    next_step_owner: str | None = None
+    completed_at: datetime | None = Field(default=None, sa_column=utc_column())
+    next_check_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), index=True))  # when the chase looks again
 
 
 class AuditEvent(SQLModel, table=True):
@@ -135,3 +147,42 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = Field(sa_column=utc_column(False))
     sent_at: datetime | None = Field(default=None, sa_column=utc_column())
+    payload: str | None = Field(default=None, sa_column=Column(Text))  # JSON: a snapshot or a reminder's details
+
+
+class Team(SQLModel, table=True):
+    """A sales team: where its handoffs are announced, its working time, its SLA and its sync."""
+
+    __tablename__ = "team"
+
+    id: str = Field(primary_key=True)  # a slug, e.g. "amer-mm"
+    name: str
+    region: str
+    channel_id: str
+    tz: str
+    workdays: str = "0,1,2,3,4"  # Monday = 0
+    day_start: str = "09:00"
+    day_end: str = "17:00"
+    holiday_country: str | None = None
+    holiday_subdivision: str | None = None
+    sync_weekday: int = 0
+    sync_time: str = "10:00"
+    sla_hours: float = 8.0
+    sla_from: str = "meeting_end"  # or "submission"
+    heads_up_fraction: float = 0.75
+    escalate_after_hours: float = 4.0
+    auto_reassign: bool = False
+    outcome_after_hours: float = 2.0
+    min_notice_hours: int = 48
+    updated_at: datetime = Field(sa_column=utc_column(False))
+
+
+class TeamMember(SQLModel, table=True):
+    __tablename__ = "team_member"
+
+    team_id: str = Field(foreign_key="team.id", primary_key=True)
+    user_id: str = Field(primary_key=True, index=True)
+    role: str  # sdr | ae | manager
+    manager_id: str | None = None
+    paired_ae_id: str | None = None  # for an SDR: the AE prefilled in the form
+    position: int = 0  # order of AEs for round-robin reassignment

@@ -8,7 +8,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from storage.db import Database
-from storage.models import AuditEvent, Handoff, OutboxMessage, SlackMessage
+from storage.models import AuditEvent, Handoff, OutboxMessage, SlackMessage, Team
 
 LEASE = timedelta(seconds=60)
 OPEN = ("pending", "sending")
@@ -23,6 +23,7 @@ class Delivery:
     event: AuditEvent | None
     target: SlackMessage | None  # the message an update edits
     thread: SlackMessage | None  # the message a post replies under
+    team_tz: str | None = None  # channel posts read in the team's zone
 
 
 def claim_due(db: Database, now: datetime, limit: int = 100) -> list[Delivery]:
@@ -54,7 +55,8 @@ def claim_due(db: Database, now: datetime, limit: int = 100) -> list[Delivery]:
             event = session.get(AuditEvent, row.audit_event_id) if row.audit_event_id else None
             target = session.get(SlackMessage, row.message_key) if row.op == "update" else None
             thread = session.get(SlackMessage, row.thread_key) if row.thread_key else None
-            deliveries.append(Delivery(row, handoff, event, target, thread))
+            team = session.get(Team, handoff.team_id) if handoff and handoff.team_id else None
+            deliveries.append(Delivery(row, handoff, event, target, thread, team.tz if team else None))
         return deliveries
 
 

@@ -87,7 +87,7 @@ def click_old_card(bot: LocalBot, user: str, action_id: str, card_post: Any) -> 
     block, element = bot.driver.find_button(blocks, action_id)
     payload = {
         "type": "block_actions",
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T_HANDOFF"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": bot.driver.team_id},
         "api_app_id": bot.driver.api_app_id, "token": "legacy",
         "trigger_id": bot.standin.issue_trigger_id(user),
         "team": {"id": bot.driver.team_id, "domain": bot.driver.team_domain},

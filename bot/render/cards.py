@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -52,6 +53,7 @@ class Viewer:
 
     user_id: str
     tz: str
+    now: datetime | None = None  # when rendered: the outcome buttons appear once the meeting is over
 
 
 def button_value(handoff: Handoff, revision: int | None = None) -> str:
@@ -99,6 +101,8 @@ def status_line(h: Handoff, tz: str) -> str:
         return f"❌ Rejected by {mention(h.decided_by)} · {local_time(h.decided_at, tz)} · {reason}"
     if h.state == State.WITHDRAWN:
         return f"↩️ Withdrawn by {mention(h.decided_by)} · {local_time(h.decided_at, tz)}"
+    if h.state == State.CLOSED:
+        return f"🗄️ Closed by {mention(h.outcome_by)} · {local_time(h.outcome_at, tz)}"
     return h.state
 
 
@@ -159,8 +163,31 @@ def render_ae_card(h: Handoff, viewer: Viewer, card_revision: int) -> Message:
                 ButtonElement(text="Reject", action_id=REJECT, value=value, style="danger"),
                 ButtonElement(text="Reassign", action_id=REASSIGN, value=value),
             ]))
+        elif h.state == State.ACCEPTED:
+            blocks.extend(_after_meeting_blocks(h, viewer))
     text = f"{mention(h.sdr_id)} handed you {short_id(h.id or 0)} {escape(h.company)}: {status_line(h, viewer.tz)}"
     return Message(clip(text, 3000), [b.to_dict() for b in blocks])
+
+
+def meeting_over(h: Handoff, now: datetime | None) -> bool:
+    if h.meeting_start is None or now is None:
+        return False
+    return now >= h.meeting_start + timedelta(minutes=MEETING_MINUTES.get(h.meeting_kind or "", 30))
+
+
+def _after_meeting_blocks(h: Handoff, viewer: Viewer) -> list:
+    """Once the meeting is over: its outcome and the next step, and the button to record them."""
+    from bot.render.reminders import OUTCOME, outcome_line
+
+    blocks: list = []
+    line = outcome_line(h, viewer.tz)
+    if line:
+        blocks.append(ContextBlock(elements=[_md(line.lstrip(" ·"))]))
+    if h.completed_at is None and (meeting_over(h, viewer.now) or h.meeting_outcome or h.meeting_start is None):
+        label = "Record outcome" if h.meeting_outcome is None and h.meeting_start else "Update next step"
+        blocks.append(ActionsBlock(block_id="after_meeting", elements=[
+            ButtonElement(text=label, action_id=OUTCOME, value=button_value(h), style="primary")]))
+    return blocks
 
 
 def render_sdr_card(h: Handoff, viewer: Viewer) -> Message:
@@ -170,6 +197,8 @@ def render_sdr_card(h: Handoff, viewer: Viewer) -> Message:
         SectionBlock(text=_md(meeting_line(h, viewer.tz))),
         ContextBlock(elements=[_md(status_line(h, viewer.tz))]),
     ]
+    if h.state == State.ACCEPTED:
+        blocks.extend(_after_meeting_blocks(h, viewer))
     if h.state in (State.PENDING, State.REJECTED):
         blocks.append(ActionsBlock(block_id="sdr", elements=_sdr_buttons(h)))
     text = f"You handed off {short_id(h.id or 0)} {escape(h.company)} to {mention(h.ae_id)}: {status_line(h, viewer.tz)}"

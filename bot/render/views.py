@@ -1,7 +1,12 @@
-"""The outbox's view names, each rendered from the record at delivery time."""
+"""The outbox's view names, each rendered from the record at delivery time.
+
+None means there is nothing to say any more (a reminder whose matter was settled): the row is skipped.
+"""
 from __future__ import annotations
 
-from bot.render import cards
+import json
+
+from bot.render import cards, reminders
 from bot.render.cards import Viewer
 from bot.render.text import Message
 from storage.models import AuditEvent, Handoff
@@ -13,7 +18,14 @@ def card_revision(message_key: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-def render_view(view: str, *, handoff: Handoff, event: AuditEvent | None, message_key: str, viewer: Viewer) -> Message:
+def render_snapshot(payload: str | None) -> Message:
+    """A message rendered when it was owed (the weekly agenda), posted as it was."""
+    data = json.loads(payload or "{}")
+    return Message(data.get("text", ""), data.get("blocks", []))
+
+
+def render_view(view: str, *, handoff: Handoff, event: AuditEvent | None, message_key: str, viewer: Viewer,
+                payload: str | None = None) -> Message | None:
     if view == "ae_card":
         return cards.render_ae_card(handoff, viewer, card_revision(message_key))
     if view == "sdr_card":
@@ -26,4 +38,13 @@ def render_view(view: str, *, handoff: Handoff, event: AuditEvent | None, messag
         return cards.render_notice_withdrawn(handoff, viewer)
     if view == "notice_reassigned":
         return cards.render_notice_reassigned(handoff, viewer, event)
+    if view == "notice_outcome":
+        return reminders.render_notice_outcome(handoff, event, viewer.tz)
+    if view == "announcement":
+        return reminders.render_announcement(handoff, viewer.tz)
+    if view == "thread_note":
+        return reminders.render_thread_note(handoff, event, viewer.tz)
+    if view == "reminder":
+        assert viewer.now is not None
+        return reminders.render_reminder(handoff, json.loads(payload or "{}"), viewer.user_id, viewer.tz, viewer.now)
     raise KeyError(f"unknown view {view!r}")

@@ -1,0 +1,72 @@
+"""Teams as the rules see them: plain values, and the working calendar they imply."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, time
+from functools import lru_cache
+
+from bot.working_time import WorkingCalendar, holiday_dates
+
+ROLES = ("sdr", "ae", "manager")
+SLA_FROM = ("meeting_end", "submission")
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: str
+    role: str  # sdr | ae | manager
+    manager_id: str | None = None
+    paired_ae_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TeamPolicy:
+    id: str
+    name: str
+    region: str
+    channel_id: str
+    tz: str
+    workdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})
+    day_start: time = time(9, 0)
+    day_end: time = time(17, 0)
+    holiday_country: str | None = None
+    holiday_subdivision: str | None = None
+    sync_weekday: int = 0
+    sync_time: time = time(10, 0)
+    sla_hours: float = 8.0
+    sla_from: str = "meeting_end"
+    heads_up_fraction: float = 0.75
+    escalate_after_hours: float = 4.0
+    auto_reassign: bool = False
+    outcome_after_hours: float = 2.0
+    min_notice_hours: int = 48
+    members: tuple[Member, ...] = field(default=())
+
+    def calendar(self, tz: str | None = None) -> WorkingCalendar:
+        """Working time in `tz` (the AE's zone) with this team's days, hours and holidays."""
+        return _calendar(tz or self.tz, self.workdays, self.day_start, self.day_end,
+                         self.holiday_country, self.holiday_subdivision)
+
+    def member(self, user_id: str) -> Member | None:
+        return next((m for m in self.members if m.user_id == user_id), None)
+
+    def manager_of(self, user_id: str) -> str | None:
+        member = self.member(user_id)
+        return member.manager_id if member else None
+
+    def aes(self) -> list[str]:
+        return [m.user_id for m in self.members if m.role == "ae"]
+
+
+@lru_cache(maxsize=256)
+def _calendar(tz: str, workdays: frozenset[int], start: time, end: time, country: str | None,
+              subdivision: str | None) -> WorkingCalendar:
+    holidays: frozenset[date] = frozenset()
+    if country:
+        holidays = holiday_dates(country, subdivision, range(2020, 2041))
+    return WorkingCalendar(tz=tz, workdays=workdays, day_start=start, day_end=end, holidays=holidays)
+
+
+def team_of(teams: list[TeamPolicy] | tuple[TeamPolicy, ...], user_id: str) -> TeamPolicy | None:
+    """The team a user belongs to (the first, if several)."""
+    return next((t for t in teams if t.member(user_id)), None)

@@ -1,0 +1,134 @@
+"""Teams in the database: rows ⇄ TeamPolicy. Every write is one transaction."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, time
+
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from bot.teams import Member, TeamPolicy
+from storage.db import Database
+from storage.models import Team, TeamMember
+
+
+class MemberConflict(ValueError):
+    """Saving would put people in two teams; `users` maps each to the team they are already in."""
+
+    def __init__(self, users: dict[str, str]):
+        super().__init__(", ".join(f"{u} is already in team {t!r}" for u, t in sorted(users.items())))
+        self.users = users
+
+
+def _hhmm(value: time) -> str:
+    return f"{value.hour:02d}:{value.minute:02d}"
+
+
+def _time(text: str) -> time:
+    hour, minute = text.split(":")
+    return time(int(hour), int(minute))
+
+
+def to_rows(team: TeamPolicy, now: datetime) -> tuple[Team, list[TeamMember]]:
+    row = Team(
+        id=team.id, name=team.name, region=team.region, channel_id=team.channel_id, tz=team.tz,
+        workdays=",".join(str(d) for d in sorted(team.workdays)),
+        day_start=_hhmm(team.day_start), day_end=_hhmm(team.day_end),
+        holiday_country=team.holiday_country, holiday_subdivision=team.holiday_subdivision,
+        sync_weekday=team.sync_weekday, sync_time=_hhmm(team.sync_time),
+        sla_hours=team.sla_hours, sla_from=team.sla_from, heads_up_fraction=team.heads_up_fraction,
+        escalate_after_hours=team.escalate_after_hours, auto_reassign=team.auto_reassign,
+        outcome_after_hours=team.outcome_after_hours, min_notice_hours=team.min_notice_hours, updated_at=now,
+    )
+    # position keeps the file's order: it is the AEs' round-robin order.
+    members = [TeamMember(team_id=team.id, user_id=m.user_id, role=m.role, manager_id=m.manager_id,
+                          paired_ae_id=m.paired_ae_id, position=i) for i, m in enumerate(team.members)]
+    return row, members
+
+
+def from_rows(row: Team, members: Iterable[TeamMember]) -> TeamPolicy:
+    return TeamPolicy(
+        id=row.id, name=row.name, region=row.region, channel_id=row.channel_id, tz=row.tz,
+        workdays=frozenset(int(d) for d in row.workdays.split(",") if d.strip()),
+        day_start=_time(row.day_start), day_end=_time(row.day_end),
+        holiday_country=row.holiday_country, holiday_subdivision=row.holiday_subdivision,
+        sync_weekday=row.sync_weekday, sync_time=_time(row.sync_time),
+        sla_hours=float(row.sla_hours), sla_from=row.sla_from, heads_up_fraction=float(row.heads_up_fraction),
+        escalate_after_hours=float(row.escalate_after_hours), auto_reassign=bool(row.auto_reassign),
+        outcome_after_hours=float(row.outcome_after_hours), min_notice_hours=int(row.min_notice_hours),
+        members=tuple(Member(m.user_id, m.role, m.manager_id, m.paired_ae_id)
+                      for m in sorted(members, key=lambda m: (m.position, m.user_id))),
+    )
+
+
+def _add(session: Session, team: TeamPolicy, now: datetime) -> None:
+    row, members = to_rows(team, now)
+    session.add(row)
+    session.flush()  # the team row first: members reference it
+    session.add_all(members)
+
+
+def replace_teams(db: Database, teams: Iterable[TeamPolicy], now: datetime) -> None:
+    """The whole set replaced in one transaction: on any error nothing changes."""
+    with db.write() as session:
+        session.exec(delete(TeamMember))  # type: ignore[call-overload]
+        session.exec(delete(Team))  # type: ignore[call-overload]
+        for team in teams:
+            _add(session, team, now)
+
+
+def save_team(db: Database, team: TeamPolicy, now: datetime) -> bool:
+    """Insert or replace one team with its members; True if it is new.
+
+    Raises MemberConflict (and changes nothing) if a member is already in another team:
+    checked inside the write transaction, so two admins saving at once cannot both win.
+    """
+    with db.write() as session:
+        users = [m.user_id for m in team.members]
+        clash = session.exec(
+            select(TeamMember).where(TeamMember.user_id.in_(users), TeamMember.team_id != team.id)  # type: ignore[attr-defined]
+        ).all() if users else []
+        if clash:
+            raise MemberConflict({m.user_id: m.team_id for m in clash})
+        existing = session.get(Team, team.id)
+        session.exec(delete(TeamMember).where(TeamMember.team_id == team.id))  # type: ignore[call-overload,arg-type]
+        if existing is not None:
+            session.delete(existing)
+            session.flush()
+        _add(session, team, now)
+        return existing is None
+
+
+def load_teams(db: Database) -> list[TeamPolicy]:
+    with db.read() as session:
+        rows = session.exec(select(Team).order_by(Team.id)).all()
+        members = session.exec(select(TeamMember)).all()
+    by_team: dict[str, list[TeamMember]] = {}
+    for m in members:
+        by_team.setdefault(m.team_id, []).append(m)
+    return [from_rows(row, by_team.get(row.id, [])) for row in rows]
+
+
+def get_team(db: Database, team_id: str) -> TeamPolicy | None:
+    with db.read() as session:
+        row = session.get(Team, team_id)
+        if row is None:
+            return None
+        members = session.exec(select(TeamMember).where(TeamMember.team_id == team_id)).all()
+    return from_rows(row, members)
+
+
+def team_for_user(db: Database, user_id: str) -> TeamPolicy | None:
+    with db.read() as session:
+        member = session.exec(
+            select(TeamMember).where(TeamMember.user_id == user_id).order_by(TeamMember.team_id)).first()
+    return get_team(db, member.team_id) if member is not None else None
+
+
+def paired_ae(db: Database, sdr_id: str) -> str | None:
+    """The AE prefilled in this SDR's form, if an admin paired them."""
+    with db.read() as session:
+        return session.exec(
+            select(TeamMember.paired_ae_id).where(TeamMember.user_id == sdr_id, TeamMember.role == "sdr")
+            .order_by(TeamMember.team_id)
+        ).first()

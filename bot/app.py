@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.deps import Deps
 from bot.directory import Directory
+from bot.scheduler import Chaser
 from bot.tasks import Background
 from storage.db import Database
 
@@ -38,5 +39,6 @@ def build_app(settings: Settings, db: Database, clock: Clock | None = None) -> t
         deliverer=Deliverer(db, client, directory, clock, default_tz=settings.default_tz),
         background=Background(),
     )
+    deps.chaser = Chaser(deps)
     handlers.register(app, deps)
     return app, deps

@@ -154,3 +154,13 @@ def next_in_turn(aes: list[str], current: str) -> str | None:
             if candidate != current:
                 return candidate
     return others[0]
+
+
+def assignment(team: TeamPolicy | None, *, ae_tz: str, at: datetime, meeting_start: datetime | None,
+               meeting_kind: str | None) -> dict[str, object]:
+    """What a (new or re-)assignment to an AE stores for the chase: the team, the AE's zone, the SLA start."""
+    return {
+        "team_id": team.id if team else None,
+        "ae_tz": ae_tz,
+        "sla_start": sla_start(team or DEFAULT_TEAM, at=at, meeting_end_at=meeting_end(meeting_start, meeting_kind)),
+    }

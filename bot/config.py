@@ -40,6 +40,7 @@ class Settings:
     min_notice_hours: int = 48
     segment_thresholds: tuple[int, int] = (100, 2000)
     regions: tuple[str, ...] = ("AMER", "EMEA", "APAC")
+    tick_seconds: float = 60.0
 
     @property
     def socket_mode(self) -> bool:
@@ -135,6 +136,13 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
     if not regions:
         problems.append("HANDOFF_REGIONS is empty: name at least one region, e.g. 'AMER,EMEA,APAC'.")
 
+    tick_seconds = 60.0
+    if (raw := get("HANDOFF_TICK_SECONDS")) is not None:
+        if raw.isdigit() and int(raw) > 0:
+            tick_seconds = float(raw)
+        else:
+            problems.append(f"HANDOFF_TICK_SECONDS is malformed: expected whole seconds above 0, got {raw!r}.")
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -151,4 +159,5 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         min_notice_hours=min_notice,
         segment_thresholds=thresholds,
         regions=regions,
+        tick_seconds=tick_seconds,
     )

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -9,6 +10,8 @@ from bot.delivery import Deliverer
 from bot.directory import Directory
 from bot.handoffs import Policy
 from bot.tasks import Background
+from bot.teams import TeamPolicy
+from storage import teams as team_store
 from storage.db import Database
 
 
@@ -20,6 +23,7 @@ class Deps:
     directory: Directory
     deliverer: Deliverer
     background: Background
+    chaser: Any = None  # bot.scheduler.Chaser, built once the deps exist
 
     @property
     def admins(self) -> frozenset[str]:
@@ -29,3 +33,15 @@ class Deps:
     def policy(self) -> Policy:
         return Policy(min_notice_hours=self.settings.min_notice_hours,
                       segment_thresholds=self.settings.segment_thresholds)
+
+    def policy_for(self, team: TeamPolicy | None) -> Policy:
+        """The team's minimum notice when the SDR has a team; the installation's default otherwise."""
+        if team is None:
+            return self.policy
+        return Policy(min_notice_hours=team.min_notice_hours, segment_thresholds=self.settings.segment_thresholds)
+
+    async def team_for(self, user_id: str) -> TeamPolicy | None:
+        return await self.db.run(team_store.team_for_user, user_id)
+
+    async def team(self, team_id: str | None) -> TeamPolicy | None:
+        return await self.db.run(team_store.get_team, team_id) if team_id else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
@@ -385,3 +385,58 @@ def short_id(handoff_id: int) -> str:
 def parse_short_id(text: str) -> int | None:
     match = re.fullmatch(r"[Hh]-?(\d{1,9})", text.strip())
     return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class OutcomeInput:
+    outcome: str | None
+    new_meeting_start: datetime | None
+    next_step: str | None
+    next_step_due: date | None
+    next_step_owner: str | None
+
+
+def record_outcome(form: OutcomeInput, *, actor: str, ae_id: str, tz: str, now: datetime,
+                   existing_next_step: str | None = None) -> tuple[dict[str, object], dict[str, str], str]:
+    """The columns an outcome changes, or errors; and a line for the audit trail.
+
+    A next step is due at the end of its day (17:00) in the recorder's zone. Accepted, met and
+    a next step set: the handoff is complete.
+    """
+    errors: dict[str, str] = {}
+    if form.outcome not in MEETING_OUTCOMES:
+        errors["outcome"] = "Choose what happened."
+    step = _clean(form.next_step)
+    if step is not None and len(step) > LONG_TEXT_MAX:
+        errors["next_step"] = f"Keep this under {LONG_TEXT_MAX:,} characters."
+    if step is not None and form.next_step_due is None:
+        errors["next_step_due"] = "When is the next step due?"
+    if step is None and (form.next_step_due is not None or form.next_step_owner):
+        errors["next_step"] = "Say what the next step is."
+    due = None
+    if form.next_step_due is not None:
+        due = datetime.combine(form.next_step_due, time(17, 0), ZoneInfo(tz)).astimezone(timezone.utc)
+        if due < now - timedelta(days=1):
+            errors["next_step_due"] = "That date has passed."
+    changes: dict[str, object] = {}
+    if form.outcome == "rescheduled":
+        if form.new_meeting_start is None:
+            errors["new_meeting_start"] = "When is the new meeting?"
+        elif form.new_meeting_start <= now:
+            errors["new_meeting_start"] = "That time has passed: choose a time in the future."
+        # A new meeting to hold: its outcome is owed afresh.
+        changes.update(meeting_start=form.new_meeting_start, meeting_outcome=None, outcome_at=None, outcome_by=None)
+    elif form.outcome in MEETING_OUTCOMES:
+        changes.update(meeting_outcome=form.outcome, outcome_at=now, outcome_by=actor)
+    if errors:
+        return {}, errors, ""
+    if step is not None:
+        changes.update(next_step=step, next_step_due=due, next_step_owner=form.next_step_owner or ae_id)
+    complete = form.outcome == "completed" and (step or existing_next_step) is not None
+    changes["completed_at"] = now if complete else None
+    line = MEETING_OUTCOMES[form.outcome or ""]
+    if form.outcome == "rescheduled" and form.new_meeting_start:
+        line += f" to {form.new_meeting_start.astimezone(ZoneInfo(tz)):%a %d %b %H:%M %Z}"
+    if step is not None and due is not None:
+        line += f"; next step: {step} (by {due.astimezone(ZoneInfo(tz)):%a %d %b})"
+    return changes, {}, line

@@ -17,24 +17,28 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.deps import Deps
+from bot.scheduler import Ticker
 
 log = logging.getLogger("handoff.server")
 
 
 class Workers:
-    """The outbox worker's life, tied to the server's."""
+    """The outbox worker's and the scheduler's lives, tied to the server's."""
 
     def __init__(self, deps: Deps):
         self.deps = deps
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._ticker = Ticker(deps.chaser, deps.settings.tick_seconds)
 
     async def start(self) -> None:
         self._stop = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self.deps.deliverer.run(self._stop), name="outbox")
         self.deps.deliverer.kick()  # deliver what was owed before a restart
+        self._ticker.start()
 
     async def stop(self) -> None:
+        self._ticker.shutdown()
         await self.deps.background.drain()
         self._stop.set()
         if self._task:

@@ -237,9 +237,9 @@ def parse_teams(text: str, source: str = "teams.yaml") -> list[TeamPolicy]:
 
     teams: list[TeamPolicy] = []
     seen_ids: dict[str, int] = {}
-    seen_users: dict[str, tuple[str, int]] = {}  # user -> (team id, line)
-    for item in items:
-        team = _team(reader, item, seen_ids, seen_users)
+    seen_users: dict[str, tuple[int, str, int]] = {}  # user -> (team index, team id, line)
+    for index, item in enumerate(items):
+        team = _team(reader, item, index, seen_ids, seen_users)
         if team is not None:
             teams.append(team)
     if reader.errors:
@@ -255,8 +255,8 @@ def _by_line(errors: list[str]) -> list[str]:
     return sorted(errors, key=line)
 
 
-def _team(r: _Reader, node: Node, seen_ids: dict[str, int],
-          seen_users: dict[str, tuple[str, int]]) -> TeamPolicy | None:
+def _team(r: _Reader, node: Node, index: int, seen_ids: dict[str, int],
+          seen_users: dict[str, tuple[int, str, int]]) -> TeamPolicy | None:
     # Name the team in its own errors, even those found before its id is checked.
     peek = next((v.value for k, v in node.value if isinstance(k, ScalarNode) and k.value == "id"
                  and isinstance(v, ScalarNode) and v.value), None) if isinstance(node, MappingNode) else None
@@ -351,7 +351,7 @@ def _team(r: _Reader, node: Node, seen_ids: dict[str, int],
         values["min_notice_hours"] = r.number(fields["min_notice_hours"][1], "min_notice_hours", low=0,
                                               high=24 * 365, integer=True)
     if "members" in fields:
-        values["members"] = _members(r, fields["members"][1], team_id or "?", seen_users)
+        values["members"] = _members(r, fields["members"][1], index, team_id or "?", seen_users)
 
     if len(r.errors) > before:
         return None
@@ -372,8 +372,8 @@ def _workdays(r: _Reader, node: Node) -> frozenset[int] | None:
     return frozenset(days)
 
 
-def _members(r: _Reader, node: Node, team_id: str,
-             seen_users: dict[str, tuple[str, int]]) -> tuple[Member, ...] | None:
+def _members(r: _Reader, node: Node, index: int, team_id: str,
+             seen_users: dict[str, tuple[int, str, int]]) -> tuple[Member, ...] | None:
     if r.is_null(node):
         return ()
     if not isinstance(node, SequenceNode):
@@ -407,12 +407,12 @@ def _members(r: _Reader, node: Node, team_id: str,
         if user is not None:
             line = item.start_mark.line + 1
             if user in seen_users:
-                other, other_line = seen_users[user]
-                where = "this team" if other == team_id else f"team {other!r}"
+                other_index, other, other_line = seen_users[user]
+                where = "this team" if other_index == index else f"team {other!r}"
                 r.error(fields["user"][1], f"{user} is already in {where} (line {other_line}); "
                                            "a person belongs to one team only")
             else:
-                seen_users[user] = (team_id, line)
+                seen_users[user] = (index, team_id, line)
         if user is not None and role is not None:
             parsed.append((Member(user, role, manager, paired), fields, item))
     aes = {m.user_id for m, _, _ in parsed if m.role == "ae"}

@@ -72,8 +72,11 @@ async def act(
     if loaded is None:
         return None, "That handoff no longer exists."
     for _attempt in range(3):
-        _, facts = loaded
-        decision: Decision = decide(action, actor=actor, facts=facts, admins=deps.admins, card_revision=card_revision)
+        handoff, facts = loaded
+        team = await deps.team(handoff.team_id)
+        managers = frozenset(m for m in [team.manager_of(facts.ae_id)] if m) if team else frozenset()
+        decision: Decision = decide(action, actor=actor, facts=facts, admins=deps.admins, card_revision=card_revision,
+                                    managers=managers)
         if not decision.ok:
             tz = await deps.directory.tz(actor)
             return None, refusal(decision, action.value, tz)
@@ -81,6 +84,7 @@ async def act(
         updated = await deps.db.run(
             store.apply_action, facts, action, actor=actor, to_state=decision.to_state,
             now=deps.clock.now(), changes=changes, reason=reason, detail=detail,
+            channel=team.channel_id if team else None,
         )
         if updated is not None:
             deps.deliverer.kick()

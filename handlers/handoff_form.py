@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.chase import assignment
 from bot.deps import Deps
 from bot.handoffs import Action, FormInput, Invalid, short_id, validate_submission
 from bot.render.modals import HANDOFF_CALLBACK, notice_modal
@@ -50,18 +51,26 @@ def register(app: AsyncApp, deps: Deps) -> None:
         form = read_form(view)
         sdr = await deps.directory.person(sdr_id)
         ae = await deps.directory.person(form.ae_id) if form.ae_id else None
-        result = validate_submission(form, sdr=sdr, ae=ae, now=deps.clock.now(), policy=deps.policy)
+        team = await deps.team_for(sdr_id) or (await deps.team_for(form.ae_id) if form.ae_id else None)
+        now = deps.clock.now()
+        result = validate_submission(form, sdr=sdr, ae=ae, now=now, policy=deps.policy_for(team))
         if isinstance(result, Invalid):
             await ack(response_action="errors", errors=result.errors)
             return
+        values = dict(result.values)
+        values.update(assignment(team, ae_tz=ae.tz if ae else deps.settings.default_tz, at=now,
+                                 meeting_start=values["meeting_start"], meeting_kind=values["meeting_kind"]))  # type: ignore[arg-type]
+        if not values.get("region") and team:
+            values["region"] = team.region
         meta = view_ref(view)
         if "revise" in meta:
-            await _revise(ack, deps, sdr_id, meta, result.values)
+            await _revise(ack, deps, sdr_id, meta, values)
             return
         try:
             handoff, created = await deps.db.run(
-                store.create_handoff, result.values, sdr_id=sdr_id,
-                slack_team_id=(body.get("team") or {}).get("id", ""), submission_key=view["id"], now=deps.clock.now(),
+                store.create_handoff, values, sdr_id=sdr_id,
+                slack_team_id=(body.get("team") or {}).get("id", ""), submission_key=view["id"], now=now,
+                channel=team.channel_id if team else None,
             )
         except Exception:
             log.exception("could not store a handoff from %s", sdr_id)

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chase import assignment
 from bot.deps import Deps
 from bot.handoffs import Action, decide, short_id, validate_reassignment
 from bot.render.cards import REASSIGN
@@ -33,7 +34,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if loaded is None:
             await ack(response_action="update", view=notice_modal("Nothing changed", "That handoff no longer exists."))
             return
-        _, facts = loaded
+        handoff, facts = loaded
         new_ae = await deps.directory.person(new_ae_id) if new_ae_id else None
         errors = validate_reassignment(new_ae, facts)
         if errors:
@@ -41,7 +42,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         updated, why = await act(
             deps, Action.REASSIGN, handoff_id=facts.id, actor=actor, card_revision=meta.get("rev"),
-            changes={"ae_id": new_ae_id},
+            # The new AE's acceptance clock starts now, in their own time zone.
+            changes={"ae_id": new_ae_id, **assignment(
+                await deps.team(handoff.team_id), ae_tz=new_ae.tz if new_ae else deps.settings.default_tz,
+                at=deps.clock.now(), meeting_start=handoff.meeting_start, meeting_kind=handoff.meeting_kind)},
             reason=note, detail={"from_ae": facts.ae_id, "to_ae": new_ae_id},
         )
         if updated is None:
@@ -59,7 +63,10 @@ async def _open_form(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -
         await tell(client, body, "That handoff no longer exists.")
         return
     handoff, facts = loaded
-    decision = decide(Action.REASSIGN, actor=actor, facts=facts, admins=deps.admins, card_revision=ref[1])
+    team = await deps.team(handoff.team_id)
+    managers = frozenset(m for m in [team.manager_of(facts.ae_id)] if m) if team else frozenset()
+    decision = decide(Action.REASSIGN, actor=actor, facts=facts, admins=deps.admins, card_revision=ref[1],
+                      managers=managers)
     if not decision.ok:
         await tell(client, body, refusal(decision, "reassign", await deps.directory.tz(actor)))
         return

@@ -18,7 +18,7 @@ from bot.render.team_modals import (
     team_pick_modal,
 )
 from bot.render.text import escape, mention
-from bot.team_config import CHANNEL_ID, SLUG, USER_ID, check_holidays, check_team, check_tz, parse_hhmm
+from bot.team_config import CHANNEL_ID, SLUG, check_holidays, check_team, check_tz, parse_hhmm
 from bot.teams import SLA_FROM, Member, TeamPolicy
 from handlers.common import input_value, view_ref
 from storage import teams as team_store

@@ -110,3 +110,31 @@ def _existing(session: Session, keys: list[str]) -> set[str]:
         chunk = keys[i:i + 500]
         taken.update(session.exec(select(OutboxMessage.dedupe_key).where(col(OutboxMessage.dedupe_key).in_(chunk))).all())
     return taken
+
+
+def agenda_posted(db: Database, keys: list[str]) -> set[str]:
+    """Which weekly agendas were already claimed (their first message's dedupe key is `<key>:0`)."""
+    with db.read() as session:
+        found = session.exec(select(OutboxMessage.dedupe_key)
+                             .where(col(OutboxMessage.dedupe_key).in_([f"{k}:0" for k in keys]))).all()
+    return {k.rsplit(":", 1)[0] for k in found if k}
+
+
+def enqueue_agenda(db: Database, key: str, channel: str, messages: list[dict], now: datetime) -> bool:
+    """Claim the week's agenda and owe its messages: the first in the channel, the rest in its thread.
+
+    False when another copy of the bot claimed it first.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with db.write() as session:
+            for i, message in enumerate(messages):
+                session.add(OutboxMessage(
+                    conversation=channel, op="post", view="snapshot", message_key=f"{key}:{i}",
+                    thread_key=f"{key}:0" if i else None, dedupe_key=f"{key}:{i}", payload=json.dumps(message),
+                    next_attempt_at=now, created_at=now,
+                ))
+        return True
+    except IntegrityError:
+        return False

@@ -243,8 +243,8 @@ def render_agenda(team: TeamPolicy, agenda: Agenda, now: datetime) -> list[Messa
             current.append(block)
 
     total = len(messages)
-    summary = (f"{n.submitted} new handoffs, {len(agenda.waiting)} waiting, {len(agenda.upcoming_meetings)} meetings"
-               f" coming, {len(agenda.no_shows)} no-shows to rebook")
+    summary = (f"new handoffs {n.submitted} · waiting {len(agenda.waiting)} · meetings coming"
+               f" {len(agenda.upcoming_meetings)} · no-shows to rebook {len(agenda.no_shows)}")
     out: list[Message] = []
     for index, blocks in enumerate(messages, start=1):
         if index == 1:

@@ -189,3 +189,35 @@ def notice_modal(title: str, text: str) -> dict:
     view = View(type="modal", title=clip(title, 24), close="OK",
                 blocks=[SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))])
     return view.to_dict()
+
+
+OUTCOME_CALLBACK = "handoff_outcome_submit"
+
+
+def outcome_modal(*, handoff_id: int, company: str, revision: int, prefill: dict[str, Any]) -> dict:
+    """After the meeting: what happened, and what happens next."""
+    from bot.handoffs import MEETING_OUTCOMES
+    from slack_sdk.models.blocks import DatePickerElement
+
+    due = prefill.get("next_step_due")
+    view = View(
+        type="modal", callback_id=OUTCOME_CALLBACK, title="Meeting outcome", submit="Save", close="Cancel",
+        private_metadata=json.dumps({"id": handoff_id, "rev": revision}),
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=clip(
+                f"*{short_id(handoff_id)} {escape(company)}*: record how the meeting went and the next step. "
+                "Accepted, met, and a next step set: the handoff is complete.", 3000))),
+            InputBlock(block_id="outcome", label="Meeting", element=RadioButtonsElement(
+                action_id="outcome", options=_options(MEETING_OUTCOMES),
+                initial_option=_option(MEETING_OUTCOMES, prefill.get("meeting_outcome")))),
+            InputBlock(block_id="new_meeting_start", label="New meeting time (if rescheduled)", optional=True,
+                       element=DateTimePickerElement(action_id="new_meeting_start")),
+            _text("next_step", "Next step", optional=True, initial=prefill.get("next_step"), multiline=True,
+                  limit=LONG_TEXT_MAX, placeholder="What happens next?"),
+            InputBlock(block_id="next_step_due", label="By when", optional=True, element=DatePickerElement(
+                action_id="next_step_due", initial_date=due.strftime("%Y-%m-%d") if due else None)),
+            InputBlock(block_id="next_step_owner", label="Owner", optional=True, element=UserSelectElement(
+                action_id="next_step_owner", initial_user=prefill.get("next_step_owner"))),
+        ],
+    )
+    return view.to_dict()

@@ -144,7 +144,7 @@ def team_edit_modal(team: TeamPolicy | None, *, new_id: str | None = None) -> di
             initial_option=Option(value=sla_from, label=SLA_FROM_LABELS[sla_from]))),
         number("heads_up", "Heads-up at (fraction of the SLA)", t.heads_up_fraction if t else d.heads_up_fraction,
                hint="0.75 reminds the AE when three quarters of the SLA have passed.", max_value="1"),
-        number("escalate_after_hours", "Escalate to the manager after (working hours past the deadline)",
+        number("escalate_after_hours", "Escalate to the manager (working hours after the deadline)",
                t.escalate_after_hours if t else d.escalate_after_hours),
         InputBlock(block_id=AUTO_REASSIGN, label="Reassignment", optional=True, element=CheckboxesElement(
             action_id=AUTO_REASSIGN, options=[auto], initial_options=[auto] if t and t.auto_reassign else None)),

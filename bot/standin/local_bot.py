@@ -31,7 +31,8 @@ class LocalBot:
         self.settings = replace(
             Settings(bot_token=standin.token,
                      signing_secret=SIGNING_SECRET, api_url=standin.base_url, database_url=database_url,
-                     admins=admins, host="127.0.0.1", port=0),
+                     admins=admins, host="127.0.0.1", port=0,
+                     tick_seconds=0),  # tests and the demo tick by hand, on their own clock
             **overrides,
         )
         self.clock = clock

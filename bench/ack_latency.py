@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import gc
 import importlib.util
 import logging
 import math
@@ -105,12 +106,33 @@ class _Counter(logging.Handler):
         self.by_key[key] += 1
         if key not in self.samples:
             try:
-                self.samples[key] = record.getMessage()[:200]
+                self.samples[key] = " ".join(record.getMessage().split())[:200]
             except Exception:
                 self.samples[key] = str(record.msg)[:200]
 
 
 LOG_COUNTER = _Counter()
+
+
+class _GcPauses:
+    """The longest garbage-collector pause seen (it stops every thread in the process, bots included)."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.longest: dict[int, float] = {}
+        self.active = False  # only pauses during timed runs count
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if not self.active:
+            return
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            gen = info.get("generation", -1)
+            self.longest[gen] = max(self.longest.get(gen, 0.0), time.perf_counter() - self.started)
+
+
+GC_PAUSES = _GcPauses()
 
 
 def quiet_logging() -> None:
@@ -479,12 +501,20 @@ class Bench:
             await self.ensure_views(concurrency + self.per_level)
         if server == HANDOFF and kind == "accept":
             await self.ensure_cards(concurrency + self.per_level)
+        # The stand-in's call log and our own bookkeeping grow all run; freeze them so a full collection
+        # doesn't walk them in the middle of someone's measurement (the real app holds no such heap).
+        gc.collect()
+        gc.freeze()
         async with new_session(concurrency) as session:
             # Open the pool's connections and warm this path at this concurrency; not counted.
             await self._run(session, server, kind, concurrency, concurrency)
             if server == HANDOFF:
                 self.settle(f"{kind} c={concurrency} warm burst")
-            result = await self._run(session, server, kind, self.per_level, concurrency)
+            GC_PAUSES.active = True
+            try:
+                result = await self._run(session, server, kind, self.per_level, concurrency)
+            finally:
+                GC_PAUSES.active = False
         self.results[(server, kind, concurrency)] = result
         if server == HANDOFF:
             busy = len(self.bot.deps.background)  # type: ignore[union-attr]
@@ -647,6 +677,8 @@ def report(bench: Bench, elapsed: float) -> None:
             print(f"    {count} x {key[0]}: {LOG_COUNTER.samples[key]}")
     else:
         print("  log records at WARNING or above: none")
+    pauses = ", ".join(f"gen{g} {v * 1000:.1f} ms" for g, v in sorted(GC_PAUSES.longest.items()))
+    print(f"  longest garbage-collector pauses during timed runs (they stop every thread): {pauses or 'none'}")
     print()
 
     ratio_ok = all(r <= TARGET_RATIO for r in ratios50.values())
@@ -668,6 +700,7 @@ def main() -> None:
     per_level = args.requests or (30 if args.quick else 250)
     warmup = 10 if args.quick else 20
     quiet_logging()
+    gc.callbacks.append(GC_PAUSES)
     started = time.monotonic()
     progress("starting the Slack stand-in, Handoff and two bare Bolt apps on loopback")
     bench = Bench(per_level, warmup)

@@ -120,6 +120,47 @@ def cmd_config_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """What is stuck and why: messages Slack refused for good, and posts whose fate is unknown."""
+    from datetime import datetime, timezone
+
+    from storage import outbox
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    db = Database(_database_url())
+    upgrade(db.engine)
+    try:
+        if args.retry:
+            for row_id in args.retry:
+                done = outbox.requeue(db, row_id, datetime.now(timezone.utc))
+                print(f"outbox #{row_id}: {'queued again' if done else 'not stuck (nothing to do)'}")
+            return 0
+        totals = outbox.counts(db)
+        print("outbox: " + (", ".join(f"{n} {status}" for status, n in sorted(totals.items())) or "empty"))
+        rows = outbox.stuck(db)
+        if not rows:
+            print("nothing stuck")
+            return 0
+        print(f"{len(rows)} stuck:")
+        for row in rows:
+            handoff = f"H-{row.handoff_id}" if row.handoff_id else "—"
+            print(f"  #{row.id} {row.status:<8} {handoff:<8} {row.op} {row.view} to {row.conversation}: "
+                  f"{row.last_error or 'no error recorded'} (attempts {row.attempts})")
+        print(_DOCTOR_HINTS)
+        return 1
+    finally:
+        db.close()
+
+
+_DOCTOR_HINTS = """What to do:
+  channel_not_found / not_in_channel: invite the bot to the team's channel (/invite @Handoff), or fix the
+    team's channel id (handoff-bot config export/import); then `handoff-bot doctor --retry ID`.
+  user_not_found / account_inactive: the person left; reassign their handoffs (/handoff show H-42).
+  unknown: the bot stopped between claiming and confirming a post; check the conversation in Slack,
+    and only if the message is missing, `handoff-bot doctor --retry ID`."""
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -138,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     imp = config.add_parser("import", help="validate a teams file, then replace all teams with it")
     imp.add_argument("file", help="e.g. teams.yaml")
     imp.set_defaults(fn=cmd_config_import)
+    doctor = sub.add_parser("doctor", help="list outbox messages that are stuck, and why (exit 1 if any)")
+    doctor.add_argument("--retry", type=int, nargs="+", metavar="ID", help="queue these stuck messages again")
+    doctor.set_defaults(fn=cmd_doctor)
     demo = sub.add_parser("demo", help="play the whole story against the built-in Slack stand-in")
     demo.add_argument("--verbose", action="store_true", help="show the bot's logs too")
     demo.set_defaults(fn=cmd_demo)

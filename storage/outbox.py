@@ -110,3 +110,22 @@ def stuck(db: Database, limit: int = 200) -> list[OutboxMessage]:
 def backlog(db: Database) -> int:
     with db.read() as session:
         return len(session.exec(select(OutboxMessage.id).where(col(OutboxMessage.status).in_(OPEN))).all())
+
+
+def counts(db: Database) -> dict[str, int]:
+    from sqlalchemy import func
+
+    with db.read() as session:
+        rows = session.exec(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    return {status: n for status, n in rows}
+
+
+def requeue(db: Database, row_id: int, now: datetime) -> bool:
+    """An admin's decision to send a stuck message again (for 'unknown', after checking Slack)."""
+    with db.write() as session:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == row_id, col(OutboxMessage.status).in_(("dead", "unknown")))
+            .values(status="pending", next_attempt_at=now, last_error=None, attempts=0)
+        )
+        return result.rowcount == 1

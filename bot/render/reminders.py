@@ -6,12 +6,12 @@ renders as None and is skipped, so a settled item stops being chased at once.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from bot.handoffs import MEETING_OUTCOMES, REJECT_REASONS, State, short_id
+from bot.handoffs import MEETING_MINUTES, MEETING_OUTCOMES, REJECT_REASONS, State, short_id
 from bot.render.cards import ACCEPT, REASSIGN, REJECT, _facts_line, button_value, meeting_line, status_line
 from bot.render.text import Message, clip, escape, local_time, mention
 from storage.models import AuditEvent, Handoff
@@ -70,8 +70,10 @@ def render_reminder(h: Handoff, payload: dict, viewer_id: str, tz: str, now: dat
     elif kind == "meeting_over":
         return None  # the card itself shows the outcome buttons
     elif kind == "outcome_missing":
-        text = (f"📝 The meeting for {_name(h)} ended {local_time(since, tz)}: {mention(h.ae_id)} owes its outcome "
-                "(completed, no-show, rescheduled) and the next step.")
+        ended = h.meeting_start + timedelta(minutes=MEETING_MINUTES.get(h.meeting_kind or "", 30)) \
+            if h.meeting_start else since
+        text = (f"📝 The meeting for {_name(h)} ended {local_time(ended, tz)}: {mention(h.ae_id)} owes its outcome "
+                f"(completed, no-show, rescheduled) and the next step, since {local_time(since, tz)}.")
         buttons = [ButtonElement(text="Record outcome", action_id=OUTCOME, value=value, style="primary")]
     elif kind == "rebook":
         text = (f"📅 {_name(h)} was a no-show on {local_time(h.meeting_start, tz)}: {mention(h.sdr_id)}, please "

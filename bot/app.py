@@ -38,6 +38,7 @@ def build_app(settings: Settings, db: Database, clock: Clock | None = None) -> t
         settings=settings, db=db, clock=clock, directory=directory,
         deliverer=Deliverer(db, client, directory, clock, default_tz=settings.default_tz),
         background=Background(),
+        slack=client,
     )
     deps.chaser = Chaser(deps)
     handlers.register(app, deps)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import Deliverer
@@ -23,6 +25,7 @@ class Deps:
     directory: Directory
     deliverer: Deliverer
     background: Background
+    slack: AsyncWebClient
     chaser: Any = None  # bot.scheduler.Chaser, built once the deps exist
 
     @property
@@ -41,7 +44,7 @@ class Deps:
         return Policy(min_notice_hours=team.min_notice_hours, segment_thresholds=self.settings.segment_thresholds)
 
     async def team_for(self, user_id: str) -> TeamPolicy | None:
-        return await self.db.run(team_store.team_for_user, user_id)
+        return await self.db.query(team_store.team_for_user, user_id)
 
     async def team(self, team_id: str | None) -> TeamPolicy | None:
-        return await self.db.run(team_store.get_team, team_id) if team_id else None
+        return await self.db.query(team_store.get_team, team_id) if team_id else None

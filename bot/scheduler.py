@@ -47,7 +47,7 @@ class Chaser:
         """One pass: reminders due, auto-reassignments, weekly agendas. Safe to run anywhere, any time."""
         deps = self.deps
         now = deps.clock.now()
-        teams = {t.id: t for t in await deps.db.run(load_teams)}
+        teams = {t.id: t for t in await deps.db.query(load_teams)}
 
         def managers_of(h: Handoff, team: TeamPolicy | None) -> tuple[str, ...]:
             manager = team.manager_of(h.ae_id) if team else None
@@ -88,13 +88,13 @@ class Chaser:
         deps = self.deps
         now = deps.clock.now()
         with_channel = [t for t in teams if t.channel_id]
-        posted = await deps.db.run(chase_store.agenda_posted, [agenda_key(t, now) for t in with_channel])
+        posted = await deps.db.query(chase_store.agenda_posted, [agenda_key(t, now) for t in with_channel])
         claimed = []
         for team in with_channel:
             key = agenda_due(team, now, posted)
             if key is None:
                 continue
-            handoffs, events = await deps.db.run(agenda_inputs, team.id, now)
+            handoffs, events = await deps.db.query(agenda_inputs, team.id, now)
             agenda = build_agenda(team, handoffs, events, now, default_sla_deadline(team))
             messages = [{"text": m.text, "blocks": m.blocks} for m in render_agenda(team, agenda, now)]
             if await deps.db.run(chase_store.enqueue_agenda, key, team.channel_id, messages, now):

@@ -7,6 +7,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import uvicorn
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
@@ -30,8 +31,13 @@ class Workers:
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._ticker = Ticker(deps.chaser, deps.settings.tick_seconds)
+        self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
+        # One connection pool for every Slack call (Bolt's per-request clients share it): a TCP and TLS
+        # handshake per call would cost more than the call.
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64))
+        self.deps.slack.session = self._session
         self._stop = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self.deps.deliverer.run(self._stop), name="outbox")
         self.deps.deliverer.kick()  # deliver what was owed before a restart
@@ -43,6 +49,9 @@ class Workers:
         self._stop.set()
         if self._task:
             await asyncio.wait({self._task}, timeout=10)
+        self.deps.slack.session = None
+        if self._session is not None:
+            await self._session.close()
 
 
 def build_http(app: AsyncApp, deps: Deps) -> Starlette:

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.handoffs import parse_short_id
 from bot.render import replies
-from bot.render.modals import handoff_modal
+from bot.render.modals import new_handoff_modal
 from bot.render.text import Message
 from handlers import team_admin
 from storage import handoffs as store
@@ -39,7 +39,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         elif verb == "help":
             await ack(**_ephemeral(replies.help_text()))
         elif verb == "list" and len(words) == 1:
-            handoffs = await deps.db.run(store.list_for_user, user)
+            handoffs = await deps.db.query(store.list_for_user, user)
             tz = await deps.directory.tz(user) if handoffs else deps.settings.default_tz
             await ack(**_ephemeral(replies.handoff_list(user, handoffs, tz)))
         elif verb == "show" and len(words) == 2 and (handoff_id := parse_short_id(words[1])) is not None:
@@ -52,11 +52,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def _open_form(client: AsyncWebClient, trigger_id: str, user: str) -> None:
         # A fast local read, before views.open so the form opens with the SDR's paired AE already chosen.
         try:
-            paired = await deps.db.run(team_store.paired_ae, user)
+            paired = await deps.db.query(team_store.paired_ae, user)
         except Exception as error:  # a missing prefill must never cost the SDR the form
             log.warning("could not look up the paired AE of %s: %s", user, error)
             paired = None
-        view = handoff_modal(regions=deps.settings.regions, prefill={"ae_id": paired} if paired else None)
+        view = new_handoff_modal(regions=deps.settings.regions, ae_id=paired)
         try:
             await client.views_open(trigger_id=trigger_id, view=view)
         except Exception as error:
@@ -69,10 +69,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def _details(deps: Deps, user: str, handoff_id: int, raw: str) -> Message:
-    handoff = await deps.db.run(store.get_handoff, handoff_id)
+    handoff = await deps.db.query(store.get_handoff, handoff_id)
     if handoff is None:
         return replies.usage(replies.not_found(raw))
-    if user not in deps.admins and not await deps.db.run(store.involved, handoff_id, user):
+    if user not in deps.admins and not await deps.db.query(store.involved, handoff_id, user):
         return replies.usage(f"You're not part of {raw.upper()}: only its SDR, AE, attendees and admins can see it.")
-    events = await deps.db.run(store.audit_trail, handoff_id)
+    events = await deps.db.query(store.audit_trail, handoff_id)
     return replies.handoff_details(handoff, events, await deps.directory.tz(user))

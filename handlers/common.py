@@ -52,7 +52,7 @@ async def tell(client: AsyncWebClient, body: dict[str, Any], text: str) -> None:
 
 
 async def load_facts(deps: Deps, handoff_id: int) -> tuple[Handoff, Facts] | None:
-    handoff = await deps.db.run(store.get_handoff, handoff_id)
+    handoff = await deps.db.query(store.get_handoff, handoff_id)
     return (handoff, store.facts_of(handoff)) if handoff else None
 
 

@@ -20,7 +20,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if event.get("tab", "home") != "home":
             return
         user = event["user"]
-        handoffs = await deps.db.run(store.list_for_user, user)
+        handoffs = await deps.db.query(store.list_for_user, user)
         tz = await deps.directory.tz(user)
         try:
             await client.views_publish(user_id=user, view=home_view(user, handoffs, tz))

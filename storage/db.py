@@ -3,7 +3,7 @@
 SQLite runs in WAL mode with a busy timeout, and write transactions begin
 IMMEDIATE so they take the write lock up front: two writers queue on the lock
 instead of one failing with "database is locked" when it tries to upgrade.
-All database work of a process runs on one thread, off the event loop.
+A process writes on one thread and reads on a few others, all off the event loop.
 """
 from __future__ import annotations
 
@@ -51,6 +51,8 @@ class Database:
         self.engine = make_engine(url)
         self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
+        # Readers run beside the writer: in WAL mode they neither wait for it nor block it.
+        self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="db-read")
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -69,6 +71,12 @@ class Database:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, self, *args, **kwargs))
 
+    async def query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `fn(self, *args)`, a read-only storage function, on a reader thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, functools.partial(fn, self, *args, **kwargs))
+
     def close(self) -> None:
+        self._readers.shutdown(wait=True)
         self._executor.shutdown(wait=True)
         self.engine.dispose()

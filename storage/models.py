@@ -129,6 +129,7 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_heads", "status", "conversation", "id"),
         UniqueConstraint("dedupe_key", name="uq_outbox_dedupe"),
     )
 

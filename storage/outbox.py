@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from storage.db import Database
@@ -34,19 +34,14 @@ def claim_due(db: Database, now: datetime, limit: int = 100) -> list[Delivery]:
     """
     with db.write() as session:
         _recover_expired(session, now)
-        rows = session.exec(
-            select(OutboxMessage).where(col(OutboxMessage.status).in_(OPEN)).order_by(col(OutboxMessage.id)).limit(limit * 10)
-        ).all()
-        seen: set[str] = set()
-        claimed: list[OutboxMessage] = []
-        for row in rows:
-            if row.conversation in seen:
-                continue
-            seen.add(row.conversation)
-            if row.status == "pending" and row.next_attempt_at <= now:
-                claimed.append(row)
-                if len(claimed) >= limit:
-                    break
+        open_rows = col(OutboxMessage.status).in_(OPEN)
+        heads = (select(OutboxMessage.conversation, func.min(OutboxMessage.id).label("head"))
+                 .where(open_rows).group_by(OutboxMessage.conversation).subquery())
+        claimed = list(session.exec(
+            select(OutboxMessage).join(heads, col(OutboxMessage.id) == heads.c.head)
+            .where(col(OutboxMessage.status) == "pending", col(OutboxMessage.next_attempt_at) <= now)
+            .order_by(col(OutboxMessage.id)).limit(limit)
+        ).all())
         deliveries = []
         for row in claimed:
             row.status, row.next_attempt_at, row.attempts = "sending", now + LEASE, row.attempts + 1

@@ -242,3 +242,373 @@ def test_sla_from_meeting_end_starts_the_clock_when_the_meeting_ends(bot, standi
     tick_at(bot, ny(2026, 11, 30, 10, 45))
     overdue = reminders_to(standin, AE, OVERDUE)
     assert len(overdue) == 1 and "Mon 30 Nov 2026, 10:45 EST" in overdue[0].args["text"]
+
+
+# ---------------------------------------------------------------- after the meeting
+
+MEETING = ny(2026, 11, 27, 10, 0)  # Fri 27 Nov 2026 10:00 New York, 45': over at 10:45
+
+
+def accepted(bot: LocalBot, standin: SlackStandIn) -> tuple[str, str]:
+    """A handoff with a meeting on Friday, accepted by its AE on Monday; returns the AE's card."""
+    clock = bot.clock
+    clock.set(MONDAY_9)  # type: ignore[union-attr]
+    card = submitted(bot, standin, meeting_start=int(MEETING.timestamp()), meeting_kind="evaluation_45")
+    bot.driver.click(AE, "handoff_accept", message=card)
+    settle(bot)
+    assert stored(bot).state == "accepted"
+    return card
+
+
+def card_buttons(standin: SlackStandIn, card: tuple[str, str]) -> list[str]:
+    blocks = standin.messages[card].get("blocks") or []
+    return [e.get("action_id") for b in blocks for e in b.get("elements", []) if e.get("action_id")]
+
+
+def record_outcome(bot: LocalBot, standin: SlackStandIn, user: str, message: tuple[str, str], **answers):
+    """Click the outcome button on a message, then submit the outcome modal it opens."""
+    before = len(standin.calls_to("views.open"))
+    bot.driver.click(user, "handoff_outcome", message=message)
+    bot.call(bot.deps.background.drain())
+    view = standin.wait_for("views.open", count=before + 1)[before].response["view"]
+    assert view["callback_id"] == "handoff_outcome_submit"
+    response = bot.driver.submit_view(user, view["id"], answers)
+    assert response.status == 200 and not response.body, response.body
+    settle(bot)
+
+
+def card_updates_with_outcome_button(standin: SlackStandIn, card: tuple[str, str]) -> list:
+    return [c for c in standin.calls_to("chat.update") if c.ok and c.args.get("ts") == card[1]
+            and "handoff_outcome" in action_ids(c)]
+
+
+def test_meeting_over_then_outcome_owed_then_no_show_rebook_ladder_then_close(bot, standin, clock):
+    install(bot, standin, AMER)
+    card = accepted(bot, standin)
+    assert "handoff_outcome" not in card_buttons(standin, card)
+
+    assert tick_at(bot, ny(2026, 11, 27, 10, 44)).reminders == 0
+    assert card_updates_with_outcome_button(standin, card) == []
+    report = tick_at(bot, ny(2026, 11, 27, 10, 45))  # the meeting is over: the card gains the button
+    assert report.reminders == 1
+    [update] = card_updates_with_outcome_button(standin, card)
+    assert "Record outcome" in json.dumps(blocks_of(update)) and "handoff_outcome" in card_buttons(standin, card)
+
+    assert tick_at(bot, ny(2026, 11, 27, 12, 44)).reminders == 0
+    assert reminders_to(standin, AE, OUTCOME_MISSING) == []
+    tick_at(bot, ny(2026, 11, 27, 12, 45))  # outcome_after_hours (2 working hours) later
+    [owed] = reminders_to(standin, AE, OUTCOME_MISSING)
+    assert "ended Fri 27 Nov 2026, 10:45 EST" in owed.args["text"] and action_ids(owed) == ["handoff_outcome"]
+    assert tick_at(bot, ny(2026, 11, 27, 13, 30)).reminders == 0
+    assert len(reminders_to(standin, AE, OUTCOME_MISSING)) == 1
+
+    clock.set(ny(2026, 11, 27, 14, 0))
+    record_outcome(bot, standin, AE, card, outcome="no_show")
+    h = stored(bot)
+    assert (h.state, h.meeting_outcome, h.outcome_by, h.outcome_at) == ("accepted", "no_show", AE, clock.now())
+
+    # Every 2 working days (16 working hours) from Fri 14:00: Tue 1 Dec 14:00, then Thu 3 Dec 14:00.
+    for when in (ny(2026, 11, 30, 14, 0), ny(2026, 12, 1, 13, 59)):
+        assert tick_at(bot, when).reminders == 0
+    assert reminders_to(standin, SDR, REBOOK) == []
+    tick_at(bot, ny(2026, 12, 1, 14, 0))
+    [first] = reminders_to(standin, SDR, REBOOK)
+    assert "*H-1 Acme Corp* was a no-show on Fri 27 Nov 2026, 10:00 EST" in first.args["text"]
+    assert action_ids(first) == ["handoff_outcome"]
+    for when in (ny(2026, 12, 1, 14, 0), ny(2026, 12, 2, 9, 0), ny(2026, 12, 3, 13, 59)):
+        assert tick_at(bot, when).reminders == 0
+    assert len(reminders_to(standin, SDR, REBOOK)) == 1
+    tick_at(bot, ny(2026, 12, 3, 14, 0))
+    assert len(reminders_to(standin, SDR, REBOOK)) == 2
+    assert tick_at(bot, ny(2026, 12, 3, 16, 0)).reminders == 0
+    assert len(reminders_to(standin, SDR, REBOOK)) == 2
+    sent = {r.dedupe_key for r in outbox_rows(bot, status="sent") if ":rebook" in (r.dedupe_key or "")}
+    assert len(sent) == 2  # two different steps, each posted once
+
+    # Two weeks after the no-show nobody rebooked: the AE is asked to close it or keep it.
+    # Nobody ticked since Thursday: of the rebooks owed Mon 7 and Wed 9 Dec only the latest is posted.
+    report = tick_at(bot, ny(2026, 12, 11, 13, 59))
+    assert (report.reminders, report.superseded) == (1, 1)
+    assert len(reminders_to(standin, SDR, REBOOK)) == 3
+    assert reminders_to(standin, AE, CLOSE_OR_KEEP) == []
+    tick_at(bot, ny(2026, 12, 11, 14, 0))
+    [ask] = reminders_to(standin, AE, CLOSE_OR_KEEP)
+    assert "two weeks after its no-show" in ask.args["text"]
+    assert action_ids(ask) == ["handoff_close", "handoff_keep"]
+    assert tick_at(bot, ny(2026, 12, 11, 15, 0)).reminders == 0
+
+    bot.driver.click(AE, "handoff_close", message=where(ask))
+    settle(bot)
+    assert stored(bot).state == "closed"
+    before = len(posts(standin))
+    for when in (ny(2026, 12, 14, 14, 0), ny(2026, 12, 16, 14, 0), ny(2026, 12, 28, 14, 0)):
+        assert tick_at(bot, when).reminders == 0
+    assert new_posts(standin, before) == []
+    assert len(reminders_to(standin, AE, CLOSE_OR_KEEP)) == 1 and len(reminders_to(standin, SDR, REBOOK)) == 3
+
+
+def test_rescheduled_meeting_restarts_the_meeting_chase_for_the_new_time(bot, standin, clock):
+    install(bot, standin, AMER)
+    card = accepted(bot, standin)
+    tick_at(bot, ny(2026, 11, 27, 10, 45))
+    tick_at(bot, ny(2026, 11, 27, 12, 45))
+    assert len(reminders_to(standin, AE, OUTCOME_MISSING)) == 1
+
+    clock.set(ny(2026, 11, 27, 14, 0))
+    new_time = ny(2026, 12, 2, 10, 0)  # Wed 2 Dec 10:00 New York
+    record_outcome(bot, standin, AE, where(reminders_to(standin, AE, OUTCOME_MISSING)[0]),
+                   outcome="rescheduled", new_meeting_start=int(new_time.timestamp()))
+    h = stored(bot)
+    assert (h.meeting_start, h.meeting_outcome) == (new_time, None)
+    assert "handoff_outcome" not in card_buttons(standin, card)  # the new meeting has not happened yet
+
+    updates = len(card_updates_with_outcome_button(standin, card))
+    for when in (ny(2026, 11, 30, 12, 45), ny(2026, 12, 1, 12, 45), ny(2026, 12, 2, 10, 44)):
+        assert tick_at(bot, when).reminders == 0
+    assert len(reminders_to(standin, AE, OUTCOME_MISSING)) == 1
+
+    assert tick_at(bot, ny(2026, 12, 2, 10, 45)).reminders == 1
+    assert len(card_updates_with_outcome_button(standin, card)) == updates + 1
+    assert "handoff_outcome" in card_buttons(standin, card)
+    tick_at(bot, ny(2026, 12, 2, 12, 45))
+    owed = reminders_to(standin, AE, OUTCOME_MISSING)
+    assert len(owed) == 2 and "ended Wed 02 Dec 2026, 10:45 EST" in owed[1].args["text"]
+    assert tick_at(bot, ny(2026, 12, 3, 12, 45)).reminders == 0
+    assert len(reminders_to(standin, AE, OUTCOME_MISSING)) == 2
+
+
+def test_completed_with_a_next_step_completes_the_handoff_and_chases_the_step_once(bot, standin, clock):
+    install(bot, standin, AMER)
+    card = accepted(bot, standin)
+    tick_at(bot, ny(2026, 11, 27, 10, 45))
+
+    clock.set(ny(2026, 11, 27, 11, 0))
+    record_outcome(bot, standin, AE, card, outcome="completed", next_step="Send the proposal",
+                   next_step_due=date(2026, 12, 3), next_step_owner=SDR)
+    h = stored(bot)
+    assert h.completed_at == ny(2026, 11, 27, 11, 0)
+    assert (h.next_step, h.next_step_owner, h.next_step_due) == ("Send the proposal", SDR, ny(2026, 12, 3, 17, 0))
+    assert "🏁 complete" in json.dumps(standin.messages[card], ensure_ascii=False)
+    thread = announcement(standin).response["ts"]
+    notes = [c for c in posts(standin, AMER_CHANNEL) if c.args.get("thread_ts") == thread]
+    assert any("The handoff is complete" in (c.args.get("text") or "") for c in notes), texts(notes)
+
+    before = len(posts(standin))
+    for when in (ny(2026, 11, 27, 12, 45), ny(2026, 11, 30, 9, 0), ny(2026, 12, 3, 16, 59)):
+        assert tick_at(bot, when).reminders == 0
+    assert new_posts(standin, before) == []
+    tick_at(bot, ny(2026, 12, 3, 17, 0))
+    [due] = reminders_to(standin, SDR, NEXT_STEP)
+    assert "“Send the proposal”" in due.args["text"] and f"owner <@{SDR}>" in due.args["text"]
+    for when in (ny(2026, 12, 3, 17, 1), ny(2026, 12, 4, 17, 0), ny(2026, 12, 31, 17, 0)):
+        assert tick_at(bot, when).reminders == 0
+    assert len(reminders_to(standin, SDR, NEXT_STEP)) == 1
+    assert reminders_to(standin, AE, NEXT_STEP) == [] and reminders_to(standin, AE, OUTCOME_MISSING) == []
+
+
+# ---------------------------------------------------------------- the weekly agenda
+
+
+def test_weekly_agenda_each_team_at_its_own_hour_once_and_cut_into_a_thread(bot, standin, clock):
+    install(bot, standin, AMER, EMEA)
+    created = utc(2026, 11, 30, 8, 0)  # Mon 30 Nov 2026, before either team's sync
+    clock.set(created)
+    for i in range(65):  # the AMER team has 65 handoffs waiting for acceptance
+        store.create_handoff(bot.db, {
+            "company": f"Prospect {i:02d}", "contact_name": "Pat Lee", "need": "Docs", "compelling_event": "Launch",
+            "ae_id": AE, "team_id": "amer", "ae_tz": "America/New_York", "sla_start": created, "region": "AMER",
+            "meeting_start": ny(2026, 12, 14, 10, 0), "meeting_kind": "discovery_15",
+        }, sdr_id=SDR, slack_team_id="T_HANDOFF", submission_key=f"bulk-{i}", now=created)
+    settle(bot)
+
+    def agenda_posts(channel: str) -> list:
+        return [c for c in posts(standin, channel) if (c.args.get("text") or "").startswith(AGENDA)]
+
+    # 08:31 UTC is 09:31 in Berlin (sync 09:30) and 03:31 in New York (sync 10:00).
+    report = tick_at(bot, utc(2026, 11, 30, 8, 31))
+    assert [k.split(":")[1] for k in report.agendas] == ["emea"]
+    assert len(agenda_posts(EMEA_CHANNEL)) == 1 and agenda_posts(AMER_CHANNEL) == []
+    assert agenda_posts(EMEA_CHANNEL)[0].args.get("thread_ts") is None
+
+    assert tick_at(bot, utc(2026, 11, 30, 14, 59)).agendas == []  # 09:59 in New York
+    report = tick_at(bot, utc(2026, 11, 30, 15, 0))
+    assert [k.split(":")[1] for k in report.agendas] == ["amer"]
+    amer = agenda_posts(AMER_CHANNEL)
+    assert len(amer) >= 2, texts(amer)  # 65 waiting handoffs do not fit in one message of 50 blocks
+    first, rest = amer[0], amer[1:]
+    assert first.args.get("thread_ts") is None and "AMER Mid-Market" in first.args["text"]
+    assert all(c.args.get("thread_ts") == first.response["ts"] for c in rest)
+    assert all(len(blocks_of(c)) <= 50 for c in amer)
+    shown = json.dumps([blocks_of(c) for c in amer], ensure_ascii=False)
+    assert all(f"Prospect {i:02d}" in shown for i in range(65))
+    assert len(agenda_posts(EMEA_CHANNEL)) == 1
+
+    channel_posts = len(posts(standin, AMER_CHANNEL)) + len(posts(standin, EMEA_CHANNEL))
+    for when in (utc(2026, 11, 30, 15, 0), utc(2026, 11, 30, 15, 1), utc(2026, 12, 2, 15, 0)):
+        assert tick_at(bot, when).agendas == []
+    assert len(posts(standin, AMER_CHANNEL)) + len(posts(standin, EMEA_CHANNEL)) == channel_posts
+
+
+# ---------------------------------------------------------------- exactly once, whatever happens
+
+
+LADDER_TIMES = [
+    ny(2026, 11, 23, 14, 59), ny(2026, 11, 23, 15, 0), ny(2026, 11, 23, 15, 0), ny(2026, 11, 23, 15, 1),
+    ny(2026, 11, 23, 16, 0), ny(2026, 11, 23, 16, 59), ny(2026, 11, 23, 17, 0), ny(2026, 11, 23, 17, 0),
+    ny(2026, 11, 23, 17, 1), ny(2026, 11, 23, 20, 0), ny(2026, 11, 24, 9, 0), ny(2026, 11, 24, 10, 0),
+    ny(2026, 11, 24, 12, 59), ny(2026, 11, 24, 13, 0), ny(2026, 11, 24, 13, 0), ny(2026, 11, 24, 13, 1),
+    ny(2026, 11, 24, 14, 0), ny(2026, 11, 25, 9, 0), ny(2026, 11, 25, 13, 0), ny(2026, 11, 30, 10, 0),
+]
+
+
+def test_two_schedulers_on_one_database_post_every_reminder_once(bot, standin, clock, db_url):
+    install(bot, standin, AMER)
+    clock.set(MONDAY_9)
+    for company in ("Acme Corp", "Globex", "Initech"):
+        submitted(bot, standin, company=company)
+    with LocalBot(standin, db_url, clock=clock, admins=frozenset({ADMIN})) as other:
+        bots = [bot, other]
+
+        def both(make) -> list:
+            """Run the same coroutine on both bots at the same moment, from two threads."""
+            start = threading.Barrier(2)
+            results: list = [None, None]
+            errors: list[BaseException] = []
+
+            def run(i: int) -> None:
+                try:
+                    start.wait(timeout=10)
+                    results[i] = bots[i].call(make(bots[i]), timeout=60)
+                except BaseException as error:  # noqa: BLE001 - reported below
+                    errors.append(error)
+
+            threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=90)
+            assert not errors, errors
+            return results
+
+        claimed = 0
+        agendas = []
+        for when in LADDER_TIMES:
+            clock.set(when)
+            reports = both(lambda b: b.deps.chaser.tick())
+            claimed += sum(r.reminders for r in reports)
+            agendas += [k for r in reports for k in r.agendas]
+            both(lambda b: b.deps.deliverer.deliver_due())
+        for b in bots:
+            settle(b)
+
+    assert claimed == 3 * 4  # per handoff: heads-up, overdue, escalation to the manager and to the channel
+    assert len(agendas) == 1  # two Monday syncs ticked by both: one agenda each week
+    ok = Counter((c.args["channel"], c.args.get("text")) for c in posts(standin))
+    doubled = {k: n for k, n in ok.items() if n > 1}
+    assert doubled == {}, doubled
+    for company in ("Acme Corp", "Globex", "Initech"):
+        for who, marker in ((AE, HEADS_UP), (AE, OVERDUE), (MANAGER, ESCALATION), (AMER_CHANNEL, ESCALATION)):
+            found = [c for c in reminders_to(standin, who, marker) if f" {company}*" in c.args["text"]]
+            assert len(found) == 1, (company, who, marker)
+    rows = [r for r in outbox_rows(bot) if r.dedupe_key and r.dedupe_key.startswith("h")]
+    assert len(rows) == len({r.dedupe_key for r in rows}) == 12
+    assert {r.status for r in rows} == {"sent"}
+
+
+def test_rate_limits_and_server_errors_delay_a_reminder_but_it_is_posted_once(bot, standin, clock):
+    install(bot, standin, AMER)
+    clock.set(MONDAY_9)
+    submitted(bot, standin)
+    standin.fail("chat.postMessage", status=429, retry_after=2, times=2)
+    standin.fail("chat.postMessage", status=500, times=2)
+
+    assert tick_at(bot, ny(2026, 11, 23, 15, 0)).reminders == 1
+    [row] = outbox_rows(bot, dedupe_key=f"h1:r1:heads_up>{AE}")
+    assert (row.status, row.last_error, row.next_attempt_at) == ("pending", "ratelimited", clock.now() + timedelta(seconds=2))
+    settle(bot)
+    assert reminders_to(standin, AE, HEADS_UP) == []
+
+    for _ in range(8):  # past Retry-After, then the backoffs
+        clock.advance(timedelta(seconds=5))
+        settle(bot)
+        assert tick(bot).reminders == 0
+    failed = [c for c in posts(standin, AE, ok=False) if not c.ok]
+    assert [c.status for c in failed] == [429, 429, 500, 500]
+    assert len(reminders_to(standin, AE, HEADS_UP)) == 1
+    [row] = outbox_rows(bot, dedupe_key=f"h1:r1:heads_up>{AE}")
+    assert (row.status, row.attempts) == ("sent", 5)
+
+    for _ in range(3):
+        clock.advance(timedelta(minutes=10))
+        tick(bot)
+    assert len(reminders_to(standin, AE, HEADS_UP)) == 1
+
+
+# ---------------------------------------------------------------- reassigning
+
+
+def test_auto_reassign_hands_it_to_the_next_ae_at_escalation(bot, standin, clock):
+    install(bot, standin, AMER, auto_reassign=True)
+    clock.set(MONDAY_9)
+    submitted(bot, standin)
+
+    tick_at(bot, ny(2026, 11, 23, 15, 0))
+    tick_at(bot, ny(2026, 11, 23, 17, 0))
+    assert stored(bot).ae_id == AE
+    report = tick_at(bot, ny(2026, 11, 24, 13, 0))
+    assert report.reassigned == [1]
+    h = stored(bot)
+    assert (h.ae_id, h.revision, h.state, h.sla_start) == (AE2, 2, "pending", ny(2026, 11, 24, 13, 0))
+    fresh = [c for c in posts(standin, AE2) if "handoff_accept" in action_ids(c)]
+    assert len(fresh) == 1 and "Acme Corp" in fresh[0].args["text"]
+    assert len(reminders_to(standin, MANAGER, ESCALATION)) == 1  # the manager still hears why
+    thread = announcement(standin).response["ts"]
+    notes = [c for c in posts(standin, AMER_CHANNEL) if c.args.get("thread_ts") == thread]
+    assert any(f"reassigned it to <@{AE2}>" in (c.args.get("text") or "") for c in notes), texts(notes)
+
+    # The new AE's own ladder starts from the reassignment: heads-up 6 working hours later.
+    assert tick_at(bot, ny(2026, 11, 24, 16, 59)).reminders == 0
+    tick_at(bot, ny(2026, 11, 25, 11, 0))  # Tue 13–17 (4 h) + Wed 9–11 (2 h)
+    assert len(reminders_to(standin, AE2, HEADS_UP)) == 1
+    assert len(reminders_to(standin, AE, HEADS_UP)) == 1  # the first AE is not chased again
+
+
+def test_without_auto_reassign_escalation_leaves_the_handoff_with_its_ae(bot, standin, clock):
+    install(bot, standin, AMER)  # auto_reassign is off by default
+    assert AMER.auto_reassign is False
+    clock.set(MONDAY_9)
+    submitted(bot, standin)
+    report = tick_at(bot, ny(2026, 11, 24, 13, 0))
+    assert report.reassigned == [] and report.reminders == 2
+    h = stored(bot)
+    assert (h.ae_id, h.revision) == (AE, 1)
+    assert [c for c in posts(standin, AE2)] == []
+
+
+def test_the_aes_manager_may_reassign_from_the_escalation_and_a_stranger_may_not(bot, standin, clock):
+    install(bot, standin, AMER)
+    clock.set(MONDAY_9)
+    submitted(bot, standin)
+    tick_at(bot, ny(2026, 11, 24, 13, 0))
+    [escalation] = reminders_to(standin, MANAGER, ESCALATION)
+    dm = where(escalation)
+
+    opened = len(standin.calls_to("views.open"))
+    bot.driver.click(STRANGER, "handoff_reassign", message=dm)
+    settle(bot)
+    assert len(standin.calls_to("views.open")) == opened
+    refusals = [c for c in standin.calls_to("chat.postEphemeral") if c.args.get("user") == STRANGER]
+    assert len(refusals) == 1
+    assert stored(bot).ae_id == AE
+
+    bot.driver.click(MANAGER, "handoff_reassign", message=dm)
+    bot.call(bot.deps.background.drain())
+    view = standin.wait_for("views.open", count=opened + 1)[opened].response["view"]
+    assert view["callback_id"] == "handoff_reassign_submit"
+    response = bot.driver.submit_view(MANAGER, view["id"], {"new_ae": AE2, "note": "Noah is out this week."})
+    assert response.status == 200 and not response.body, response.body
+    settle(bot)
+    h = stored(bot)
+    assert (h.ae_id, h.revision) == (AE2, 2)
+    assert [e.actor for e in store.audit_trail(bot.db, 1) if e.action == "reassign"] == [MANAGER]
+    assert len([c for c in posts(standin, AE2) if "handoff_accept" in action_ids(c)]) == 1

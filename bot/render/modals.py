@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -147,6 +148,21 @@ def handoff_modal(*, regions: tuple[str, ...], prefill: dict[str, Any] | None = 
         private_metadata=json.dumps(metadata or {}), blocks=blocks,
     )
     return view.to_dict()
+
+
+@lru_cache(maxsize=16)
+def _blank_form(regions: tuple[str, ...]) -> str:
+    return json.dumps(handoff_modal(regions=regions))
+
+
+def new_handoff_modal(*, regions: tuple[str, ...], ae_id: str | None = None) -> dict:
+    """The empty form, built and validated once (it costs milliseconds): `/handoff` must open it at once."""
+    view = json.loads(_blank_form(regions))
+    if ae_id:
+        for block in view["blocks"]:
+            if block.get("block_id") == "ae_id":
+                block["element"]["initial_user"] = ae_id
+    return view
 
 
 def _num(value: Any) -> str | None:

@@ -11,16 +11,19 @@ from bot.render.cards import _record_blocks, _facts_line, status_line
 from bot.render.text import HEADER_MAX, Message, clip, escape, local_time, mention
 from storage.models import AuditEvent, Handoff
 
-USAGE = "Usage: `/handoff` (new handoff) · `/handoff list` · `/handoff show H-42` · `/handoff help`"
+USAGE = ("Usage: `/handoff` (new handoff) · `/handoff list` · `/handoff show H-42` · `/handoff team [id]` (admins)"
+         " · `/handoff help`")
 
 HELP = (
     "*Handoff* hands a qualified prospect from an SDR to an AE.\n"
     "• `/handoff`: open the form; the AE gets a card to *Accept* or *Reject*.\n"
     "• `/handoff list`: your handoffs, as SDR and as AE, with their status.\n"
     "• `/handoff show H-42`: everything about one handoff, with its audit trail.\n"
+    "• `/handoff team [id]`: admins edit a team (channel, time zone, hours, holidays, SLA, members).\n"
     "• `/handoff help`: this message.\n"
     "A rejection comes back to the SDR with the AE's feedback; the SDR can revise and resubmit or withdraw. "
-    "The AE (or an admin) can reassign to another AE."
+    "The AE (or an admin) can reassign to another AE. After the meeting the AE records its outcome and the "
+    "next step; the bot chases what slips: unaccepted handoffs, missing outcomes, no-shows, overdue next steps."
 )
 
 

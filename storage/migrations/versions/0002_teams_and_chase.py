@@ -63,10 +63,12 @@ def upgrade() -> None:
         batch.create_index("ix_handoff_next_check_at", ["next_check_at"])
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("payload", sa.Text))  # a snapshot to post as is (the weekly agenda)
+        batch.create_index("ix_outbox_heads", ["status", "conversation", "id"])  # each conversation's next message
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
+        batch.drop_index("ix_outbox_heads")
         batch.drop_column("payload")
     with op.batch_alter_table("handoff") as batch:
         batch.drop_index("ix_handoff_next_check_at")

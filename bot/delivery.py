@@ -73,22 +73,25 @@ class Deliverer:
                 batch = await self._db.run(outbox.claim_due, self._clock.now())
                 if not batch:
                     return settled
-                results = await asyncio.gather(*(self._deliver(d) for d in batch))
+                outcomes: list[outbox.Outcome] = []
+                results = await asyncio.gather(*(self._deliver(d, outcomes) for d in batch))
+                # One transaction records the whole batch: the writer is shared with every listener.
+                await self._db.run(outbox.settle, outcomes)
                 settled += sum(results)
                 if not any(results):  # all rescheduled: nothing behind them may go yet
                     return settled
 
-    async def _deliver(self, d: outbox.Delivery) -> bool:
+    async def _deliver(self, d: outbox.Delivery, outcomes: list[outbox.Outcome]) -> bool:
         """True when the row is settled (sent, skipped or dead), False when rescheduled."""
         row = d.row
         label = f"{short_id(row.handoff_id)} " if row.handoff_id else ""
         if row.op == "update" and d.target is None:
-            await self._db.run(outbox.mark_final, row, status="skipped", error="no posted message to update")
+            outcomes.append(outbox.Outcome(row, "skipped", error="no posted message to update"))
             return True
         if row.payload is not None and row.view == "snapshot":
             message: Message | None = render_snapshot(row.payload)
         elif d.handoff is None:
-            await self._db.run(outbox.mark_final, row, status="dead", error="the record is gone")
+            outcomes.append(outbox.Outcome(row, "dead", error="the record is gone"))
             return True
         else:
             person = row.conversation[:1] in "UW"
@@ -98,10 +101,10 @@ class Deliverer:
                                       viewer=Viewer(row.conversation, tz, self._clock.now()), payload=row.payload)
             except Exception:  # a rendering bug must not wedge the conversation behind it
                 log.exception("%scould not render %s", label, row.view)
-                await self._db.run(outbox.mark_final, row, status="dead", error="render failed")
+                outcomes.append(outbox.Outcome(row, "dead", error="render failed"))
                 return True
         if message is None:
-            await self._db.run(outbox.mark_final, row, status="skipped", error="settled before it was sent")
+            outcomes.append(outbox.Outcome(row, "skipped", error="settled before it was sent"))
             return True
         try:
             if row.op == "post":
@@ -116,15 +119,15 @@ class Deliverer:
                     channel=d.target.channel, ts=d.target.ts, text=message.text, blocks=message.blocks,
                 )
         except SlackApiError as error:
-            return await self._failed(row, label, error)
+            return await self._failed(row, label, error, outcomes)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
             at = self._clock.now() + backoff(row.attempts)
             log.warning("%s%s %s to %s: network error %s; retrying at %s", label, row.op, row.view,
                         row.conversation, type(error).__name__, at.isoformat())
-            await self._db.run(outbox.mark_retry, row, at=at, error=f"network: {type(error).__name__}")
+            outcomes.append(outbox.Outcome(row, "pending", error=f"network: {type(error).__name__}", at=at))
             return False
-        await self._db.run(outbox.mark_sent, row, channel=response["channel"], ts=response["ts"],
-                           now=self._clock.now())
+        outcomes.append(outbox.Outcome(row, "sent", channel=response["channel"], ts=response["ts"],
+                                       at=self._clock.now()))
         return True
 
     async def _pace(self, conversation: str) -> None:
@@ -137,7 +140,7 @@ class Deliverer:
             await asyncio.sleep(wait)
         self._last_post[conversation] = loop.time()
 
-    async def _failed(self, row, label: str, error: SlackApiError) -> bool:
+    async def _failed(self, row, label: str, error: SlackApiError, outcomes: list[outbox.Outcome]) -> bool:
         status = error.response.status_code
         # A 5xx from a proxy or load balancer has a non-JSON body: slack_sdk leaves it as a str.
         data = error.response.data if isinstance(error.response.data, dict) else {}
@@ -149,9 +152,9 @@ class Deliverer:
             at = self._clock.now() + backoff(row.attempts)
         else:
             log.error("%s%s %s to %s failed for good: %s", label, row.op, row.view, row.conversation, code)
-            await self._db.run(outbox.mark_final, row, status="dead", error=code)
+            outcomes.append(outbox.Outcome(row, "dead", error=code))
             return True
         log.warning("%s%s %s to %s failed (%s); retrying at %s", label, row.op, row.view, row.conversation,
                     code, at.isoformat())
-        await self._db.run(outbox.mark_retry, row, at=at, error=code)
+        outcomes.append(outbox.Outcome(row, "pending", error=code, at=at))
         return False

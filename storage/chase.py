@@ -80,7 +80,10 @@ def run_tick(db: Database, now: datetime, teams: dict[str, TeamPolicy],
                         conversation=conversation, op=op, view="ae_card" if op == "update" else "reminder",
                         message_key=message_key, handoff_id=h.id, thread_key=thread_key, dedupe_key=dedupe,
                         payload=json.dumps({"kind": r.kind, "key": r.key, "since": r.since.isoformat(),
-                                            "deadline": r.deadline.isoformat() if r.deadline else None}),
+                                            "deadline": r.deadline.isoformat() if r.deadline else None,
+                                            # who it was owed by, and (auto-reassign) to whom it moves now
+                                            "ae": h.ae_id, "reassign_to": plan.reassign_to
+                                            if r.kind == "escalation" else None}),
                         next_attempt_at=now, created_at=now,
                     ))
                     result.claimed += 1

@@ -72,26 +72,33 @@ def _recover_expired(session, now: datetime) -> None:
     )
 
 
-def mark_sent(db: Database, row: OutboxMessage, *, channel: str, ts: str, now: datetime) -> None:
+@dataclass
+class Outcome:
+    """What became of one delivery: sent, pending again (a retry at `at`), or final (dead, skipped)."""
+
+    row: OutboxMessage
+    status: str
+    error: str | None = None
+    at: datetime | None = None
+    channel: str | None = None
+    ts: str | None = None
+
+
+def settle(db: Database, outcomes: list[Outcome]) -> None:
+    """Record a delivery pass in one transaction."""
+    if not outcomes:
+        return
     with db.write() as session:
-        session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == row.id)
-                        .values(status="sent", sent_at=now, last_error=None))
-        if row.op == "post":
-            session.merge(SlackMessage(key=row.message_key, handoff_id=row.handoff_id, channel=channel, ts=ts,
-                                       posted_at=now))
-
-
-def mark_retry(db: Database, row: OutboxMessage, *, at: datetime, error: str) -> None:
-    with db.write() as session:
-        session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == row.id)
-                        .values(status="pending", next_attempt_at=at, last_error=error))
-
-
-def mark_final(db: Database, row: OutboxMessage, *, status: str, error: str) -> None:
-    """'dead' for errors retrying cannot fix; 'skipped' when there was nothing to do."""
-    with db.write() as session:
-        session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == row.id)
-                        .values(status=status, last_error=error))
+        for o in outcomes:
+            values: dict = {"status": o.status, "last_error": o.error}
+            if o.status == "sent":
+                values["sent_at"] = o.at
+                if o.row.op == "post":
+                    session.merge(SlackMessage(key=o.row.message_key, handoff_id=o.row.handoff_id,
+                                               channel=o.channel or "", ts=o.ts or "", posted_at=o.at))
+            elif o.status == "pending":
+                values["next_attempt_at"] = o.at
+            session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == o.row.id).values(**values))
 
 
 def stuck(db: Database, limit: int = 200) -> list[OutboxMessage]:

@@ -44,9 +44,17 @@ def still_owed(kind: str, key: str, h: Handoff) -> bool:
     return True
 
 
+def _auto_reassigned(payload: dict, h: Handoff) -> bool:
+    """An escalation whose own tick handed the handoff to the next AE: still news for the manager and channel."""
+    to = payload.get("reassign_to")
+    return (payload["kind"] == "escalation" and bool(to) and h.state == State.PENDING and h.ae_id == to
+            and f":r{h.revision - 1}:" in payload["key"])
+
+
 def render_reminder(h: Handoff, payload: dict, viewer_id: str, tz: str, now: datetime) -> Message | None:
     kind, key = payload["kind"], payload["key"]
-    if not still_owed(kind, key, h):
+    reassigned = _auto_reassigned(payload, h)
+    if not (still_owed(kind, key, h) or reassigned):
         return None
     since = datetime.fromisoformat(payload["since"])
     deadline = datetime.fromisoformat(payload["deadline"]) if payload.get("deadline") else None
@@ -63,8 +71,13 @@ def render_reminder(h: Handoff, payload: dict, viewer_id: str, tz: str, now: dat
         buttons = [ButtonElement(text="Accept", action_id=ACCEPT, value=value, style="primary"),
                    ButtonElement(text="Reject", action_id=REJECT, value=value, style="danger")]
     elif kind == "escalation":
-        text = (f"🚨 Escalation: {_name(h)} from {mention(h.sdr_id)} has waited for {mention(h.ae_id)} to accept "
-                f"since {local_time(h.sla_start or h.created_at, tz)}; overdue since {local_time(deadline, tz)}.")
+        if reassigned:
+            text = (f"🚨 Escalation: {_name(h)} from {mention(h.sdr_id)} waited for {mention(payload.get('ae'))} to "
+                    f"accept; overdue since {local_time(deadline, tz)}. I reassigned it to {mention(h.ae_id)}.")
+        else:
+            text = (f"🚨 Escalation: {_name(h)} from {mention(h.sdr_id)} has waited for {mention(h.ae_id)} to "
+                    f"accept since {local_time(h.sla_start or h.created_at, tz)}; overdue since "
+                    f"{local_time(deadline, tz)}.")
         if viewer_id[:1] in "UW":  # a manager can hand it to someone else; the channel just sees it
             buttons = [ButtonElement(text="Reassign", action_id=REASSIGN, value=value)]
     elif kind == "meeting_over":

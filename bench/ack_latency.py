@@ -1,20 +1,25 @@
-"""Ack latency of the real Handoff app against a bare Bolt app that only acks.
+"""Ack latency of the real Handoff app against a bare Bolt app that only acks, each in its own process.
 
 Run:  cd /work/main && .venv/bin/python bench/ack_latency.py [--quick] [--requests N]
 
-What it measures, all on loopback in one process (so on a small machine the
-client, the bots and the Slack stand-in share the GIL and the cores):
+Process layout, as in production (the Slack API remote, the bot a process of its own):
 
-* ack latency -- from sending the signed HTTP request to having the whole HTTP
-  response -- for `/handoff`, a valid handoff `view_submission` (a different,
-  really opened view each time) and an AE's Accept click on a pending handoff's
-  card (a different pending handoff each time), at concurrency 1, 10 and 50;
-* the same three requests against a bare Bolt AsyncApp whose listeners only
-  `await ack()`, served the same way (Starlette + uvicorn through
-  AsyncSlackRequestHandler), once with Bolt's default process_before_response=False
-  and once with True;
-* "slash command to views.open": from sending `/handoff` to the stand-in
-  recording the views.open call that opens the form.
+* the Slack stand-in: `bench/standin_server.py` (SlackStandIn plus a few /bench/ endpoints);
+* Handoff: `python -m bot run` (HTTP, uvicorn), SLACK_API_URL pointing at the stand-in, a temporary
+  SQLite DATABASE_URL, LOG_LEVEL=WARNING, HANDOFF_TICK_SECONDS=3600;
+* two bare Bolt apps: `bench/bare_app.py` (Starlette + uvicorn + AsyncSlackRequestHandler, listeners
+  that only `await ack()`), process_before_response False (Bolt's default) and True;
+* this process: the load generator. It builds signed requests exactly as Slack does (the stand-in
+  driver's payloads, `sign`), and only one app is under load at a time; the others idle.
+
+What it measures, on loopback:
+
+* ack latency -- from sending the signed HTTP request to having the whole HTTP response -- for
+  `/handoff`, a valid handoff `view_submission` (a different, really opened view each time) and an AE's
+  Accept click on a pending handoff's card (a different pending handoff each time), at concurrency 1,
+  10 and 50, against Handoff and both bare apps;
+* "slash command to views.open": from sending `/handoff` to the stand-in recording the views.open
+  call that opens the form (matched by trigger_id; both clocks are this machine's time.time()).
 
 It prints figures; it never fails on speed.
 """
@@ -22,23 +27,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import collections
 import gc
+import http.client
 import importlib.util
+import json
 import logging
 import math
 import os
 import platform
+import re
+import signal
 import socket
+import sqlite3
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -47,27 +58,16 @@ if str(ROOT) not in sys.path:
 import aiohttp  # noqa: E402
 import slack_bolt  # noqa: E402
 import uvicorn  # noqa: E402
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler  # noqa: E402
-from slack_bolt.async_app import AsyncAck, AsyncApp  # noqa: E402
-from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
-from sqlmodel import col, func, select  # noqa: E402
-from starlette.applications import Starlette  # noqa: E402
-from starlette.requests import Request  # noqa: E402
-from starlette.responses import Response  # noqa: E402
-from starlette.routing import Route  # noqa: E402
 
-from bot.clock import ManualClock  # noqa: E402
 from bot.render.cards import ACCEPT  # noqa: E402
 from bot.render.modals import HANDOFF_CALLBACK  # noqa: E402
-from bot.standin import DriverResponse, SlackDriver, SlackStandIn, sign  # noqa: E402
+from bot.standin import DriverResponse, SlackDriver, sign  # noqa: E402
 from bot.standin.driver import JSON  # noqa: E402
-from bot.standin.local_bot import SIGNING_SECRET, LocalBot  # noqa: E402
-from storage import outbox  # noqa: E402
-from storage.models import Handoff  # noqa: E402
-from tests.flow import VALID, open_form, handoff_submitted  # noqa: E402
+from tests.flow import VALID  # noqa: E402
 
-# As in tests/conftest.py: Monday 23 Nov 2026, 14:00 UTC, so VALID's meeting is far enough ahead.
-START = datetime(2026, 11, 23, 14, 0, tzinfo=timezone.utc)
+BENCH = Path(__file__).resolve().parent
+TOKEN = "xoxb-bench-token"
+SIGNING_SECRET = "bench-signing-secret"
 PEOPLE = {
     "U_SDR1": ("alice", "America/New_York"),
     "U_SDR2": ("carol", "Europe/London"),
@@ -82,12 +82,26 @@ KINDS = ("slash", "submit", "accept")
 KIND_LABELS = {"slash": "/handoff", "submit": "view_submission", "accept": "Accept click"}
 TARGET_RATIO = 1.5
 TARGET_VIEWS_OPEN_MS = 300.0
+QUIET = 0.3  # s without a new Slack call (and no outbox row open) before Handoff counts as idle
 
 HANDOFF = "handoff"
 BARE = "bare"          # Bolt defaults: process_before_response=False
 BARE_PBR = "bare_pbr"  # process_before_response=True
 SERVERS = (HANDOFF, BARE, BARE_PBR)
 SERVER_LABELS = {HANDOFF: "Handoff", BARE: "bare (pbr=False, default)", BARE_PBR: "bare (pbr=True)"}
+
+
+def meeting_answers() -> dict[str, Any]:
+    """VALID, with the meeting moved to a weekday 15:00 UTC at least a week ahead (the bot runs on the real
+    clock now, and outbound meetings need 48 business hours' notice)."""
+    day = datetime.now(timezone.utc).date() + timedelta(days=7)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    meeting = datetime(day.year, day.month, day.day, 15, 0, tzinfo=timezone.utc)
+    return {**VALID, "meeting_start": int(meeting.timestamp())}
+
+
+ANSWERS = meeting_answers()
 
 
 # ---------------------------------------------------------------------- logging: quiet, but counted
@@ -115,7 +129,7 @@ LOG_COUNTER = _Counter()
 
 
 class _GcPauses:
-    """The longest garbage-collector pause seen (it stops every thread in the process, bots included)."""
+    """The longest garbage-collector pause in the load generator (the apps' own pauses are in their latencies)."""
 
     def __init__(self) -> None:
         self.started = 0.0
@@ -141,8 +155,214 @@ def quiet_logging() -> None:
         root.removeHandler(h)
     root.addHandler(LOG_COUNTER)
     root.setLevel(logging.WARNING)
-    for name in ("handoff", "slack_bolt", "slack_sdk", "uvicorn", "uvicorn.error", "aiohttp", "sqlalchemy"):
+    for name in ("aiohttp", "asyncio"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+# ---------------------------------------------------------------------- the child processes
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM it if the load generator dies, even by SIGKILL (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    url: str  # http://127.0.0.1:PORT
+
+    def cpu_seconds(self) -> float:
+        """user + system CPU time so far, from /proc (nan where there is no /proc)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return float("nan")
+
+
+class Children:
+    """Starts the stand-in and the apps, each in its own process, and always stops them."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.all: list[Child] = []
+        atexit.register(self.stop)
+
+    def _env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("SLACK_", "HANDOFF_", "DATABASE_URL", "PORT", "HOST", "LOG_LEVEL"))}
+        env["PYTHONPATH"] = str(ROOT)
+        env.update(extra)
+        return env
+
+    def spawn(self, name: str, argv: list[str], port: int, ready_path: str, **env: str) -> Child:
+        log_path = self.tmp / f"{name}.log"
+        with open(log_path, "wb") as log_file:
+            # cwd is the temp dir, so no .env from the checkout leaks into the apps' settings.
+            proc = subprocess.Popen(argv, cwd=self.tmp, env=self._env(**env), stdin=subprocess.DEVNULL,
+                                    stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        child = Child(name, proc, log_path, f"http://127.0.0.1:{port}")
+        self.all.append(child)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                conn.request("GET", ready_path)
+                if conn.getresponse().status == 200:
+                    conn.close()
+                    return child
+                conn.close()
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not come up (exit {proc.poll()}):\n{log_path.read_text()[-2000:]}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        for child in self.all:
+            if child.proc.poll() is None:
+                child.proc.send_signal(signal.SIGTERM)
+        for child in self.all:
+            try:
+                child.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.proc.kill()
+                child.proc.wait(timeout=5)
+        self.all = []
+
+    def log_problems(self) -> collections.Counter[tuple[str, str]]:
+        """Lines at WARNING or above (or tracebacks) in the children's output, by process and first words."""
+        found: collections.Counter[tuple[str, str]] = collections.Counter()
+        for child in self.all:
+            try:
+                text = child.log_path.read_text(errors="replace")
+            except OSError:
+                continue
+            for line in text.splitlines():
+                if re.search(r"\b(WARNING|ERROR|CRITICAL)\b", line) or line.startswith("Traceback"):
+                    found[(child.name, re.sub(r"^\S+ \S+ ", "", line)[:160])] += 1
+        return found
+
+
+# ---------------------------------------------------------------------- the stand-in, seen from here
+
+
+class RemoteStandIn:
+    """What SlackDriver asks of a SlackStandIn, answered by the stand-in process over its /bench/ endpoints.
+
+    Blocking (one kept-alive connection) for building payloads between runs; `issue` is the async version
+    the timed /handoff runs use, outside the timed interval, so each trigger_id is fresh when sent."""
+
+    def __init__(self, url: str, token: str):
+        self.url = url
+        self.token = token
+        self.base_url = f"{url}/api/"
+        parts = urllib.parse.urlsplit(url)
+        self._host, self._port = parts.hostname or "127.0.0.1", parts.port or 80
+        self._conn: http.client.HTTPConnection | None = None
+        self._users: dict[str, str] | None = None
+        self._channels: dict[str, str | None] = {}
+        self.preissued: collections.deque[tuple[str, str]] = collections.deque()  # (trigger_id, response_url)
+        self.views = _RemoteViews(self)
+        self.messages = _RemoteMessages(self, ephemeral=False)
+        self.ephemeral_messages = _RemoteMessages(self, ephemeral=True)
+
+    def get(self, path: str, **params: Any) -> Any:
+        """JSON from GET /bench/<path>; None on 404."""
+        target = f"/bench/{path}?{urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})}"
+        for attempt in (1, 2):
+            if self._conn is None:
+                self._conn = http.client.HTTPConnection(self._host, self._port, timeout=10)
+            try:
+                self._conn.request("GET", target)
+                response = self._conn.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException):
+                self._conn.close()
+                self._conn = None
+                if attempt == 2:
+                    raise
+                continue
+            if response.status == 404:
+                return None
+            if response.status != 200:
+                raise RuntimeError(f"stand-in answered {response.status} to {target}: {body[:200]!r}")
+            return json.loads(body)
+        raise AssertionError("unreachable")
+
+    async def issue(self, session: aiohttp.ClientSession, user: str, channel: str | None = None) -> None:
+        """Fetch a fresh trigger_id and response_url for the next payload built for `user`."""
+        params = {"user": user, **({"channel": channel} if channel else {})}
+        async with session.get(f"{self.url}/bench/issue", params=params) as resp:
+            data = await resp.json()
+        self.preissued.append((data["trigger_id"], data["response_url"]))
+
+    # -- SlackStandIn's interface, as far as SlackDriver uses it
+
+    def issue_trigger_id(self, user_id: str) -> str:
+        if self.preissued:
+            return self.preissued.popleft()[0]
+        return str(self.get("issue", user=user_id)["trigger_id"])
+
+    def response_url_for(self, user_id: str, channel_id: str | None = None, message_ts: str | None = None) -> str:
+        if self.preissued and message_ts is None:
+            trigger, url = self.preissued[0]
+            self.preissued[0] = (trigger, "")  # the trigger_id is still to be taken
+            if url:
+                return url
+        return str(self.get("issue", user=user_id, channel=channel_id, ts=message_ts)["response_url"])
+
+    def user_names(self) -> dict[str, str]:
+        if self._users is None:
+            self._users = self.get("users")
+        return dict(self._users or {})
+
+    def channel_name(self, channel_id: str) -> str | None:
+        if channel_id not in self._channels:
+            self._channels[channel_id] = self.get("channel", id=channel_id)["name"]
+        return self._channels[channel_id]
+
+
+class _RemoteViews:
+    def __init__(self, remote: RemoteStandIn):
+        self.remote = remote
+
+    def get(self, view_id: str) -> dict[str, Any] | None:
+        return self.remote.get("view", id=view_id)
+
+    def __getitem__(self, view_id: str) -> dict[str, Any]:
+        view = self.get(view_id)
+        if view is None:
+            raise KeyError(view_id)
+        return view
+
+    def __iter__(self):  # only for SlackDriver's error message
+        return iter(())
+
+
+class _RemoteMessages:
+    def __init__(self, remote: RemoteStandIn, *, ephemeral: bool):
+        self.remote, self.ephemeral = remote, ephemeral
+
+    def get(self, key: tuple[str, str]) -> dict[str, Any] | None:
+        found = self.remote.get("message", channel=key[0], ts=key[1])
+        if found is None or bool(found["ephemeral"]) != self.ephemeral:
+            return None
+        return found["message"]
 
 
 # ---------------------------------------------------------------------- payloads, exactly as the driver builds them
@@ -183,78 +403,6 @@ def signed_headers(body: bytes, content_type: str) -> dict[str, str]:
     }
 
 
-# ---------------------------------------------------------------------- the bare baseline
-
-
-class BareServer:
-    """A Bolt AsyncApp whose listeners only ack, served like Handoff (Starlette + uvicorn, own thread and loop)."""
-
-    def __init__(self, standin: SlackStandIn, *, process_before_response: bool):
-        self.standin = standin
-        self.process_before_response = process_before_response
-        self.url = ""
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> "BareServer":
-        client = AsyncWebClient(token=self.standin.token, base_url=self.standin.base_url, timeout=10)
-        app = AsyncApp(client=client, signing_secret=SIGNING_SECRET,
-                       process_before_response=self.process_before_response)
-
-        @app.command("/handoff")
-        async def _command(ack: AsyncAck) -> None:
-            await ack()
-
-        @app.view(HANDOFF_CALLBACK)
-        async def _submission(ack: AsyncAck) -> None:
-            await ack()
-
-        @app.action(ACCEPT)
-        async def _accept(ack: AsyncAck) -> None:
-            await ack()
-
-        handler = AsyncSlackRequestHandler(app)
-
-        async def events(request: Request) -> Response:
-            return await handler.handle(request)
-
-        http = Starlette(routes=[Route("/slack/events", events, methods=["POST"])])
-        self.url = serve_in_thread(self, http, name=f"bare-pbr-{self.process_before_response}")
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=15)
-
-
-def serve_in_thread(owner: BareServer, http: Starlette, *, name: str) -> str:
-    """What LocalBot.start does for Handoff: uvicorn on a loopback socket, its own loop, a daemon thread."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(http, log_level="warning", lifespan="on", access_log=False)
-    server = uvicorn.Server(config)
-
-    def serve() -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(server.serve(sockets=[sock]))
-        loop.close()
-
-    thread = threading.Thread(target=serve, name=name, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError(f"{name} did not start")
-        time.sleep(0.005)
-    owner._server, owner._thread = server, thread
-    return f"http://127.0.0.1:{port}/slack/events"
-
-
 # ---------------------------------------------------------------------- load
 
 
@@ -285,8 +433,8 @@ class RunResult:
         return collections.Counter(s.status for s in self.sent if s.status != 200)
 
 
-# make(i) -> (body bytes, content type, meta); called before the clock starts for each request.
-Maker = Callable[[int], tuple[bytes, str, str]]
+# make(i) -> (body bytes, content type, meta); awaited before the clock starts for each request.
+Maker = Callable[[int], Awaitable[tuple[bytes, str, str]]]
 
 
 async def run_load(session: aiohttp.ClientSession, url: str, n: int, concurrency: int, make: Maker) -> RunResult:
@@ -296,7 +444,7 @@ async def run_load(session: aiohttp.ClientSession, url: str, n: int, concurrency
 
     async def worker() -> None:
         for i in indexes:
-            body, ctype, meta = make(i)
+            body, ctype, meta = await make(i)
             headers = signed_headers(body, ctype)
             sent_wall = time.time()
             t0 = time.perf_counter()
@@ -335,25 +483,45 @@ class Bench:
         self.per_level = per_level
         self.warmup = warmup
         self.tmp = tempfile.TemporaryDirectory(prefix="handoff-bench-")
-        self.standin = SlackStandIn(token="xoxb-bench-token").start()
-        for user_id, (name, tz) in PEOPLE.items():
-            self.standin.add_user(user_id, name, tz=tz)
-        self.bot = LocalBot(self.standin, f"sqlite:///{Path(self.tmp.name) / 'handoff.db'}",
-                            clock=ManualClock(START), admins=frozenset({"U_ADMIN"})).start()
-        self.bare = BareServer(self.standin, process_before_response=False).start()
-        self.bare_pbr = BareServer(self.standin, process_before_response=True).start()
-        self.urls = {HANDOFF: self.bot.url, BARE: self.bare.url, BARE_PBR: self.bare_pbr.url}
-        self.builder = PayloadBuilder(self.bot.url, SIGNING_SECRET, self.standin)
+        tmp = Path(self.tmp.name)
+        self.db_path = tmp / "handoff.db"
+        self.children = Children(tmp)
+        py = sys.executable
+        port = free_port()
+        self.standin_proc = self.children.spawn(
+            "stand-in", [py, str(BENCH / "standin_server.py"), "--port", str(port), "--token", TOKEN,
+                         "--users", json.dumps(PEOPLE)], port, "/bench/users")
+        self.remote = RemoteStandIn(self.standin_proc.url, TOKEN)
+        slack_env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                     "SLACK_API_URL": self.remote.base_url, "HOST": "127.0.0.1", "LOG_LEVEL": "WARNING"}
+        port = free_port()
+        self.handoff_proc = self.children.spawn(
+            "Handoff", [py, "-m", "bot", "run"], port, "/healthz", PORT=str(port), **slack_env,
+            DATABASE_URL=f"sqlite:///{self.db_path}", HANDOFF_TICK_SECONDS="3600", HANDOFF_ADMINS="U_ADMIN")
+        port = free_port()
+        self.bare_proc = self.children.spawn(
+            "bare pbr=False", [py, str(BENCH / "bare_app.py")], port, "/healthz", PORT=str(port), **slack_env)
+        port = free_port()
+        self.bare_pbr_proc = self.children.spawn(
+            "bare pbr=True", [py, str(BENCH / "bare_app.py"), "--process-before-response"], port, "/healthz",
+            PORT=str(port), **slack_env)
+        self.procs = {HANDOFF: self.handoff_proc, BARE: self.bare_proc, BARE_PBR: self.bare_pbr_proc}
+        self.urls = {server: f"{child.url}/slack/events" for server, child in self.procs.items()}
+        self.builder = PayloadBuilder(self.urls[HANDOFF], SIGNING_SECRET, self.remote)  # type: ignore[arg-type]
+        self.ctl: aiohttp.ClientSession | None = None  # for /bench/issue during runs, apart from the timed pool
+        self.cpu_start: dict[str, float] = {}
+        self.cpu_used: dict[str, float] = {}
 
-        # Pools of real things to act on, harvested from what the stand-in recorded.
-        self._seen_calls = 0
-        self.views_open: dict[str, Any] = {}        # trigger_id -> RecordedCall
+        # Everything the stand-in recorded (summaries, in its order), and pools harvested from it.
+        self.calls: list[dict[str, Any]] = []
+        self.views_open: dict[str, dict[str, Any]] = {}   # trigger_id -> views.open summary
         self.fresh_views: collections.deque[str] = collections.deque()
         self.fresh_cards: collections.deque[tuple[str, str]] = collections.deque()
         self.ephemerals = 0
         self.views_open_failed: collections.Counter[str] = collections.Counter()
 
         # Tallies for the end-of-run checks.
+        self.slash_sent = 0  # /handoff requests Handoff answered 200 (each should open one form)
         self.submissions_ok = 0
         self.submissions_bad: list[str] = []
         self.clicks_ok = 0
@@ -364,63 +532,74 @@ class Bench:
         self.results: dict[tuple[str, str, int], RunResult] = {}
         self.views_open_ms: dict[int, list[float]] = {}
         self.views_open_missing: dict[int, int] = {}
-        # Handoff's work still queued when the last ack of a timed run came back, and how long it took to finish.
+        # Handoff's work still to come when a timed run's last ack came back: (Slack calls, outbox rows, s).
         self.tails: dict[tuple[str, int], tuple[int, int, float]] = {}
+        self.bare_bodies: dict[str, tuple[str, str]] = {}
 
-        # Templates for the bare apps (which only ack, so any well-formed request will do): a real opened
-        # form and a real pending card, kept aside so Handoff never submits or accepts them.
-        driver = self.bot.driver
-        self.template_view = open_form(self.standin, driver, SDR)
-        self.template_card = handoff_submitted(self.standin, driver)
-        self.baseline_handoffs = 1
-        self.bot.call(self.bot.deps.background.drain())  # type: ignore[union-attr]
-        time.sleep(0.2)  # let the seed's SDR card go out too
-        self._seen_calls = len(self.standin.calls)  # the pools start after the seed
+    async def seed(self) -> None:
+        """Templates for the bare apps (which only ack, so any well-formed request will do): a real opened form
+        and a real pending card, made through Handoff and kept aside so Handoff never submits or accepts them."""
+        await self.ensure_views(1)
+        template_view = self.fresh_views.popleft()
+        await self.ensure_cards(1)
+        template_card = self.fresh_cards.popleft()
         self.bare_bodies = {
-            "submit": self.builder.submit_body(SDR, self.template_view, VALID),
-            "accept": self.builder.click_body(AE, ACCEPT, self.template_card),
+            "submit": self.builder.submit_body(SDR, template_view, ANSWERS),
+            "accept": self.builder.click_body(AE, ACCEPT, template_card),
         }
 
-    # -------------------------------------------------------------- pools
+    # -------------------------------------------------------------- what Handoff did, seen from outside
 
-    def _harvest(self) -> None:
-        calls = self.standin.calls
-        new, self._seen_calls = calls[self._seen_calls:], len(calls)
+    def _harvest(self) -> list[dict[str, Any]]:
+        """Fetch the calls the stand-in recorded since last time; returns the new ones."""
+        data = self.remote.get("calls", since=len(self.calls), mark=ACCEPT)
+        new = data["calls"]
+        self.calls.extend(new)
         for call in new:
-            if call.method == "views.open":
-                trigger = str(call.args.get("trigger_id"))
-                self.views_open[trigger] = call
-                if call.ok and call.response["view"].get("callback_id") == HANDOFF_CALLBACK:
-                    self.fresh_views.append(call.response["view"]["id"])
-                elif not call.ok:
-                    self.views_open_failed[str(call.response.get("error"))] += 1
-            elif call.method == "chat.postMessage" and call.ok and call.args.get("channel") == AE \
-                    and ACCEPT in str(call.args.get("blocks")):
-                self.fresh_cards.append((call.response["channel"], call.response["ts"]))
-            elif call.method == "chat.postEphemeral":
+            if call["method"] == "views.open":
+                self.views_open[str(call["trigger_id"])] = call
+                if call["ok"] and call["callback_id"] == HANDOFF_CALLBACK:
+                    self.fresh_views.append(call["view_id"])
+                elif not call["ok"]:
+                    self.views_open_failed[str(call["error"])] += 1
+            elif call["method"] == "chat.postMessage" and call["ok"] and call["channel"] == AE and call["marked"]:
+                self.fresh_cards.append((call["resp_channel"], call["ts"]))
+            elif call["method"] == "chat.postEphemeral":
                 self.ephemerals += 1
+        return new
 
-    def settle(self, label: str, timeout: float = 60.0) -> None:
-        """Wait until Handoff's background tasks and outbox are done, so one run's tail doesn't load the next."""
-        self.bot.call(self.bot.deps.background.drain(timeout), timeout=timeout + 5)  # type: ignore[union-attr]
-        last, last_change = -1, time.monotonic()
+    def _sql(self, query: str) -> int:
+        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
+        try:
+            return int(conn.execute(query).fetchone()[0])
+        finally:
+            conn.close()
+
+    def backlog(self) -> int:
+        """Outbox rows Handoff still owes Slack (storage.outbox.OPEN), read from the SQLite file."""
+        return self._sql("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')")
+
+    def settle(self, label: str, triggers: list[str] = (), timeout: float = 60.0) -> None:  # type: ignore[assignment]
+        """Wait until Handoff is idle -- no outbox row open, every /handoff's views.open recorded, no new Slack
+        call for QUIET s -- so one run's tail doesn't load the next."""
         deadline = time.monotonic() + timeout
+        last_change = time.monotonic()
         while True:
-            left = outbox.backlog(self.bot.db)  # type: ignore[arg-type]
-            busy = len(self.bot.deps.background)  # type: ignore[union-attr]
-            if left == 0 and busy == 0:
-                break
-            if left != last:
-                last, last_change = left, time.monotonic()
-            if time.monotonic() - last_change > 5 or time.monotonic() > deadline:
-                self.unsettled.append(f"after {label}: {left} outbox rows still open, {busy} background tasks")
-                break
+            if self._harvest():
+                last_change = time.monotonic()
+            left = self.backlog()
+            missing = sum(1 for t in triggers if t not in self.views_open)
+            if left == 0 and missing == 0 and time.monotonic() - last_change >= QUIET:
+                return
+            if time.monotonic() > deadline or self.handoff_proc.proc.poll() is not None:
+                self.unsettled.append(f"after {label}: {left} outbox rows still open, {missing} forms not opened")
+                return
             time.sleep(0.02)
-        self._harvest()
 
     async def _untimed(self, kind: str, count: int) -> None:
         async with new_session(10) as session:
-            await self._run(session, HANDOFF, kind, count, min(10, count))
+            result = await self._run(session, HANDOFF, kind, count, min(10, count))
+        self.settle(f"top-up {kind}", [s.meta for s in result.sent] if kind == "slash" else [])
 
     async def ensure_views(self, count: int) -> None:
         self._harvest()
@@ -428,7 +607,6 @@ class Bench:
             if len(self.fresh_views) >= count:
                 return
             await self._untimed("slash", count - len(self.fresh_views))
-            self.settle("top-up /handoff")
         raise RuntimeError(f"could not open {count} forms to submit (have {len(self.fresh_views)})")
 
     async def ensure_cards(self, count: int) -> None:
@@ -439,34 +617,41 @@ class Bench:
             missing = count - len(self.fresh_cards)
             await self.ensure_views(missing)
             await self._untimed("submit", missing)
-            self.settle("top-up submissions")
         raise RuntimeError(f"could not create {count} pending handoffs to accept (have {len(self.fresh_cards)})")
 
     # -------------------------------------------------------------- one run
 
     def _maker(self, server: str, kind: str, count: int) -> Maker:
         if kind == "slash":  # built as sent: the trigger_id lives 3 s from issue, as in Slack
-            def make(_i: int) -> tuple[bytes, str, str]:
+            async def make_slash(_i: int) -> tuple[bytes, str, str]:
+                assert self.ctl is not None
+                await self.remote.issue(self.ctl, SDR, "C_GENERAL")
                 body, ctype, trigger = self.builder.slash_body(SDR)
                 return body.encode(), ctype, trigger
-            return make
+            return make_slash
         if server != HANDOFF:
             body, ctype = self.bare_bodies[kind]
             raw = body.encode()
-            return lambda _i: (raw, ctype, "")
+
+            async def make_same(_i: int) -> tuple[bytes, str, str]:
+                return raw, ctype, ""
+            return make_same
         # Handoff: one real opened form / one real pending card per request, built up front.
         prebuilt: list[tuple[bytes, str, str]] = []
         if kind == "submit":
             for _ in range(count):
                 view_id = self.fresh_views.popleft()
-                body, ctype = self.builder.submit_body(SDR, view_id, VALID)
+                body, ctype = self.builder.submit_body(SDR, view_id, ANSWERS)
                 prebuilt.append((body.encode(), ctype, view_id))
         else:
             for _ in range(count):
                 card = self.fresh_cards.popleft()
                 body, ctype = self.builder.click_body(AE, ACCEPT, card)
                 prebuilt.append((body.encode(), ctype, f"{card[0]}/{card[1]}"))
-        return lambda i: prebuilt[i]
+
+        async def make_prebuilt(i: int) -> tuple[bytes, str, str]:
+            return prebuilt[i]
+        return make_prebuilt
 
     async def _run(self, session: aiohttp.ClientSession, server: str, kind: str, count: int,
                    concurrency: int) -> RunResult:
@@ -490,8 +675,11 @@ class Bench:
                     self.clicks_ok += 1
                 else:
                     self.clicks_bad.append(f"{s.status} {s.body[:160]!r}")
-            elif not ok:
-                self.slash_bad.append(f"{s.status} {s.body[:160]!r}")
+            else:
+                if s.status == 200:
+                    self.slash_sent += 1
+                if not ok:
+                    self.slash_bad.append(f"{s.status} {s.body[:160]!r}")
         bad = {"submit": self.submissions_bad, "accept": self.clicks_bad}.get(kind, self.slash_bad)
         bad.extend(result.errors)
 
@@ -501,27 +689,30 @@ class Bench:
             await self.ensure_views(concurrency + self.per_level)
         if server == HANDOFF and kind == "accept":
             await self.ensure_cards(concurrency + self.per_level)
-        # The stand-in's call log and our own bookkeeping grow all run; freeze them so a full collection
-        # doesn't walk them in the middle of someone's measurement (the real app holds no such heap).
+        # Our own bookkeeping grows all run; freeze it so a full collection in the load generator doesn't
+        # walk it in the middle of a measurement.
         gc.collect()
         gc.freeze()
         async with new_session(concurrency) as session:
             # Open the pool's connections and warm this path at this concurrency; not counted.
-            await self._run(session, server, kind, concurrency, concurrency)
+            warm = await self._run(session, server, kind, concurrency, concurrency)
             if server == HANDOFF:
-                self.settle(f"{kind} c={concurrency} warm burst")
+                self.settle(f"{kind} c={concurrency} warm burst",
+                            [s.meta for s in warm.sent] if kind == "slash" else [])
             GC_PAUSES.active = True
             try:
                 result = await self._run(session, server, kind, self.per_level, concurrency)
             finally:
                 GC_PAUSES.active = False
+        last_ack = time.time()
         self.results[(server, kind, concurrency)] = result
         if server == HANDOFF:
-            busy = len(self.bot.deps.background)  # type: ignore[union-attr]
-            owed = outbox.backlog(self.bot.db)  # type: ignore[arg-type]
-            t0 = time.perf_counter()
-            self.settle(f"{kind} c={concurrency}")
-            self.tails[(kind, concurrency)] = (busy, owed, time.perf_counter() - t0)
+            self._harvest()
+            seen, owed = len(self.calls), self.backlog()
+            self.settle(f"{kind} c={concurrency}", [s.meta for s in result.sent] if kind == "slash" else [])
+            after = self.calls[seen:]
+            finish = max((c["at"] for c in after), default=last_ack) - last_ack
+            self.tails[(kind, concurrency)] = (len(after), owed, max(0.0, finish))
             if kind == "slash":
                 self._views_open_figures(concurrency, result)
 
@@ -529,10 +720,10 @@ class Bench:
         delays, missing = [], 0
         for s in result.sent:
             call = self.views_open.get(s.meta)
-            if call is None or not call.ok:
+            if call is None or not call["ok"]:
                 missing += 1
                 continue
-            delays.append((call.at - s.sent_wall) * 1000)
+            delays.append((call["at"] - s.sent_wall) * 1000)
         self.views_open_ms[concurrency] = delays
         self.views_open_missing[concurrency] = missing + len(result.errors)
 
@@ -545,32 +736,41 @@ class Bench:
                 if server == HANDOFF and kind == "accept":
                     await self.ensure_cards(self.warmup)
                 async with new_session(5) as session:
-                    await self._run(session, server, kind, self.warmup, min(5, self.warmup))
+                    result = await self._run(session, server, kind, self.warmup, min(5, self.warmup))
                 if server == HANDOFF:
-                    self.settle(f"warm-up {kind}")
+                    self.settle(f"warm-up {kind}", [s.meta for s in result.sent] if kind == "slash" else [])
+
+    def _cpu(self) -> dict[str, float]:
+        times = os.times()
+        out = {"load generator": times.user + times.system}
+        for child in self.children.all:
+            out[child.name] = child.cpu_seconds()
+        return out
 
     async def run(self) -> None:
-        await self.warm_up()
-        progress("measuring")
-        for kind in KINDS:
-            for concurrency in LEVELS:
-                for server in SERVERS:  # interleaved, so drift over the run hits all three alike
-                    await self.measure(server, kind, concurrency)
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as self.ctl:
+            progress("seeding: a form and a pending card through Handoff, as templates for the bare apps")
+            await self.seed()
+            await self.warm_up()
+            progress("measuring")
+            self.cpu_start = self._cpu()
+            for kind in KINDS:
+                for concurrency in LEVELS:
+                    for server in SERVERS:  # interleaved, so drift over the run hits all three alike
+                        await self.measure(server, kind, concurrency)
+            end = self._cpu()
+            self.cpu_used = {name: end[name] - self.cpu_start.get(name, float("nan")) for name in end}
+        self.ctl = None
 
     # -------------------------------------------------------------- end checks
 
     def stored(self) -> tuple[int, int]:
-        with self.bot.db.read() as session:  # type: ignore[union-attr]
-            total = session.exec(select(func.count()).select_from(Handoff)).one()
-            accepted = session.exec(
-                select(func.count()).select_from(Handoff).where(col(Handoff.state) == "accepted")).one()
-        return int(total), int(accepted)
+        """Handoffs stored and accepted, read from Handoff's SQLite file."""
+        return (self._sql("SELECT count(*) FROM handoff"),
+                self._sql("SELECT count(*) FROM handoff WHERE state = 'accepted'"))
 
     def close(self) -> None:
-        self.bare.stop()
-        self.bare_pbr.stop()
-        self.bot.stop()
-        self.standin.stop()
+        self.children.stop()
         self.tmp.cleanup()
 
 
@@ -601,8 +801,15 @@ def report(bench: Bench, elapsed: float) -> None:
     print(f"python {platform.python_version()} ({platform.python_implementation()}), slack_bolt "
           f"{slack_bolt.version.__version__}, uvicorn {uvicorn.__version__} ({http_impl}, asyncio loop), "
           f"client aiohttp {aiohttp.__version__}")
+    layout = "; ".join(f"{name} pid {pid}" for name, pid in
+                       [("load generator", os.getpid())] + [(c.name, c.proc.pid) for c in bench.children.all])
+    cpu = ", ".join(f"{name} {secs:.1f}" for name, secs in bench.cpu_used.items())
+    print(f"processes: {len(bench.children.all) + 1}, one per role, unpinned on {usable} cores: {layout}. "
+          f"Handoff is `python -m bot run` (uvicorn, SQLite file), the bare apps bench/bare_app.py, the stand-in "
+          f"bench/standin_server.py; one app under load at a time, the others idle.")
+    print(f"CPU seconds used while measuring: {cpu}")
     print(f"{bench.per_level} timed requests per cell after {bench.warmup} warm-up requests per app and kind "
-          f"and a burst of <concurrency> untimed ones; client, bots and stand-in share one process.")
+          f"and a burst of <concurrency> untimed ones.")
     print()
     print("Ack latency, ms (send -> full response; 200s only)")
     head = (f"{'request':<16}{'conc':>5} | {'Handoff':^13} | {'bare pbr=False':^13} | {'bare pbr=True':^13} |"
@@ -650,35 +857,44 @@ def report(bench: Bench, elapsed: float) -> None:
     print()
 
     print("Handoff's work left when a timed run's last ack came back (acks go first, the work follows)")
-    print(f"{'request':<16}{'conc':>5} | {'background tasks':>16} {'outbox rows open':>16} | {'s to finish':>11}")
+    print(f"{'request':<16}{'conc':>5} | {'Slack calls to come':>19} {'outbox rows open':>16} | "
+          f"{'s to last call':>14}")
     for kind in KINDS:
         for c in LEVELS:
-            busy, owed, secs = bench.tails.get((kind, c), (0, 0, float("nan")))
-            print(f"{KIND_LABELS[kind]:<16}{c:>5} | {busy:>16} {owed:>16} | {secs:>11.1f}")
+            calls, owed, secs = bench.tails.get((kind, c), (0, 0, float("nan")))
+            print(f"{KIND_LABELS[kind]:<16}{c:>5} | {calls:>19} {owed:>16} | {secs:>14.2f}")
     print()
 
     total, accepted = bench.stored()
-    expected_total = bench.baseline_handoffs + bench.submissions_ok
+    counts = bench.remote.get("counts")
+    opened = counts.get("views.open", {})
     print("Checks")
     print(f"  view submissions to Handoff answered 200 with an empty body: {bench.submissions_ok}, "
-          f"otherwise: {len(bench.submissions_bad)}; handoffs stored: {total} (expected {expected_total})")
+          f"otherwise: {len(bench.submissions_bad)}; handoffs stored (SQLite): {total} "
+          f"(expected {bench.submissions_ok})")
     print(f"  Accept clicks answered 200 (empty): {bench.clicks_ok}, otherwise: {len(bench.clicks_bad)}; "
-          f"handoffs accepted: {accepted} (expected {bench.clicks_ok}); ephemeral notes to clickers: "
+          f"handoffs accepted (SQLite): {accepted} (expected {bench.clicks_ok}); ephemeral notes to clickers: "
           f"{bench.ephemerals}")
-    print(f"  /handoff not answered 200 (empty): {len(bench.slash_bad)}; views.open failures: "
+    print(f"  /handoff not answered 200 (empty): {len(bench.slash_bad)}; views.open recorded by the stand-in: "
+          f"{opened.get('ok', 0)} ok (expected {bench.slash_sent}, one per /handoff Handoff answered), failures: "
           f"{dict(bench.views_open_failed) or 'none'}")
+    print("  stand-in's recorded calls (ok/failed): "
+          + ", ".join(f"{m} {v.get('ok', 0)}/{v.get('failed', 0)}" for m, v in counts.items()))
     for line in problems + bench.unsettled:
         print(f"  ! {line}")
     for bad in (bench.submissions_bad[:3] + bench.clicks_bad[:3] + bench.slash_bad[:3]):
         print(f"  ! e.g. {bad}")
-    if LOG_COUNTER.by_key:
-        print(f"  log records at WARNING or above: {sum(LOG_COUNTER.by_key.values())}")
-        for key, count in LOG_COUNTER.by_key.most_common(5):
-            print(f"    {count} x {key[0]}: {LOG_COUNTER.samples[key]}")
+    found = bench.children.log_problems()
+    for key, count in LOG_COUNTER.by_key.items():
+        found[("load generator", LOG_COUNTER.samples[key])] += count
+    if found:
+        print(f"  log lines at WARNING or above: {sum(found.values())}")
+        for (who, line), count in found.most_common(5):
+            print(f"    {count} x {who}: {line}")
     else:
-        print("  log records at WARNING or above: none")
+        print("  log lines at WARNING or above (all processes): none")
     pauses = ", ".join(f"gen{g} {v * 1000:.1f} ms" for g, v in sorted(GC_PAUSES.longest.items()))
-    print(f"  longest garbage-collector pauses during timed runs (they stop every thread): {pauses or 'none'}")
+    print(f"  longest garbage-collector pauses in the load generator during timed runs: {pauses or 'none'}")
     print()
 
     ratio_ok = all(r <= TARGET_RATIO for r in ratios50.values())
@@ -701,14 +917,18 @@ def main() -> None:
     warmup = 10 if args.quick else 20
     quiet_logging()
     gc.callbacks.append(GC_PAUSES)
+    # SIGTERM unwinds like Ctrl-C, so the finally below (and atexit) stop the child processes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
-    progress("starting the Slack stand-in, Handoff and two bare Bolt apps on loopback")
-    bench = Bench(per_level, warmup)
+    progress("starting the Slack stand-in, Handoff and two bare Bolt apps, each in its own process")
+    bench: Bench | None = None
     try:
+        bench = Bench(per_level, warmup)
         asyncio.run(bench.run())
         report(bench, time.monotonic() - started)
     finally:
-        bench.close()
+        if bench is not None:
+            bench.close()
 
 
 if __name__ == "__main__":

@@ -56,6 +56,34 @@ async def load_facts(deps: Deps, handoff_id: int) -> tuple[Handoff, Facts] | Non
     return (handoff, store.facts_of(handoff)) if handoff else None
 
 
+async def managers_of_ae(deps: Deps, handoff: Handoff) -> frozenset[str]:
+    """The AE's manager in the handoff's team: the one an escalation asks to reassign."""
+    team = await deps.team(handoff.team_id)
+    manager = team.manager_of(handoff.ae_id) if team else None
+    return frozenset({manager}) if manager else frozenset()
+
+
+async def permitted(deps: Deps, body: dict[str, Any], client: AsyncWebClient, action: Action, *,
+                    check_revision: bool = True) -> tuple[Handoff, Facts] | None:
+    """For a button that opens a form: the handoff, if the clicker may act on it now; else they are told why."""
+    ref = button_ref(body)
+    if ref is None:
+        await tell(client, body, "That button is not one of mine; nothing changed.")
+        return None
+    loaded = await load_facts(deps, ref[0])
+    if loaded is None:
+        await tell(client, body, "That handoff no longer exists.")
+        return None
+    handoff, facts = loaded
+    actor = body["user"]["id"]
+    decision = decide(action, actor=actor, facts=facts, admins=deps.admins,
+                      card_revision=ref[1] if check_revision else None, managers=await managers_of_ae(deps, handoff))
+    if not decision.ok:
+        await tell(client, body, refusal(decision, action.value, await deps.directory.tz(actor)))
+        return None
+    return loaded
+
+
 async def act(
     deps: Deps,
     action: Action,
@@ -74,9 +102,8 @@ async def act(
     for _attempt in range(3):
         handoff, facts = loaded
         team = await deps.team(handoff.team_id)
-        managers = frozenset(m for m in [team.manager_of(facts.ae_id)] if m) if team else frozenset()
         decision: Decision = decide(action, actor=actor, facts=facts, admins=deps.admins, card_revision=card_revision,
-                                    managers=managers)
+                                    managers=await managers_of_ae(deps, handoff))
         if not decision.ok:
             tz = await deps.directory.tz(actor)
             return None, refusal(decision, action.value, tz)

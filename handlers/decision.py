@@ -8,11 +8,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.handoffs import REJECT_REASONS, Action, decide, short_id, validate_rejection
+from bot.handoffs import REJECT_REASONS, Action, short_id, validate_rejection
 from bot.render.cards import ACCEPT, REJECT
 from bot.render.modals import REJECT_CALLBACK, notice_modal, reject_modal
-from bot.render.replies import refusal
-from handlers.common import act, button_ref, input_value, load_facts, tell, view_ref
+from handlers.common import act, button_ref, input_value, permitted, tell, view_ref
 
 log = logging.getLogger("handoff.decision")
 
@@ -68,19 +67,8 @@ async def _accept(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> N
 
 
 async def _open_reject_form(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
-    ref = button_ref(body)
-    if ref is None:
-        await tell(client, body, "That button is not one of mine; nothing changed.")
-        return
-    actor = body["user"]["id"]
-    loaded = await load_facts(deps, ref[0])
-    if loaded is None:
-        await tell(client, body, "That handoff no longer exists.")
+    if (loaded := await permitted(deps, body, client, Action.REJECT)) is None:
         return
     handoff, facts = loaded
-    decision = decide(Action.REJECT, actor=actor, facts=facts, admins=deps.admins, card_revision=ref[1])
-    if not decision.ok:
-        await tell(client, body, refusal(decision, "reject", await deps.directory.tz(actor)))
-        return
     await client.views_open(trigger_id=body["trigger_id"],
                             view=reject_modal(handoff_id=facts.id, company=handoff.company, revision=facts.revision))

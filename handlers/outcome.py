@@ -9,11 +9,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.handoffs import Action, OutcomeInput, decide, record_outcome, short_id
+from bot.handoffs import Action, OutcomeInput, record_outcome, short_id
 from bot.render.modals import OUTCOME_CALLBACK, notice_modal, outcome_modal
 from bot.render.reminders import CLOSE, KEEP, OUTCOME
-from bot.render.replies import refusal
-from handlers.common import act, button_ref, input_value, load_facts, tell, view_ref
+from handlers.common import act, button_ref, input_value, load_facts, permitted, tell, view_ref
 
 log = logging.getLogger("handoff.outcome")
 
@@ -75,17 +74,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def _open_form(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
-    ref = button_ref(body)
-    actor = body["user"]["id"]
-    loaded = await load_facts(deps, ref[0]) if ref else None
-    if ref is None or loaded is None:
-        await tell(client, body, "That handoff no longer exists.")
+    # Reminders may be older than the card: the outcome form does not insist on the card's revision.
+    if (loaded := await permitted(deps, body, client, Action.RECORD_OUTCOME, check_revision=False)) is None:
         return
     handoff, facts = loaded
-    decision = decide(Action.RECORD_OUTCOME, actor=actor, facts=facts, admins=deps.admins)
-    if not decision.ok:
-        await tell(client, body, refusal(decision, "record the outcome of", await deps.directory.tz(actor)))
-        return
     await client.views_open(trigger_id=body["trigger_id"], view=outcome_modal(
         handoff_id=facts.id, company=handoff.company, revision=facts.revision, prefill=handoff.model_dump()))
 

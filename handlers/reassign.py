@@ -9,11 +9,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chase import assignment
 from bot.deps import Deps
-from bot.handoffs import Action, decide, short_id, validate_reassignment
+from bot.handoffs import Action, short_id, validate_reassignment
 from bot.render.cards import REASSIGN
 from bot.render.modals import REASSIGN_CALLBACK, notice_modal, reassign_modal
-from bot.render.replies import refusal
-from handlers.common import act, button_ref, input_value, load_facts, tell, view_ref
+from handlers.common import act, input_value, load_facts, permitted, view_ref
 
 log = logging.getLogger("handoff.reassign")
 
@@ -56,19 +55,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def _open_form(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
-    ref = button_ref(body)
-    actor = body["user"]["id"]
-    loaded = await load_facts(deps, ref[0]) if ref else None
-    if ref is None or loaded is None:
-        await tell(client, body, "That handoff no longer exists.")
+    if (loaded := await permitted(deps, body, client, Action.REASSIGN)) is None:
         return
     handoff, facts = loaded
-    team = await deps.team(handoff.team_id)
-    managers = frozenset(m for m in [team.manager_of(facts.ae_id)] if m) if team else frozenset()
-    decision = decide(Action.REASSIGN, actor=actor, facts=facts, admins=deps.admins, card_revision=ref[1],
-                      managers=managers)
-    if not decision.ok:
-        await tell(client, body, refusal(decision, "reassign", await deps.directory.tz(actor)))
-        return
     await client.views_open(trigger_id=body["trigger_id"],
                             view=reassign_modal(handoff_id=facts.id, company=handoff.company, revision=facts.revision))

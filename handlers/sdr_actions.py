@@ -9,11 +9,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.handoffs import Action, decide, short_id
+from bot.handoffs import Action, short_id
 from bot.render.cards import REVISE, WITHDRAW
 from bot.render.modals import handoff_modal
-from bot.render.replies import refusal
-from handlers.common import act, button_ref, load_facts, tell
+from handlers.common import act, button_ref, permitted, tell
 
 log = logging.getLogger("handoff.sdr")
 
@@ -31,17 +30,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def _open_revision(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
-    ref = button_ref(body)
-    actor = body["user"]["id"]
-    loaded = await load_facts(deps, ref[0]) if ref else None
-    if ref is None or loaded is None:
-        await tell(client, body, "That handoff no longer exists.")
+    if (loaded := await permitted(deps, body, client, Action.REVISE)) is None:
         return
     handoff, facts = loaded
-    decision = decide(Action.REVISE, actor=actor, facts=facts, admins=deps.admins, card_revision=ref[1])
-    if not decision.ok:
-        await tell(client, body, refusal(decision, "revise", await deps.directory.tz(actor)))
-        return
     prefill = handoff.model_dump()
     prefill["attendees"] = json.loads(handoff.attendees)
     prefill["enterprise_needs"] = json.loads(handoff.enterprise_needs)

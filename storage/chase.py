@@ -3,17 +3,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from bot.chase import CARD, CHANNEL, ChaseFacts, ChasePlan, Reminder, plan_chase
 from bot.notifications import ae_card_key, announcement_key
 from bot.teams import TeamPolicy
 from storage.db import Database
-from storage.models import Handoff, OutboxMessage
+from storage.models import Handoff, OutboxMessage, UTCDateTime
 
 TICK_LIMIT = 1000
 
@@ -26,7 +27,8 @@ class TickResult:
     reassign: list[tuple[int, str]] | None = None  # (handoff id, next AE) for teams that reassign on escalation
 
 
-def chase_facts(h: Handoff) -> ChaseFacts:
+def chase_facts(h: Any) -> ChaseFacts:
+    """From a Handoff, or a row of CHASE_COLUMNS."""
     return ChaseFacts(
         id=h.id or 0, state=h.state, revision=h.revision, sdr_id=h.sdr_id, ae_id=h.ae_id, ae_tz=h.ae_tz,
         created_at=h.created_at, sla_start=h.sla_start, meeting_start=h.meeting_start, meeting_kind=h.meeting_kind,
@@ -35,7 +37,7 @@ def chase_facts(h: Handoff) -> ChaseFacts:
     )
 
 
-def owed_for(h: Handoff, r: Reminder, team: TeamPolicy | None) -> list[tuple[str, str, str, str | None, str]]:
+def owed_for(h: Any, r: Reminder, team: TeamPolicy | None) -> list[tuple[str, str, str, str | None, str]]:
     """(conversation, op, message_key, thread_key, dedupe_key) for each audience of a reminder."""
     rows = []
     for audience in r.to:
@@ -50,60 +52,84 @@ def owed_for(h: Handoff, r: Reminder, team: TeamPolicy | None) -> list[tuple[str
     return rows
 
 
+CHASE_COLUMNS = (
+    Handoff.id, Handoff.state, Handoff.revision, Handoff.sdr_id, Handoff.ae_id, Handoff.ae_tz, Handoff.team_id,
+    Handoff.created_at, Handoff.sla_start, Handoff.meeting_start, Handoff.meeting_kind, Handoff.meeting_outcome,
+    Handoff.outcome_at, Handoff.next_step_due, Handoff.next_step_owner, Handoff.completed_at, Handoff.next_check_at,
+)
+
+
 def run_tick(db: Database, now: datetime, teams: dict[str, TeamPolicy],
-             managers_of: Callable[[Handoff, TeamPolicy | None], tuple[str, ...]] | None = None,
+             managers_of: Callable[[Any, TeamPolicy | None], tuple[str, ...]] | None = None,
              limit: int = TICK_LIMIT) -> TickResult:
     """Claim and enqueue every reminder due at `now` among handoffs whose next check has come.
 
-    Cost grows with what is due, not with what is stored: the index on next_check_at
-    finds the candidates; each key is claimed through the outbox's unique dedupe_key.
+    Cost grows with what is due, not with what is stored: the index on next_check_at finds the
+    candidates (only the columns the rules read); each key is claimed through the outbox's unique
+    dedupe_key; the claims and the next checks are written in a few set-wise statements.
     """
     result = TickResult(reassign=[])
     with db.write() as session:
-        rows = session.exec(
-            select(Handoff).where(col(Handoff.next_check_at) <= now).order_by(col(Handoff.next_check_at)).limit(limit)
+        conn = session.connection()
+        rows = conn.execute(
+            select(*CHASE_COLUMNS).where(col(Handoff.next_check_at) <= now)
+            .order_by(col(Handoff.next_check_at)).limit(limit)
         ).all()
         result.examined = len(rows)
-        plans: list[tuple[Handoff, TeamPolicy | None, ChasePlan]] = []
+        plans: list[tuple[Any, TeamPolicy | None, ChasePlan]] = []
         for h in rows:
             team = teams.get(h.team_id or "")
             managers = managers_of(h, team) if managers_of else ()
             plans.append((h, team, plan_chase(chase_facts(h), team, now, managers)))
         wanted = [d for h, team, plan in plans for r in plan.due + plan.superseded for d in _dedupes(h, r, team)]
         taken = _existing(session, wanted)
+        claims: list[dict[str, Any]] = []
         for h, team, plan in plans:
             for r in plan.due:
                 for conversation, op, message_key, thread_key, dedupe in owed_for(h, r, team):
                     if dedupe in taken:
                         continue
-                    session.add(OutboxMessage(
-                        conversation=conversation, op=op, view="ae_card" if op == "update" else "reminder",
-                        message_key=message_key, handoff_id=h.id, thread_key=thread_key, dedupe_key=dedupe,
-                        payload=json.dumps({"kind": r.kind, "key": r.key, "since": r.since.isoformat(),
-                                            "deadline": r.deadline.isoformat() if r.deadline else None,
-                                            # who it was owed by, and (auto-reassign) to whom it moves now
-                                            "ae": h.ae_id, "reassign_to": plan.reassign_to
-                                            if r.kind == "escalation" else None}),
-                        next_attempt_at=now, created_at=now,
-                    ))
+                    taken.add(dedupe)
+                    claims.append(_claim(now, conversation=conversation, op=op, message_key=message_key,
+                                         handoff_id=h.id, thread_key=thread_key, dedupe_key=dedupe, status="pending",
+                                         view="ae_card" if op == "update" else "reminder",
+                                         payload=json.dumps({
+                                             "kind": r.kind, "key": r.key, "since": r.since.isoformat(),
+                                             "deadline": r.deadline.isoformat() if r.deadline else None,
+                                             # who it was owed by, and (auto-reassign) to whom it moves now
+                                             "ae": h.ae_id,
+                                             "reassign_to": plan.reassign_to if r.kind == "escalation" else None})))
                     result.claimed += 1
                 if r.kind == "escalation" and plan.reassign_to:
                     result.reassign.append((h.id or 0, plan.reassign_to))  # type: ignore[union-attr]
             for r in plan.superseded:
-                for conversation, op, message_key, thread_key, dedupe in owed_for(h, r, team):
+                for conversation, op, message_key, _thread_key, dedupe in owed_for(h, r, team):
                     if dedupe in taken:
                         continue
-                    session.add(OutboxMessage(
-                        conversation=conversation, op=op, view="reminder", message_key=message_key,
-                        handoff_id=h.id, dedupe_key=dedupe, status="superseded", next_attempt_at=now, created_at=now,
-                    ))
+                    taken.add(dedupe)
+                    claims.append(_claim(now, conversation=conversation, op=op, message_key=message_key,
+                                         handoff_id=h.id, thread_key=None, dedupe_key=dedupe, status="superseded",
+                                         view="reminder", payload=None))
                     result.superseded += 1
-            session.execute(update(Handoff).where(col(Handoff.id) == h.id, col(Handoff.next_check_at) == h.next_check_at)
-                            .values(next_check_at=plan.next_check_at))
+        if claims:
+            conn.execute(insert(OutboxMessage.__table__), claims)
+        if plans:
+            table = Handoff.__table__
+            conn.execute(
+                update(table)
+                .where(table.c.id == bindparam("h_id"), table.c.next_check_at == bindparam("h_old", type_=UTCDateTime()))
+                .values(next_check_at=bindparam("h_new", type_=UTCDateTime())),
+                [{"h_id": h.id, "h_old": h.next_check_at, "h_new": plan.next_check_at} for h, _team, plan in plans],
+            )
     return result
 
 
-def _dedupes(h: Handoff, r: Reminder, team: TeamPolicy | None) -> list[str]:
+def _claim(now: datetime, **values: Any) -> dict[str, Any]:
+    return {**values, "attempts": 0, "next_attempt_at": now, "created_at": now, "last_error": None, "sent_at": None,
+            "audit_event_id": None}
+
+
+def _dedupes(h: Any, r: Reminder, team: TeamPolicy | None) -> list[str]:
     return [row[4] for row in owed_for(h, r, team)]
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from bot.standin import SlackStandIn
 from bot.standin.local_bot import LocalBot
 from conftest import ADMIN
-from flow import handoff_submitted, submit
+from flow import handoff_submitted
+from storage import chase as chase_store
 from storage import handoffs as store
+from storage import teams as team_store
 from teams_fixture import (
     AE, AE2, AMER, AMER_CHANNEL, EMEA, EMEA_CHANNEL, EU_AE, EU_SDR, MANAGER, SDR, STRANGER, action_ids, berlin,
     blocks_of, install, ny, outbox_rows, posts, reminders_to, settle, texts, tick, tick_at, utc, where,
@@ -461,6 +463,28 @@ LADDER_TIMES = [
 ]
 
 
+def on_both(bots: list[LocalBot], make) -> list:
+    """Run the same coroutine on two bots at the same moment, from two threads."""
+    start = threading.Barrier(2)
+    results: list = [None, None]
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            start.wait(timeout=10)
+            results[i] = bots[i].call(make(bots[i]), timeout=60)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=90)
+    assert not errors, errors
+    return results
+
+
 def test_two_schedulers_on_one_database_post_every_reminder_once(bot, standin, clock, db_url):
     install(bot, standin, AMER)
     clock.set(MONDAY_9)
@@ -470,25 +494,7 @@ def test_two_schedulers_on_one_database_post_every_reminder_once(bot, standin, c
         bots = [bot, other]
 
         def both(make) -> list:
-            """Run the same coroutine on both bots at the same moment, from two threads."""
-            start = threading.Barrier(2)
-            results: list = [None, None]
-            errors: list[BaseException] = []
-
-            def run(i: int) -> None:
-                try:
-                    start.wait(timeout=10)
-                    results[i] = bots[i].call(make(bots[i]), timeout=60)
-                except BaseException as error:  # noqa: BLE001 - reported below
-                    errors.append(error)
-
-            threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(timeout=90)
-            assert not errors, errors
-            return results
+            return on_both(bots, make)
 
         claimed = 0
         agendas = []
@@ -577,6 +583,54 @@ def test_auto_reassign_hands_it_to_the_next_ae_at_escalation(bot, standin, clock
     tick_at(bot, ny(2026, 11, 25, 11, 0))  # Tue 13–17 (4 h) + Wed 9–11 (2 h)
     assert len(reminders_to(standin, AE2, HEADS_UP)) == 1
     assert len(reminders_to(standin, AE, HEADS_UP)) == 1  # the first AE is not chased again
+
+
+def test_two_schedulers_escalating_at_once_reassign_only_once(bot, standin, clock, db_url):
+    install(bot, standin, AMER, auto_reassign=True)
+    clock.set(MONDAY_9)
+    for company in ("Acme Corp", "Globex", "Initech", "Umbrella", "Hooli"):
+        submitted(bot, standin, company=company)
+    with LocalBot(standin, db_url, clock=clock, admins=frozenset({ADMIN})) as other:
+        bots = [bot, other]
+        clock.set(ny(2026, 11, 24, 13, 0))
+        reports = on_both(bots, lambda b: b.deps.chaser.tick())
+        for b in bots:
+            settle(b)
+        for when in (ny(2026, 11, 24, 13, 1), ny(2026, 11, 24, 14, 0)):
+            clock.set(when)
+            reports += on_both(bots, lambda b: b.deps.chaser.tick())
+            for b in bots:
+                settle(b)
+
+    assert sorted(i for r in reports for i in r.reassigned) == [1, 2, 3, 4, 5]
+    for handoff_id in range(1, 6):
+        h = stored(bot, handoff_id)
+        assert (h.ae_id, h.revision) == (AE2, 2), handoff_id
+        moves = [e for e in store.audit_trail(bot.db, handoff_id) if e.action == "reassign"]
+        assert len(moves) == 1, [(e.actor, e.detail) for e in moves]
+    cards = Counter(c.args["text"] for c in posts(standin, AE2) if "handoff_accept" in action_ids(c))
+    assert len(cards) == 5 and set(cards.values()) == {1}
+    assert len(reminders_to(standin, MANAGER, ESCALATION)) == 5
+
+
+def test_a_second_scheduler_does_not_act_on_an_escalation_the_first_claimed(bot, standin, clock, db_url):
+    install(bot, standin, AMER, auto_reassign=True)
+    clock.set(MONDAY_9)
+    submitted(bot, standin)
+    with LocalBot(standin, db_url, clock=clock, admins=frozenset({ADMIN})) as other:
+        clock.set(ny(2026, 11, 24, 13, 0))
+        # Scheduler A is inside its tick: it has just claimed the escalation (and will reassign it)...
+        teams = {t.id: t for t in team_store.load_teams(bot.db)}
+        claimed = chase_store.run_tick(bot.db, clock.now(), teams, lambda h, t: (t.manager_of(h.ae_id),))
+        assert (claimed.claimed, [r[0] for r in claimed.reassign]) == (2, [1])
+        # ...when scheduler B ticks: the claim moved the next check on in the same transaction, so B
+        # neither claims the escalation again nor reassigns it a second time.
+        report = other.call(other.deps.chaser.tick())
+        assert (report.reminders, report.reassigned) == (0, [])
+        settle(other)
+    h = stored(bot)
+    assert (h.ae_id, h.revision) == (AE, 1)
+    assert [e for e in store.audit_trail(bot.db, 1) if e.action == "reassign"] == []
 
 
 def test_without_auto_reassign_escalation_leaves_the_handoff_with_its_ae(bot, standin, clock):

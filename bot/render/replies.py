@@ -98,8 +98,11 @@ def refusal(decision: Decision, action: str, tz: str) -> str:
     assert f is not None
     name = short_id(f.id)
     if decision.why == "forbidden":
-        if action in ("accept", "reject", "reassign"):
+        if action in ("accept", "reject", "reassign", "close", "keep"):
             return f"Only the assigned AE ({mention(f.ae_id)}) or an admin can {action} {name}. Nothing changed."
+        if action in ("outcome", "record the outcome of"):
+            return (f"Only its AE ({mention(f.ae_id)}), its SDR ({mention(f.sdr_id)}) or an admin can record the "
+                    f"outcome of {name}. Nothing changed.")
         return f"Only the SDR who submitted it ({mention(f.sdr_id)}) or an admin can {action} {name}. Nothing changed."
     if decision.why == "stale":
         return f"This card is out of date: {name} has changed since. Use the latest card; nothing changed."

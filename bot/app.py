@@ -12,7 +12,7 @@ from bot.delivery import Deliverer
 from bot.deps import Deps
 from bot.directory import Directory
 from bot.scheduler import Chaser
-from bot.tasks import Background
+from bot.tasks import Background, Inflight
 from storage.db import Database
 
 SLACK_TIMEOUT_SECONDS = 10
@@ -34,9 +34,11 @@ def build_app(settings: Settings, db: Database, clock: Clock | None = None) -> t
         process_before_response=True,
     )
     directory = Directory(client, settings.default_tz)
+    inflight = Inflight()
     deps = Deps(
         settings=settings, db=db, clock=clock, directory=directory,
-        deliverer=Deliverer(db, client, directory, clock, default_tz=settings.default_tz),
+        deliverer=Deliverer(db, client, directory, clock, default_tz=settings.default_tz, inflight=inflight),
+        inflight=inflight,
         background=Background(),
         slack=client,
     )

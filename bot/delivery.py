@@ -19,6 +19,7 @@ from bot.directory import Directory
 from bot.handoffs import short_id
 from bot.render.cards import Viewer
 from bot.render.text import Message
+from bot.tasks import Inflight
 from bot.render.views import render_snapshot, render_view
 from storage import outbox
 from storage.db import Database
@@ -30,6 +31,7 @@ TRANSIENT_ERRORS = frozenset({
 })
 MAX_BACKOFF = timedelta(minutes=10)
 CHANNEL_POST_INTERVAL = 1.0
+YIELD_TO_REQUESTS_SECONDS = 0.25
 
 
 def backoff(attempts: int) -> timedelta:
@@ -38,7 +40,7 @@ def backoff(attempts: int) -> timedelta:
 
 class Deliverer:
     def __init__(self, db: Database, client: AsyncWebClient, directory: Directory, clock: Clock,
-                 default_tz: str = "UTC", poll_seconds: float = 1.0):
+                 default_tz: str = "UTC", poll_seconds: float = 1.0, inflight: Inflight | None = None):
         self._db = db
         self._client = client
         self._directory = directory
@@ -47,6 +49,7 @@ class Deliverer:
         self._poll = poll_seconds
         self._wake = asyncio.Event()
         self._last_post: dict[str, float] = {}
+        self._inflight = inflight or Inflight()
         self._lock = asyncio.Lock()
 
     def kick(self) -> None:
@@ -70,6 +73,8 @@ class Deliverer:
         settled = 0
         async with self._lock:
             while True:
+                # Slack waits 3 s for an answer and not at all for a post: answers go first.
+                await self._inflight.quiet(YIELD_TO_REQUESTS_SECONDS)
                 batch = await self._db.run(outbox.claim_due, self._clock.now())
                 if not batch:
                     return settled

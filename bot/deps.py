@@ -11,7 +11,7 @@ from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.directory import Directory
 from bot.handoffs import Policy
-from bot.tasks import Background
+from bot.tasks import Background, Inflight
 from bot.teams import TeamPolicy
 from storage import teams as team_store
 from storage.db import Database
@@ -26,6 +26,7 @@ class Deps:
     deliverer: Deliverer
     background: Background
     slack: AsyncWebClient
+    inflight: Inflight
     chaser: Any = None  # bot.scheduler.Chaser, built once the deps exist
 
     @property

@@ -59,7 +59,11 @@ def build_http(app: AsyncApp, deps: Deps) -> Starlette:
     workers = Workers(deps)
 
     async def events(request: Request) -> Response:
-        return await handler.handle(request)
+        deps.inflight.count += 1
+        try:
+            return await handler.handle(request)
+        finally:
+            deps.inflight.count -= 1
 
     async def healthz(_request: Request) -> Response:
         try:

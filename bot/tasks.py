@@ -30,3 +30,17 @@ class Background:
 
     def __len__(self) -> int:
         return len(self._tasks)
+
+
+class Inflight:
+    """How many Slack requests are being answered right now: deferred work yields to them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def quiet(self, max_wait: float) -> None:
+        """Wait until no request is in flight, or `max_wait` seconds at most (work must still progress)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_wait
+        while self.count and loop.time() < deadline:
+            await asyncio.sleep(0.005)

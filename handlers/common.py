@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.handoffs import Action, Decision, Facts, decide
 from bot.render.replies import refusal
+from bot.teams import TeamPolicy
 from storage import handoffs as store
 from storage.models import Handoff
 
@@ -56,9 +57,8 @@ async def load_facts(deps: Deps, handoff_id: int) -> tuple[Handoff, Facts] | Non
     return (handoff, store.facts_of(handoff)) if handoff else None
 
 
-async def managers_of_ae(deps: Deps, handoff: Handoff) -> frozenset[str]:
+def managers_of_ae(team: TeamPolicy | None, handoff: Handoff) -> frozenset[str]:
     """The AE's manager in the handoff's team: the one an escalation asks to reassign."""
-    team = await deps.team(handoff.team_id)
     manager = team.manager_of(handoff.ae_id) if team else None
     return frozenset({manager}) if manager else frozenset()
 
@@ -77,7 +77,8 @@ async def permitted(deps: Deps, body: dict[str, Any], client: AsyncWebClient, ac
     handoff, facts = loaded
     actor = body["user"]["id"]
     decision = decide(action, actor=actor, facts=facts, admins=deps.admins,
-                      card_revision=ref[1] if check_revision else None, managers=await managers_of_ae(deps, handoff))
+                      card_revision=ref[1] if check_revision else None,
+                      managers=managers_of_ae(await deps.team(handoff.team_id), handoff))
     if not decision.ok:
         await tell(client, body, refusal(decision, action.value, await deps.directory.tz(actor)))
         return None
@@ -103,7 +104,7 @@ async def act(
         handoff, facts = loaded
         team = await deps.team(handoff.team_id)
         decision: Decision = decide(action, actor=actor, facts=facts, admins=deps.admins, card_revision=card_revision,
-                                    managers=await managers_of_ae(deps, handoff))
+                                    managers=managers_of_ae(team, handoff))
         if not decision.ok:
             tz = await deps.directory.tz(actor)
             return None, refusal(decision, action.value, tz)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -39,21 +39,15 @@ def _columns(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def enqueue(session: Session, owed: Sequence[Owed], *, handoff_id: int | None, event_id: int | None, now: datetime) -> None:
-    for item in owed:
-        session.add(
-            OutboxMessage(
-                conversation=item.conversation,
-                op=item.op,
-                view=item.view,
-                message_key=item.message_key,
-                handoff_id=handoff_id,
-                audit_event_id=event_id,
-                thread_key=item.thread_key,
-                dedupe_key=item.dedupe_key,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
+    if not owed:
+        return
+    session.connection().execute(insert(OutboxMessage.__table__), [
+        {"conversation": item.conversation, "op": item.op, "view": item.view, "message_key": item.message_key,
+         "handoff_id": handoff_id, "audit_event_id": event_id, "thread_key": item.thread_key,
+         "dedupe_key": item.dedupe_key, "status": "pending", "attempts": 0, "next_attempt_at": now,
+         "created_at": now, "last_error": None, "sent_at": None, "payload": None}
+        for item in owed
+    ])
 
 
 def _audit(session: Session, handoff_id: int, *, actor: str, action: str, now: datetime,

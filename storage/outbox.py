@@ -4,11 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
-from sqlmodel import col, select
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, update
+from sqlmodel import Session, col, select
 
 from storage.db import Database
-from storage.models import AuditEvent, Handoff, OutboxMessage, SlackMessage, Team
+from storage.models import AuditEvent, Handoff, OutboxMessage, SlackMessage, Team, UTCDateTime
 
 LEASE = timedelta(seconds=60)
 OPEN = ("pending", "sending")
@@ -42,17 +44,37 @@ def claim_due(db: Database, now: datetime, limit: int = 100) -> list[Delivery]:
             .where(col(OutboxMessage.status) == "pending", col(OutboxMessage.next_attempt_at) <= now)
             .order_by(col(OutboxMessage.id)).limit(limit)
         ).all())
+        if not claimed:
+            return []
+        session.execute(
+            update(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in claimed]))
+            .values(status="sending", next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        # What rendering needs, a query per table rather than per row.
+        handoffs = _by_key(session, Handoff, Handoff.id, {r.handoff_id for r in claimed if r.handoff_id})
+        events = _by_key(session, AuditEvent, AuditEvent.id, {r.audit_event_id for r in claimed if r.audit_event_id})
+        messages = _by_key(session, SlackMessage, SlackMessage.key,
+                           {r.message_key for r in claimed if r.op == "update"} | {r.thread_key for r in claimed
+                                                                                    if r.thread_key})
+        teams = _by_key(session, Team, Team.id, {h.team_id for h in handoffs.values() if h.team_id})
         deliveries = []
         for row in claimed:
-            row.status, row.next_attempt_at, row.attempts = "sending", now + LEASE, row.attempts + 1
-            session.add(row)
-            handoff = session.get(Handoff, row.handoff_id) if row.handoff_id else None
-            event = session.get(AuditEvent, row.audit_event_id) if row.audit_event_id else None
-            target = session.get(SlackMessage, row.message_key) if row.op == "update" else None
-            thread = session.get(SlackMessage, row.thread_key) if row.thread_key else None
-            team = session.get(Team, handoff.team_id) if handoff and handoff.team_id else None
-            deliveries.append(Delivery(row, handoff, event, target, thread, team.tz if team else None))
+            row.status, row.attempts = "sending", row.attempts + 1  # as just written (the objects are detached below)
+            handoff = handoffs.get(row.handoff_id)
+            team = teams.get(handoff.team_id) if handoff and handoff.team_id else None
+            deliveries.append(Delivery(
+                row, handoff, events.get(row.audit_event_id),
+                messages.get(row.message_key) if row.op == "update" else None,
+                messages.get(row.thread_key) if row.thread_key else None, team.tz if team else None))
+        session.expunge_all()
         return deliveries
+
+
+def _by_key(session: Session, model: Any, key: Any, values: set[Any]) -> dict[Any, Any]:
+    if not values:
+        return {}
+    return {getattr(obj, key.key): obj for obj in session.exec(select(model).where(col(key).in_(values)))}
 
 
 def _recover_expired(session, now: datetime) -> None:
@@ -85,20 +107,29 @@ class Outcome:
 
 
 def settle(db: Database, outcomes: list[Outcome]) -> None:
-    """Record a delivery pass in one transaction."""
+    """Record a delivery pass in one transaction, in two set-wise statements."""
     if not outcomes:
         return
+    table = OutboxMessage.__table__
     with db.write() as session:
-        for o in outcomes:
-            values: dict = {"status": o.status, "last_error": o.error}
-            if o.status == "sent":
-                values["sent_at"] = o.at
-                if o.row.op == "post":
-                    session.merge(SlackMessage(key=o.row.message_key, handoff_id=o.row.handoff_id,
-                                               channel=o.channel or "", ts=o.ts or "", posted_at=o.at))
-            elif o.status == "pending":
-                values["next_attempt_at"] = o.at
-            session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == o.row.id).values(**values))
+        conn = session.connection()
+        conn.execute(
+            update(table).where(table.c.id == bindparam("o_id")).values(
+                status=bindparam("o_status"), last_error=bindparam("o_error"),
+                next_attempt_at=bindparam("o_next", type_=UTCDateTime()),
+                sent_at=bindparam("o_sent", type_=UTCDateTime())),
+            [{"o_id": o.row.id, "o_status": o.status, "o_error": o.error,
+              "o_next": o.at if o.status == "pending" else o.row.next_attempt_at,
+              "o_sent": o.at if o.status == "sent" else None} for o in outcomes],
+        )
+        posted = [o for o in outcomes if o.status == "sent" and o.row.op == "post"]
+        if posted:
+            keys = [o.row.message_key for o in posted]
+            # An admin's --retry may post a message again: the newest post is the one later edits update.
+            conn.execute(delete(SlackMessage.__table__).where(SlackMessage.__table__.c.key.in_(keys)))
+            conn.execute(insert(SlackMessage.__table__), [
+                {"key": o.row.message_key, "handoff_id": o.row.handoff_id, "channel": o.channel or "",
+                 "ts": o.ts or "", "posted_at": o.at} for o in posted])
 
 
 def stuck(db: Database, limit: int = 200) -> list[OutboxMessage]:

@@ -33,4 +33,7 @@ def local_time(at: datetime | None, tz: str) -> str:
 
 
 def mention(user_id: str | None) -> str:
-    return f"<@{user_id}>" if user_id else "someone"
+    """A Slack mention; the bot's own actions (auto-reassign) are named, not mentioned."""
+    if not user_id:
+        return "someone"
+    return f"<@{user_id}>" if user_id[:1] in "UW" else "Handoff (automatically)"

@@ -23,6 +23,7 @@ from bot.tasks import Inflight
 from bot.render.views import render_snapshot, render_view
 from storage import outbox
 from storage.db import Database
+from storage.models import SlackMessage
 
 log = logging.getLogger("handoff.delivery")
 
@@ -32,6 +33,7 @@ TRANSIENT_ERRORS = frozenset({
 MAX_BACKOFF = timedelta(minutes=10)
 CHANNEL_POST_INTERVAL = 1.0
 YIELD_TO_REQUESTS_SECONDS = 0.25
+RECOVERY_EVERY_SECONDS = 30.0  # looking for rows a dead claimer left is for crashes, not every pass
 
 
 def backoff(attempts: int) -> timedelta:
@@ -50,6 +52,7 @@ class Deliverer:
         self._wake = asyncio.Event()
         self._last_post: dict[str, float] = {}
         self._inflight = inflight or Inflight()
+        self._last_recovery = float("-inf")
         self._lock = asyncio.Lock()
 
     def kick(self) -> None:
@@ -75,18 +78,40 @@ class Deliverer:
             while True:
                 # Slack waits 3 s for an answer and not at all for a post: answers go first.
                 await self._inflight.quiet(YIELD_TO_REQUESTS_SECONDS)
-                batch = await self._db.run(outbox.claim_due, self._clock.now())
-                if not batch:
+                loop = asyncio.get_running_loop()
+                recover = loop.time() - self._last_recovery >= RECOVERY_EVERY_SECONDS
+                runs = await self._db.run(outbox.claim_due, self._clock.now(), recover=recover)
+                if recover:
+                    self._last_recovery = loop.time()
+                if not runs:
                     return settled
                 outcomes: list[outbox.Outcome] = []
-                results = await asyncio.gather(*(self._deliver(d, outcomes) for d in batch))
-                # One transaction records the whole batch: the writer is shared with every listener.
+                posted: dict[str, SlackMessage] = {}
+                results = await asyncio.gather(*(self._deliver_run(run, outcomes, posted) for run in runs))
+                # One transaction records the whole pass: the writer is shared with every listener.
                 await self._db.run(outbox.settle, outcomes)
                 settled += sum(results)
                 if not any(results):  # all rescheduled: nothing behind them may go yet
                     return settled
 
-    async def _deliver(self, d: outbox.Delivery, outcomes: list[outbox.Outcome]) -> bool:
+    async def _deliver_run(self, run: list[outbox.Delivery], outcomes: list[outbox.Outcome],
+                           posted: dict[str, SlackMessage]) -> int:
+        """One conversation's messages, in order; the first one rescheduled holds back the rest."""
+        for i, d in enumerate(run):
+            # A message posted earlier in this pass is what a later edit or thread reply refers to.
+            if d.target is None and d.row.op == "update":
+                d.target = posted.get(d.row.message_key)
+            if d.thread is None and d.row.thread_key:
+                d.thread = posted.get(d.row.thread_key)
+            if not await self._deliver(d, outcomes, posted):
+                for rest in run[i + 1:]:  # released unattempted, behind the one that must wait
+                    rest.row.attempts -= 1
+                    outcomes.append(outbox.Outcome(rest.row, "pending", at=rest.row.created_at))
+                return i
+        return len(run)
+
+    async def _deliver(self, d: outbox.Delivery, outcomes: list[outbox.Outcome],
+                       posted: dict[str, SlackMessage]) -> bool:
         """True when the row is settled (sent, skipped or dead), False when rescheduled."""
         row = d.row
         label = f"{short_id(row.handoff_id)} " if row.handoff_id else ""
@@ -133,6 +158,10 @@ class Deliverer:
             return False
         outcomes.append(outbox.Outcome(row, "sent", channel=response["channel"], ts=response["ts"],
                                        at=self._clock.now()))
+        if row.op == "post":
+            posted[row.message_key] = SlackMessage(key=row.message_key, handoff_id=row.handoff_id,
+                                                   channel=response["channel"], ts=response["ts"],
+                                                   posted_at=self._clock.now())
         return True
 
     async def _pace(self, conversation: str) -> None:

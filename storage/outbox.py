@@ -28,47 +28,67 @@ class Delivery:
     team_tz: str | None = None  # channel posts read in the team's zone
 
 
-def claim_due(db: Database, now: datetime, limit: int = 100) -> list[Delivery]:
-    """Claim the first open message of each conversation, if it is due.
+def claim_due(db: Database, now: datetime, limit: int = 200, per_conversation: int = 10,
+              recover: bool = True) -> list[list[Delivery]]:
+    """Claim, per conversation, the leading run of open messages that are due (at most `per_conversation`).
 
-    Only a conversation's head is claimed, so messages arrive in order; a lease
-    lets another copy of the bot take over rows whose claimer died.
+    Only a conversation's first open messages are claimed, so messages arrive in order; a lease
+    lets another copy of the bot take over rows whose claimer died (`recover` looks for them).
     """
     with db.write() as session:
-        _recover_expired(session, now)
-        open_rows = col(OutboxMessage.status).in_(OPEN)
-        heads = (select(OutboxMessage.conversation, func.min(OutboxMessage.id).label("head"))
-                 .where(open_rows).group_by(OutboxMessage.conversation).subquery())
-        claimed = list(session.exec(
-            select(OutboxMessage).join(heads, col(OutboxMessage.id) == heads.c.head)
-            .where(col(OutboxMessage.status) == "pending", col(OutboxMessage.next_attempt_at) <= now)
-            .order_by(col(OutboxMessage.id)).limit(limit)
-        ).all())
-        if not claimed:
+        if recover:
+            _recover_expired(session, now)
+        rank = func.row_number().over(partition_by=OutboxMessage.conversation, order_by=OutboxMessage.id)
+        open_rows = (select(OutboxMessage.id, OutboxMessage.conversation, OutboxMessage.status,
+                            OutboxMessage.next_attempt_at, rank.label("rank"))
+                     .where(col(OutboxMessage.status).in_(OPEN)).subquery())
+        candidates = session.execute(
+            select(open_rows).where(open_rows.c.rank <= per_conversation)
+            .order_by(open_rows.c.conversation, open_rows.c.id)
+        ).all()
+        runs: dict[str, list[int]] = {}
+        blocked: set[str] = set()
+        taken = 0
+        for row in candidates:
+            if row.conversation in blocked or taken >= limit:
+                continue
+            if row.status != "pending" or row.next_attempt_at > now:
+                blocked.add(row.conversation)  # nothing behind a message in flight or waiting may go
+                continue
+            runs.setdefault(row.conversation, []).append(row.id)
+            taken += 1
+        if not runs:
             return []
+        ids = [i for run in runs.values() for i in run]
         session.execute(
-            update(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in claimed]))
+            update(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
             .values(status="sending", next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1)
             .execution_options(synchronize_session=False)
         )
+        rows = {r.id: r for r in session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids)))}
         # What rendering needs, a query per table rather than per row.
+        claimed = list(rows.values())
         handoffs = _by_key(session, Handoff, Handoff.id, {r.handoff_id for r in claimed if r.handoff_id})
         events = _by_key(session, AuditEvent, AuditEvent.id, {r.audit_event_id for r in claimed if r.audit_event_id})
         messages = _by_key(session, SlackMessage, SlackMessage.key,
                            {r.message_key for r in claimed if r.op == "update"} | {r.thread_key for r in claimed
                                                                                     if r.thread_key})
         teams = _by_key(session, Team, Team.id, {h.team_id for h in handoffs.values() if h.team_id})
-        deliveries = []
-        for row in claimed:
-            row.status, row.attempts = "sending", row.attempts + 1  # as just written (the objects are detached below)
-            handoff = handoffs.get(row.handoff_id)
-            team = teams.get(handoff.team_id) if handoff and handoff.team_id else None
-            deliveries.append(Delivery(
-                row, handoff, events.get(row.audit_event_id),
-                messages.get(row.message_key) if row.op == "update" else None,
-                messages.get(row.thread_key) if row.thread_key else None, team.tz if team else None))
+        result = []
+        for run in runs.values():
+            deliveries = []
+            for row_id in run:
+                row = rows[row_id]
+                row.status = "sending"  # as just written (the objects are detached below)
+                handoff = handoffs.get(row.handoff_id)
+                team = teams.get(handoff.team_id) if handoff and handoff.team_id else None
+                deliveries.append(Delivery(
+                    row, handoff, events.get(row.audit_event_id),
+                    messages.get(row.message_key) if row.op == "update" else None,
+                    messages.get(row.thread_key) if row.thread_key else None, team.tz if team else None))
+            result.append(deliveries)
         session.expunge_all()
-        return deliveries
+        return result
 
 
 def _by_key(session: Session, model: Any, key: Any, values: set[Any]) -> dict[Any, Any]:
@@ -115,11 +135,11 @@ def settle(db: Database, outcomes: list[Outcome]) -> None:
         conn = session.connection()
         conn.execute(
             update(table).where(table.c.id == bindparam("o_id")).values(
-                status=bindparam("o_status"), last_error=bindparam("o_error"),
+                status=bindparam("o_status"), last_error=bindparam("o_error"), attempts=bindparam("o_attempts"),
                 next_attempt_at=bindparam("o_next", type_=UTCDateTime()),
                 sent_at=bindparam("o_sent", type_=UTCDateTime())),
             [{"o_id": o.row.id, "o_status": o.status, "o_error": o.error,
-              "o_next": o.at if o.status == "pending" else o.row.next_attempt_at,
+              "o_next": o.at if o.status == "pending" else o.row.next_attempt_at, "o_attempts": o.row.attempts,
               "o_sent": o.at if o.status == "sent" else None} for o in outcomes],
         )
         posted = [o for o in outcomes if o.status == "sent" and o.row.op == "post"]

@@ -13,8 +13,9 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from bot.handoffs import REJECT_REASONS, State
+from bot.chase import acceptance_deadline
 from bot.teams import TeamPolicy
-from bot.working_time import WorkingCalendar, _local_to_utc, add_working_time, working_time_between
+from bot.working_time import WorkingCalendar, local_to_utc, working_time_between
 from storage.models import AuditEvent, Handoff
 
 WEEK = timedelta(days=7)
@@ -44,7 +45,7 @@ def sync_moment(team: TeamPolicy, now: datetime) -> datetime:
     day = monday + timedelta(days=team.sync_weekday % 7)
     # Each local time is resolved on its own, so 10:00 stays 10:00 across DST; a time in the
     # spring-forward gap resolves to the instant the clocks jump, like working_time does.
-    return _local_to_utc(zone, datetime.combine(day, team.sync_time.replace(tzinfo=None, fold=0)))
+    return local_to_utc(zone, datetime.combine(day, team.sync_time.replace(tzinfo=None, fold=0)))
 
 
 def agenda_key(team: TeamPolicy, now: datetime) -> str:
@@ -64,13 +65,10 @@ def agenda_due(team: TeamPolicy, now: datetime, posted_keys: set[str]) -> str | 
 def default_sla_deadline(team: TeamPolicy) -> Callable[[Handoff], datetime | None]:
     """The acceptance deadline as bot.chase counts it: sla_hours of working time in the AE's zone
     from sla_start (or creation). Returned for any state, so breaches of decided handoffs show."""
-    sla = timedelta(hours=team.sla_hours)
 
     def deadline(h: Handoff) -> datetime | None:
         start = h.sla_start or h.created_at
-        if start is None:
-            return None
-        return add_working_time(team.calendar(h.ae_tz or team.tz), start, sla)
+        return acceptance_deadline(team, start=start, ae_tz=h.ae_tz) if start else None
 
     return deadline
 

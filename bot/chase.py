@@ -78,10 +78,15 @@ def workday_length(team: TeamPolicy) -> timedelta:
     return timedelta(hours=hours)
 
 
+def acceptance_deadline(team: TeamPolicy, *, start: datetime, ae_tz: str | None) -> datetime:
+    """When the AE owes an accept or reject: the team's SLA in working hours, in the AE's zone."""
+    return add_working_time(team.calendar(ae_tz or team.tz), start, timedelta(hours=team.sla_hours))
+
+
 def acceptance_steps(h: ChaseFacts, team: TeamPolicy, cal: WorkingCalendar, managers: tuple[str, ...]) -> list[Reminder]:
     start = h.sla_start or h.created_at
     sla = timedelta(hours=team.sla_hours)
-    deadline = add_working_time(cal, start, sla)
+    deadline = acceptance_deadline(team, start=start, ae_tz=h.ae_tz)
     heads_up = add_working_time(cal, start, sla * team.heads_up_fraction)
     escalate = add_working_time(cal, deadline, timedelta(hours=team.escalate_after_hours))
     base = f"h{h.id}:r{h.revision}"

@@ -106,7 +106,7 @@ def _require_aware(value: datetime, name: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _local_to_utc(zone: ZoneInfo, naive: datetime) -> datetime:
+def local_to_utc(zone: ZoneInfo, naive: datetime) -> datetime:
     """UTC instant of a local wall-clock time; fold=0 (first occurrence) in overlaps,
     the instant the clocks jump (the first instant after the gap) for nonexistent times."""
     candidate = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
@@ -130,11 +130,11 @@ def _local_to_utc(zone: ZoneInfo, naive: datetime) -> datetime:
 def _day_period(cal: WorkingCalendar, zone: ZoneInfo, day: date) -> tuple[datetime, datetime] | None:
     if day.weekday() not in cal.workdays or day in cal.holidays:
         return None
-    start = _local_to_utc(zone, datetime.combine(day, cal.day_start.replace(fold=0)))
+    start = local_to_utc(zone, datetime.combine(day, cal.day_start.replace(fold=0)))
     if cal.day_end is None:
-        end = _local_to_utc(zone, datetime.combine(day + _ONE_DAY, time(0, 0)))
+        end = local_to_utc(zone, datetime.combine(day + _ONE_DAY, time(0, 0)))
     else:
-        end = _local_to_utc(zone, datetime.combine(day, cal.day_end.replace(fold=0)))
+        end = local_to_utc(zone, datetime.combine(day, cal.day_end.replace(fold=0)))
     # Both boundaries may collapse onto the same instant inside a DST gap.
     return (start, end) if end > start else None
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
@@ -15,6 +17,19 @@ from storage import handoffs as store
 from storage.models import Handoff
 
 log = logging.getLogger("handoff.handlers")
+
+
+Work = Callable[[Deps, dict[str, Any], AsyncWebClient], Awaitable[None]]
+
+
+def after_ack(deps: Deps, work: Work, name: str) -> Callable[..., Awaitable[None]]:
+    """A button listener that answers Slack at once and does `work` right after."""
+
+    async def listener(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        deps.background.spawn(work(deps, body, client), name=name)
+
+    return listener
 
 
 def button_ref(body: dict[str, Any]) -> tuple[int, int] | None:

@@ -11,21 +11,14 @@ from bot.deps import Deps
 from bot.handoffs import REJECT_REASONS, Action, short_id, validate_rejection
 from bot.render.cards import ACCEPT, REJECT
 from bot.render.modals import REJECT_CALLBACK, notice_modal, reject_modal
-from handlers.common import act, button_ref, input_value, permitted, tell, view_ref
+from handlers.common import act, after_ack, button_ref, input_value, permitted, tell, view_ref
 
 log = logging.getLogger("handoff.decision")
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(ACCEPT)
-    async def accept_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        deps.background.spawn(_accept(deps, body, client), name="accept")
-
-    @app.action(REJECT)
-    async def reject_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        deps.background.spawn(_open_reject_form(deps, body, client), name="reject-form")
+    app.action(ACCEPT)(after_ack(deps, _accept, "accept"))
+    app.action(REJECT)(after_ack(deps, _open_reject_form, "reject-form"))
 
     @app.view(REJECT_CALLBACK)
     async def reject_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from bot.deps import Deps
 from bot.handoffs import Action, OutcomeInput, record_outcome, short_id
 from bot.render.modals import OUTCOME_CALLBACK, notice_modal, outcome_modal
 from bot.render.reminders import CLOSE, KEEP, OUTCOME
-from handlers.common import act, button_ref, input_value, load_facts, permitted, tell, view_ref
+from handlers.common import act, after_ack, button_ref, input_value, load_facts, permitted, tell, view_ref
 
 log = logging.getLogger("handoff.outcome")
 
@@ -34,10 +34,7 @@ def read_outcome(view: dict[str, Any]) -> OutcomeInput:
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(OUTCOME)
-    async def outcome_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        deps.background.spawn(_open_form(deps, body, client), name="outcome-form")
+    app.action(OUTCOME)(after_ack(deps, _open_form, "outcome-form"))
 
     @app.view(OUTCOME_CALLBACK)
     async def outcome_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -62,15 +59,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         log.info("%s outcome recorded by %s: %s", short_id(facts.id), actor, line)
 
-    @app.action(CLOSE)
-    async def close_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        deps.background.spawn(_close_or_keep(deps, body, client, Action.CLOSE), name="close")
-
-    @app.action(KEEP)
-    async def keep_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        deps.background.spawn(_close_or_keep(deps, body, client, Action.KEEP), name="keep")
+    app.action(CLOSE)(after_ack(deps, _close, "close"))
+    app.action(KEEP)(after_ack(deps, _keep, "keep"))
 
 
 async def _open_form(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -80,6 +70,14 @@ async def _open_form(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -
     handoff, facts = loaded
     await client.views_open(trigger_id=body["trigger_id"], view=outcome_modal(
         handoff_id=facts.id, company=handoff.company, revision=facts.revision, prefill=handoff.model_dump()))
+
+
+async def _close(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
+    await _close_or_keep(deps, body, client, Action.CLOSE)
+
+
+async def _keep(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
+    await _close_or_keep(deps, body, client, Action.KEEP)
 
 
 async def _close_or_keep(deps: Deps, body: dict[str, Any], client: AsyncWebClient, action: Action) -> None:

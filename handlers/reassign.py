@@ -12,16 +12,13 @@ from bot.deps import Deps
 from bot.handoffs import Action, short_id, validate_reassignment
 from bot.render.cards import REASSIGN
 from bot.render.modals import REASSIGN_CALLBACK, notice_modal, reassign_modal
-from handlers.common import act, input_value, load_facts, permitted, view_ref
+from handlers.common import act, after_ack, input_value, load_facts, permitted, view_ref
 
 log = logging.getLogger("handoff.reassign")
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(REASSIGN)
-    async def reassign_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        deps.background.spawn(_open_form(deps, body, client), name="reassign-form")
+    app.action(REASSIGN)(after_ack(deps, _open_form, "reassign-form"))
 
     @app.view(REASSIGN_CALLBACK)
     async def reassign_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:

@@ -5,28 +5,21 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.handoffs import Action, short_id
 from bot.render.cards import REVISE, WITHDRAW
 from bot.render.modals import handoff_modal
-from handlers.common import act, button_ref, permitted, tell
+from handlers.common import act, after_ack, button_ref, permitted, tell
 
 log = logging.getLogger("handoff.sdr")
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @app.action(REVISE)
-    async def revise_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        deps.background.spawn(_open_revision(deps, body, client), name="revise-form")
-
-    @app.action(WITHDRAW)
-    async def withdraw_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        deps.background.spawn(_withdraw(deps, body, client), name="withdraw")
+    app.action(REVISE)(after_ack(deps, _open_revision, "revise-form"))
+    app.action(WITHDRAW)(after_ack(deps, _withdraw, "withdraw"))
 
 
 async def _open_revision(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:

@@ -112,17 +112,42 @@ def serve_http(app: AsyncApp, deps: Deps, host: str, port: int, log_level: str) 
 
 async def serve_socket_mode(app: AsyncApp, deps: Deps, app_token: str) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from slack_sdk.errors import SlackApiError
 
+    handler = AsyncSocketModeHandler(app, app_token)
+    # Ask for the first WebSocket URL here: the SDK's connect() retries a refused token forever, with a
+    # traceback every ten seconds, so a wrong SLACK_APP_TOKEN would hang the process instead of failing it.
+    try:
+        opened = await app.client.apps_connections_open(app_token=app_token)
+        handler.client.wss_uri = opened["url"]
+    except SlackApiError as error:
+        reason = error.response.get("error") if error.response is not None else None
+        if reason != "ratelimited":  # the SDK waits out a rate limit itself
+            await handler.close_async()
+            log.error("Slack refused to open a Socket Mode connection (%s): SLACK_APP_TOKEN must be this app's "
+                      "app-level token (xapp-...) with the connections:write scope; exiting", reason or error)
+            raise SystemExit(1)
+    except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+        log.warning("cannot reach Slack to open a Socket Mode connection yet (%s); retrying",
+                    type(error).__name__)
     workers = Workers(deps)
     await workers.start()
-    handler = AsyncSocketModeHandler(app, app_token)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await handler.connect_async()
-    log.info("connected to Slack over Socket Mode")
-    await stop.wait()
+    # While Slack is unreachable connect() keeps retrying; a SIGTERM meanwhile must still stop the bot.
+    connecting = asyncio.ensure_future(handler.connect_async())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if connecting.done() and connecting.exception() is None:
+        log.info("connected to Slack over Socket Mode")
+    await stopping
     await handler.close_async()
+    if not connecting.done():
+        connecting.cancel()
+        await asyncio.gather(connecting, return_exceptions=True)
+    elif connecting.exception() is not None:
+        log.error("the Socket Mode connection failed: %s", type(connecting.exception()).__name__)
     await workers.stop()
     log.info("stopped cleanly")

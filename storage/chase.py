@@ -71,9 +71,11 @@ def run_tick(db: Database, now: datetime, teams: dict[str, TeamPolicy],
     result = TickResult(reassign=[])
     with db.write() as session:
         conn = session.connection()
+        # On PostgreSQL a second scheduler skips the rows this one is planning (SQLite already
+        # serializes the whole tick: its write transaction takes the lock up front).
         rows = conn.execute(
             select(*CHASE_COLUMNS).where(col(Handoff.next_check_at) <= now)
-            .order_by(col(Handoff.next_check_at)).limit(limit)
+            .order_by(col(Handoff.next_check_at)).limit(limit).with_for_update(skip_locked=True)
         ).all()
         result.examined = len(rows)
         plans: list[tuple[Any, TeamPolicy | None, ChasePlan]] = []
@@ -86,9 +88,11 @@ def run_tick(db: Database, now: datetime, teams: dict[str, TeamPolicy],
         claims: list[dict[str, Any]] = []
         for h, team, plan in plans:
             for r in plan.due:
+                claimed_here = False
                 for conversation, op, message_key, thread_key, dedupe in owed_for(h, r, team):
                     if dedupe in taken:
                         continue
+                    claimed_here = True
                     taken.add(dedupe)
                     claims.append(_claim(now, conversation=conversation, op=op, message_key=message_key,
                                          handoff_id=h.id, thread_key=thread_key, dedupe_key=dedupe, status="pending",
@@ -100,7 +104,7 @@ def run_tick(db: Database, now: datetime, teams: dict[str, TeamPolicy],
                                              "ae": h.ae_id,
                                              "reassign_to": plan.reassign_to if r.kind == "escalation" else None})))
                     result.claimed += 1
-                if r.kind == "escalation" and plan.reassign_to:
+                if r.kind == "escalation" and plan.reassign_to and claimed_here:  # whoever claims it, reassigns
                     result.reassign.append((h.id or 0, plan.reassign_to))  # type: ignore[union-attr]
             for r in plan.superseded:
                 for conversation, op, message_key, _thread_key, dedupe in owed_for(h, r, team):

@@ -46,17 +46,32 @@ def claim_due(db: Database, now: datetime, limit: int = 200, per_conversation: i
             select(open_rows).where(open_rows.c.rank <= per_conversation)
             .order_by(open_rows.c.conversation, open_rows.c.id)
         ).all()
-        runs: dict[str, list[int]] = {}
+        wanted: list[tuple[str, int]] = []
         blocked: set[str] = set()
-        taken = 0
         for row in candidates:
-            if row.conversation in blocked or taken >= limit:
+            if row.conversation in blocked or len(wanted) >= limit:
                 continue
             if row.status != "pending" or row.next_attempt_at > now:
                 blocked.add(row.conversation)  # nothing behind a message in flight or waiting may go
                 continue
-            runs.setdefault(row.conversation, []).append(row.id)
-            taken += 1
+            wanted.append((row.conversation, row.id))
+        if not wanted:
+            return []
+        # Another copy of the bot may be claiming the same rows (PostgreSQL; SQLite serializes
+        # writers): lock what is still pending, skip what is locked, and cut a run at its first gap.
+        lockable = set(session.execute(
+            select(OutboxMessage.id).where(col(OutboxMessage.id).in_([i for _, i in wanted]),
+                                           col(OutboxMessage.status) == "pending")
+            .with_for_update(skip_locked=True)
+        ).scalars())
+        runs: dict[str, list[int]] = {}
+        for conversation, row_id in wanted:
+            if conversation in blocked:
+                continue
+            if row_id not in lockable:
+                blocked.add(conversation)
+                continue
+            runs.setdefault(conversation, []).append(row_id)
         if not runs:
             return []
         ids = [i for run in runs.values() for i in run]

@@ -1,6 +1,8 @@
 """Fixtures: a Slack stand-in on loopback and the real bot served against it, on a real SQLite file."""
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,8 +45,26 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'handoff.db'}"
+def db_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh database per test: a SQLite file, or, with HANDOFF_TEST_POSTGRES set to a server URL
+    (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres), a new PostgreSQL database."""
+    server = os.environ.get("HANDOFF_TEST_POSTGRES")
+    if not server:
+        yield f"sqlite:///{tmp_path / 'handoff.db'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"handoff_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

@@ -360,6 +360,98 @@ class SlackDriver:
         )
 
 
+    # ------------------------------------------------------------------ Socket Mode
+
+    # The same payloads, pushed over the stand-in's Socket Mode connection instead of
+    # POSTed to the app (no signature: the socket itself is authenticated).
+
+    def slash_command_fields(
+        self, user_id: str, text: str = "", command: str = "/handoff", channel_id: str = "C_GENERAL"
+    ) -> dict[str, str]:
+        """A slash command's form fields, as Slack sends them (the Socket Mode payload)."""
+        return {
+            "token": "legacy",
+            "team_id": self.team_id,
+            "team_domain": self.team_domain,
+            "channel_id": channel_id,
+            "channel_name": self.standin.channel_name(channel_id) or "unknown",
+            "user_id": user_id,
+            "user_name": self._user(user_id)["name"],
+            "command": command,
+            "text": text,
+            "api_app_id": self.api_app_id,
+            "is_enterprise_install": "false",
+            "response_url": self.standin.response_url_for(user_id, channel_id),
+            "trigger_id": self.standin.issue_trigger_id(user_id),
+        }
+
+    def view_submission_payload(self, user_id: str, view_id: str, answers: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The view_submission payload for a modal the stand-in holds, filled in with ``answers``."""
+        stored = self.standin.views.get(view_id)
+        if stored is None:
+            raise KeyError(f"stand-in holds no view {view_id!r}; known: {sorted(self.standin.views)}")
+        view = {k: copy.deepcopy(v) for k, v in stored.items() if not k.startswith("_")}
+        view["state"] = self.view_state(view, answers or {})
+        return {
+            "type": "view_submission",
+            "team": self._team(),
+            "user": self._user(user_id),
+            "api_app_id": self.api_app_id,
+            "token": "legacy",
+            "trigger_id": self.standin.issue_trigger_id(user_id),
+            "view": view,
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+
+    def socket_slash_command(self, user_id: str, text: str = "", *, timeout: float = 10.0, **opts: Any) -> dict[str, Any]:
+        """Send a slash command over Socket Mode; return the app's ack."""
+        envelope_id = self.standin.socket_send("slash_commands", self.slash_command_fields(user_id, text, **opts),
+                                               timeout=timeout)
+        return self.standin.socket_wait_ack(envelope_id, timeout)
+
+    def socket_submit_view(
+        self, user_id: str, view_id: str, answers: dict[str, Any] | None = None, *, apply: bool = True,
+        timeout: float = 10.0,
+    ) -> dict[str, Any]:
+        """Submit a modal over Socket Mode; return the ack (its ``payload`` is the response_action, if any).
+
+        With ``apply`` the ack is applied to the stand-in's modal stack, as Slack's client would.
+        """
+        payload = self.view_submission_payload(user_id, view_id, answers)
+        envelope_id = self.standin.socket_send("interactive", payload, timeout=timeout)
+        ack = self.standin.socket_wait_ack(envelope_id, timeout)
+        if apply:
+            self.standin.apply_view_response(user_id, view_id, ack.get("payload") or None)
+        return ack
+
+    def event_envelope(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Slack's event_callback envelope around an event (the Events API / Socket Mode payload)."""
+        now = time.time()
+        event = dict(event)
+        event.setdefault("event_ts", f"{now:.6f}")
+        return {
+            "token": "legacy",
+            "team_id": self.team_id,
+            "api_app_id": self.api_app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": "Ev" + secrets.token_hex(5).upper(),
+            "event_time": int(now),
+            "authorizations": [
+                {"enterprise_id": None, "team_id": self.team_id, "user_id": BOT_USER_ID,
+                 "is_bot": True, "is_enterprise_install": False}
+            ],
+            "is_ext_shared_channel": False,
+        }
+
+    def socket_event(self, event: dict[str, Any], *, timeout: float = 10.0) -> dict[str, Any]:
+        """Deliver an Events API event over Socket Mode; return the app's ack."""
+        envelope_id = self.standin.socket_send("events_api", self.event_envelope(event), timeout=timeout)
+        return self.standin.socket_wait_ack(envelope_id, timeout)
+
+
 # ---------------------------------------------------------------------- helpers
 
 

@@ -125,7 +125,7 @@ class Deliverer:
             return True
         else:
             person = row.conversation[:1] in "UW"
-            tz = await self._directory.tz(row.conversation) if person else (d.team_tz or self._default_tz)
+            tz = await self._directory.tz(row.conversation, d.team_tz) if person else (d.team_tz or self._default_tz)
             try:
                 message = render_view(row.view, handoff=d.handoff, event=d.event, message_key=row.message_key,
                                       viewer=Viewer(row.conversation, tz, self._clock.now()), payload=row.payload)

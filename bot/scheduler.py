@@ -72,7 +72,8 @@ class Chaser:
             return False
         team = teams.get(handoff.team_id or "")
         facts = store.facts_of(handoff)
-        changes = {"ae_id": ae_id, **assignment(team, ae_tz=await deps.directory.tz(ae_id), at=deps.clock.now(),
+        ae_tz = await deps.directory.tz(ae_id, team.tz if team else None)
+        changes = {"ae_id": ae_id, **assignment(team, ae_tz=ae_tz, at=deps.clock.now(),
                                                  meeting_start=handoff.meeting_start,
                                                  meeting_kind=handoff.meeting_kind)}
         updated = await deps.db.run(

@@ -49,16 +49,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def handoff_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         sdr_id = body["user"]["id"]
         form = read_form(view)
-        sdr = await deps.directory.person(sdr_id)
-        ae = await deps.directory.person(form.ae_id) if form.ae_id else None
         team = await deps.team_for(sdr_id) or (await deps.team_for(form.ae_id) if form.ae_id else None)
+        zone = team.tz if team else None  # when Slack does not know someone's zone, their team's
+        sdr = await deps.directory.person(sdr_id, zone)
+        ae = await deps.directory.person(form.ae_id, zone) if form.ae_id else None
         now = deps.clock.now()
         result = validate_submission(form, sdr=sdr, ae=ae, now=now, policy=deps.policy_for(team))
         if isinstance(result, Invalid):
             await ack(response_action="errors", errors=result.errors)
             return
         values = dict(result.values)
-        values.update(assignment(team, ae_tz=ae.tz if ae else deps.settings.default_tz, at=now,
+        values.update(assignment(team, ae_tz=ae.tz if ae else zone or deps.settings.default_tz, at=now,
                                  meeting_start=values["meeting_start"], meeting_kind=values["meeting_kind"]))  # type: ignore[arg-type]
         if not values.get("region") and team:
             values["region"] = team.region

@@ -31,7 +31,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="update", view=notice_modal("Nothing changed", "That handoff no longer exists."))
             return
         handoff, facts = loaded
-        new_ae = await deps.directory.person(new_ae_id) if new_ae_id else None
+        team = await deps.team(handoff.team_id)
+        new_ae = await deps.directory.person(new_ae_id, team.tz if team else None) if new_ae_id else None
         errors = validate_reassignment(new_ae, facts)
         if errors:
             await ack(response_action="errors", errors=errors)
@@ -40,7 +41,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             deps, Action.REASSIGN, handoff_id=facts.id, actor=actor, card_revision=meta.get("rev"),
             # The new AE's acceptance clock starts now, in their own time zone.
             changes={"ae_id": new_ae_id, **assignment(
-                await deps.team(handoff.team_id), ae_tz=new_ae.tz if new_ae else deps.settings.default_tz,
+                team, ae_tz=new_ae.tz if new_ae else deps.settings.default_tz,
                 at=deps.clock.now(), meeting_start=handoff.meeting_start, meeting_kind=handoff.meeting_kind)},
             reason=note, detail={"from_ae": facts.ae_id, "to_ae": new_ae_id},
         )

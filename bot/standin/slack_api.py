@@ -1013,7 +1013,7 @@ def _users_info(s: SlackStandIn, args: dict[str, Any]) -> dict[str, Any]:
         now = datetime.now(ZoneInfo(user.tz))
         offset = int(now.utcoffset().total_seconds())  # type: ignore[union-attr]
         abbr = now.tzname() or ""
-    except ZoneInfoNotFoundError:
+    except (ZoneInfoNotFoundError, ValueError):  # tz=None: a user Slack has no zone for
         offset, abbr = 0, "UTC"
     profile: dict[str, Any] = {
         "real_name": user.real_name,
@@ -1033,7 +1033,7 @@ def _users_info(s: SlackStandIn, args: dict[str, Any]) -> dict[str, Any]:
             "name": user.name,
             "deleted": user.deleted,
             "real_name": user.real_name,
-            "tz": user.tz,
+            "tz": user.tz or None,
             "tz_label": _TZ_LABELS.get(abbr, abbr),
             "tz_offset": offset,
             "profile": _without_none(profile),

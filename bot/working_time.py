@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as _holidays_pkg
@@ -127,7 +128,10 @@ def local_to_utc(zone: ZoneInfo, naive: datetime) -> datetime:
     return lo + timedelta(microseconds=hi_us)
 
 
+@lru_cache(maxsize=65536)
 def _day_period(cal: WorkingCalendar, zone: ZoneInfo, day: date) -> tuple[datetime, datetime] | None:
+    """The day's working period in UTC. Pure and asked for the same few days by every handoff a
+    tick looks at, so it is remembered (the DST arithmetic is the costly part of the clock)."""
     if day.weekday() not in cal.workdays or day in cal.holidays:
         return None
     start = local_to_utc(zone, datetime.combine(day, cal.day_start.replace(fold=0)))

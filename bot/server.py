@@ -21,6 +21,7 @@ from bot.deps import Deps
 from bot.scheduler import Ticker
 
 log = logging.getLogger("handoff.server")
+CHECKPOINT_EVERY_SECONDS = 5.0
 
 
 class Workers:
@@ -32,6 +33,7 @@ class Workers:
         self._task: asyncio.Task[None] | None = None
         self._ticker = Ticker(deps.chaser, deps.settings.tick_seconds)
         self._session: aiohttp.ClientSession | None = None
+        self._checkpointer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         # One connection pool for every Slack call (Bolt's per-request clients share it): a TCP and TLS
@@ -42,13 +44,25 @@ class Workers:
         self._task = asyncio.get_running_loop().create_task(self.deps.deliverer.run(self._stop), name="outbox")
         self.deps.deliverer.kick()  # deliver what was owed before a restart
         self._ticker.start()
+        self._checkpointer = asyncio.get_running_loop().create_task(self._checkpoints(), name="checkpoints")
+
+    async def _checkpoints(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=CHECKPOINT_EVERY_SECONDS)
+            except asyncio.TimeoutError:
+                try:
+                    await self.deps.db.checkpoint_soon()
+                except Exception:  # a busy database checkpoints next time
+                    log.warning("WAL checkpoint failed; retrying later", exc_info=True)
 
     async def stop(self) -> None:
         self._ticker.shutdown()
         await self.deps.background.drain()
         self._stop.set()
-        if self._task:
-            await asyncio.wait({self._task}, timeout=10)
+        waiting = {t for t in (self._task, self._checkpointer) if t is not None}
+        if waiting:
+            await asyncio.wait(waiting, timeout=10)
         self.deps.slack.session = None
         if self._session is not None:
             await self._session.close()

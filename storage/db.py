@@ -4,6 +4,9 @@ SQLite runs in WAL mode with a busy timeout, and write transactions begin
 IMMEDIATE so they take the write lock up front: two writers queue on the lock
 instead of one failing with "database is locked" when it tries to upgrade.
 A process writes on one thread and reads on a few others, all off the event loop.
+WAL checkpoints are taken off the write path: SQLite's automatic checkpoint runs inside
+whichever commit crosses the threshold (hundreds of ms on a large database), so it is turned
+off and `checkpoint()` runs every few seconds on a thread of its own.
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ def make_engine(url: str) -> Engine:
             cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA wal_autocheckpoint=0")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -53,6 +57,8 @@ class Database:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
         # Readers run beside the writer: in WAL mode they neither wait for it nor block it.
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="db-read")
+        self._maintenance = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-checkpoint")
+        self.is_sqlite = url.startswith("sqlite")
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -76,7 +82,24 @@ class Database:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, functools.partial(fn, self, *args, **kwargs))
 
+    def checkpoint(self, mode: str = "PASSIVE") -> None:
+        """Copy the WAL back into the database file. PASSIVE waits for nobody: readers and the
+        writer go on; what they still use is copied next time."""
+        if not self.is_sqlite:
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})")
+
+    async def checkpoint_soon(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._maintenance, self.checkpoint)
+
     def close(self) -> None:
         self._readers.shutdown(wait=True)
         self._executor.shutdown(wait=True)
+        self._maintenance.shutdown(wait=True)
+        try:
+            self.checkpoint("TRUNCATE")  # leave a compact file behind
+        except Exception:
+            pass
         self.engine.dispose()

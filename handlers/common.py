@@ -137,3 +137,20 @@ async def act(
         if loaded is None:
             return None, "That handoff no longer exists."
     return None, "The handoff is changing fast; try again in a moment."
+
+
+async def one_click(deps: Deps, body: dict[str, Any], client: AsyncWebClient, action: Action, *,
+                    outcome: bool = False, reason: str | None = None, check_revision: bool = True) -> Handoff | None:
+    """A button that decides at once (accept, withdraw, close, keep): who and when are recorded as the
+    decision, or as the outcome; a click that changes nothing tells the clicker why."""
+    ref = button_ref(body)
+    if ref is None:
+        await tell(client, body, "That button is not one of mine; nothing changed.")
+        return None
+    actor, now = body["user"]["id"], deps.clock.now()
+    changes = {"outcome_by": actor, "outcome_at": now} if outcome else {"decided_by": actor, "decided_at": now}
+    updated, why = await act(deps, action, handoff_id=ref[0], actor=actor,
+                             card_revision=ref[1] if check_revision else None, changes=changes, reason=reason)
+    if updated is None:
+        await tell(client, body, why or "Nothing changed.")
+    return updated

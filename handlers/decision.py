@@ -11,7 +11,7 @@ from bot.deps import Deps
 from bot.handoffs import REJECT_REASONS, Action, short_id, validate_rejection
 from bot.render.cards import ACCEPT, REJECT
 from bot.render.modals import REJECT_CALLBACK, notice_modal, reject_modal
-from handlers.common import act, after_ack, button_ref, input_value, permitted, tell, view_ref
+from handlers.common import act, after_ack, input_value, one_click, permitted, view_ref
 
 log = logging.getLogger("handoff.decision")
 
@@ -46,17 +46,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def _accept(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
-    ref = button_ref(body)
-    if ref is None:
-        await tell(client, body, "That button is not one of mine; nothing changed.")
-        return
-    actor = body["user"]["id"]
-    updated, why = await act(deps, Action.ACCEPT, handoff_id=ref[0], actor=actor, card_revision=ref[1],
-                             changes={"decided_by": actor, "decided_at": deps.clock.now()})
-    if updated is None:
-        await tell(client, body, why or "Nothing changed.")
-    else:
-        log.info("%s accepted by %s", short_id(ref[0]), actor)
+    if (updated := await one_click(deps, body, client, Action.ACCEPT)) is not None:
+        log.info("%s accepted by %s", short_id(updated.id or 0), body["user"]["id"])
 
 
 async def _open_reject_form(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:

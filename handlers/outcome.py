@@ -12,7 +12,7 @@ from bot.deps import Deps
 from bot.handoffs import Action, OutcomeInput, record_outcome, short_id
 from bot.render.modals import OUTCOME_CALLBACK, notice_modal, outcome_modal
 from bot.render.reminders import CLOSE, KEEP, OUTCOME
-from handlers.common import act, after_ack, button_ref, input_value, load_facts, permitted, tell, view_ref
+from handlers.common import act, after_ack, input_value, load_facts, one_click, permitted, tell, view_ref
 
 log = logging.getLogger("handoff.outcome")
 
@@ -81,17 +81,11 @@ async def _keep(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> Non
 
 
 async def _close_or_keep(deps: Deps, body: dict[str, Any], client: AsyncWebClient, action: Action) -> None:
-    ref = button_ref(body)
-    if ref is None:
-        await tell(client, body, "That button is not one of mine; nothing changed.")
-        return
-    actor = body["user"]["id"]
-    now = deps.clock.now()
     # Keeping it restarts the rebook ladder from now; closing ends the chase.
-    changes = {"outcome_by": actor, "outcome_at": now}
-    updated, why = await act(deps, action, handoff_id=ref[0], actor=actor, card_revision=None, changes=changes,
-                             reason="closed after a no-show nobody rebooked" if action is Action.CLOSE
-                             else "kept open after a no-show")
-    await tell(client, body, why if updated is None else (
-        f"{short_id(ref[0])} closed." if action is Action.CLOSE else f"{short_id(ref[0])} kept open: I'll keep "
-        "reminding the SDR to rebook."))
+    closing = action is Action.CLOSE
+    updated = await one_click(deps, body, client, action, outcome=True, check_revision=False,
+                              reason="closed after a no-show nobody rebooked" if closing else "kept open after a no-show")
+    if updated is not None:
+        name = short_id(updated.id or 0)
+        await tell(client, body, f"{name} closed." if closing else
+                   f"{name} kept open: I'll keep reminding the SDR to rebook.")

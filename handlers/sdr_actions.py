@@ -12,7 +12,7 @@ from bot.deps import Deps
 from bot.handoffs import Action, short_id
 from bot.render.cards import REVISE, WITHDRAW
 from bot.render.modals import handoff_modal
-from handlers.common import act, after_ack, button_ref, permitted, tell
+from handlers.common import after_ack, one_click, permitted
 
 log = logging.getLogger("handoff.sdr")
 
@@ -35,14 +35,5 @@ async def _open_revision(deps: Deps, body: dict[str, Any], client: AsyncWebClien
 
 
 async def _withdraw(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
-    ref = button_ref(body)
-    if ref is None:
-        await tell(client, body, "That button is not one of mine; nothing changed.")
-        return
-    actor = body["user"]["id"]
-    updated, why = await act(deps, Action.WITHDRAW, handoff_id=ref[0], actor=actor, card_revision=ref[1],
-                             changes={"decided_by": actor, "decided_at": deps.clock.now()})
-    if updated is None:
-        await tell(client, body, why or "Nothing changed.")
-    else:
-        log.info("%s withdrawn by %s", short_id(ref[0]), actor)
+    if (updated := await one_click(deps, body, client, Action.WITHDRAW)) is not None:
+        log.info("%s withdrawn by %s", short_id(updated.id or 0), body["user"]["id"])

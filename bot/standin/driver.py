@@ -170,22 +170,7 @@ class SlackDriver:
         channel_id: str = "C_GENERAL",
         **sign_opts: Any,
     ) -> DriverResponse:
-        fields = {
-            "token": "legacy",
-            "team_id": self.team_id,
-            "team_domain": self.team_domain,
-            "channel_id": channel_id,
-            "channel_name": self.standin.channel_name(channel_id) or "unknown",
-            "user_id": user_id,
-            "user_name": self._user(user_id)["name"],
-            "command": command,
-            "text": text,
-            "api_app_id": self.api_app_id,
-            "is_enterprise_install": "false",
-            "response_url": self.standin.response_url_for(user_id, channel_id),
-            "trigger_id": self.standin.issue_trigger_id(user_id),
-        }
-        return self.post_form(fields, **sign_opts)
+        return self.post_form(self.slash_command_fields(user_id, text, command, channel_id), **sign_opts)
 
     # ------------------------------------------------------------------ view submissions
 

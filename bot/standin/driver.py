@@ -319,23 +319,7 @@ class SlackDriver:
 
     def event(self, event: dict[str, Any], **sign_opts: Any) -> DriverResponse:
         """Deliver an Events API event in Slack's event_callback envelope."""
-        now = time.time()
-        event = dict(event)
-        event.setdefault("event_ts", f"{now:.6f}")
-        envelope = {
-            "token": "legacy",
-            "team_id": self.team_id,
-            "api_app_id": self.api_app_id,
-            "event": event,
-            "type": "event_callback",
-            "event_id": "Ev" + secrets.token_hex(5).upper(),
-            "event_time": int(now),
-            "authorizations": [
-                {"enterprise_id": None, "team_id": self.team_id, "user_id": BOT_USER_ID,
-                 "is_bot": True, "is_enterprise_install": False}
-            ],
-            "is_ext_shared_channel": False,
-        }
+        envelope = self.event_envelope(event)
         return self.post(json.dumps(envelope), JSON, **sign_opts)
 
     def app_home_opened(self, user_id: str, **sign_opts: Any) -> DriverResponse:

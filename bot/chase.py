@@ -110,6 +110,8 @@ def after_meeting_steps(h: ChaseFacts, team: TeamPolicy, cal: WorkingCalendar) -
         owed = add_working_time(cal, end, timedelta(hours=team.outcome_after_hours))
         ladders.append([Reminder(f"{base}:outcome", "outcome_missing", (h.ae_id,), owed)])
     elif h.meeting_outcome == "no_show" and h.outcome_at is not None:
+        # "Keep it" restarts the ladder from a new outcome_at: its steps are new keys.
+        base = f"{base}:noshow{int(h.outcome_at.timestamp())}"
         ladder = []
         step = workday_length(team) * REBOOK_EVERY_WORKDAYS
         until = h.outcome_at + REBOOK_FOR

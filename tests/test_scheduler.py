@@ -672,3 +672,25 @@ def test_the_aes_manager_may_reassign_from_the_escalation_and_a_stranger_may_not
     assert (h.ae_id, h.revision) == (AE2, 2)
     assert [e.actor for e in store.audit_trail(bot.db, 1) if e.action == "reassign"] == [MANAGER]
     assert len([c for c in posts(standin, AE2) if "handoff_accept" in action_ids(c)]) == 1
+
+
+def test_keeping_a_no_show_restarts_the_rebook_reminders(bot, standin, clock):
+    install(bot, standin, AMER)
+    card = accepted(bot, standin)
+    tick_at(bot, ny(2026, 11, 27, 10, 45))  # the meeting is over: the card offers the outcome
+    clock.set(ny(2026, 11, 27, 14, 0))
+    record_outcome(bot, standin, AE, card, outcome="no_show")
+    tick_at(bot, ny(2026, 12, 11, 14, 0))  # two weeks on, nobody rebooked: close or keep?
+    [ask] = reminders_to(standin, AE, CLOSE_OR_KEEP)
+    rebooks_before = len(reminders_to(standin, SDR, REBOOK))
+
+    clock.set(ny(2026, 12, 11, 15, 0))
+    bot.driver.click(AE, "handoff_keep", message=where(ask))
+    settle(bot)
+    assert stored(bot).state == "accepted"
+    # The ladder starts again from the keep: 2 working days later the SDR is reminded again, once.
+    assert tick_at(bot, ny(2026, 12, 15, 14, 59)).reminders == 0
+    tick_at(bot, ny(2026, 12, 15, 15, 0))
+    assert len(reminders_to(standin, SDR, REBOOK)) == rebooks_before + 1
+    assert tick_at(bot, ny(2026, 12, 15, 16, 0)).reminders == 0
+    assert len(reminders_to(standin, SDR, REBOOK)) == rebooks_before + 1

@@ -144,6 +144,7 @@ def render_thread_note(h: Handoff, event: AuditEvent | None, tz: str) -> Message
         "reassign": f"➡️ {who} reassigned it to {mention(detail.get('to_ae'))}.",
         "outcome": f"📝 {who} recorded: {escape(event.reason or '')}",
         "close": f"🗄️ {who} closed it.",
+        "keep": f"🔁 {who} kept it open after the no-show; the SDR is reminded to rebook.",
     }
     text = texts.get(event.action, f"{who}: {event.action}")
     if h.completed_at and event.action == "outcome":

@@ -57,6 +57,7 @@ def owed_on_action(
     new_revision: int,
     event_id: int,
     channel: str | None = None,
+    sdr_manager: str | None = None,
 ) -> list[Owed]:
     """The messages owed after `action` moved the handoff from old to new AE/revision."""
     old_card = Owed(old_ae, "update", "ae_card", ae_card_key(handoff_id, old_revision))
@@ -66,6 +67,9 @@ def owed_on_action(
         owed = [old_card, sdr_card, Owed(sdr_id, "post", "notice_accepted", notice)]
     elif action is Action.REJECT:
         owed = [old_card, sdr_card, Owed(sdr_id, "post", "notice_rejected", rejection_key(handoff_id, old_revision))]
+        if sdr_manager and sdr_manager != sdr_id:
+            # Feedback is coaching: the SDR's manager reads it too.
+            owed.append(Owed(sdr_manager, "post", "notice_coaching", f"coach:{handoff_id}:{event_id}"))
     elif action is Action.REVISE:
         owed = [
             old_card,

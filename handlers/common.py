@@ -128,6 +128,7 @@ async def act(
             store.apply_action, facts, action, actor=actor, to_state=decision.to_state,
             now=deps.clock.now(), changes=changes, reason=reason, detail=detail,
             channel=team.channel_id if team else None,
+            sdr_manager=team.manager_of(facts.sdr_id) if team else None,
         )
         if updated is not None:
             deps.deliverer.kick()

@@ -108,6 +108,7 @@ def apply_action(
     reason: str | None = None,
     detail: dict[str, Any] | None = None,
     channel: str | None = None,
+    sdr_manager: str | None = None,
 ) -> Handoff | None:
     """Move the handoff from the state and revision in `facts` to `to_state`, or do nothing.
 
@@ -134,6 +135,7 @@ def apply_action(
         owed = owed_on_action(
             action, facts.id, sdr_id=facts.sdr_id, old_ae=facts.ae_id, new_ae=handoff.ae_id,
             old_revision=facts.revision, new_revision=new_revision, event_id=event.id or 0, channel=channel,
+            sdr_manager=sdr_manager,
         )
         enqueue(session, owed, handoff_id=facts.id, event_id=event.id, now=now)
         return handoff

@@ -694,3 +694,20 @@ def test_keeping_a_no_show_restarts_the_rebook_reminders(bot, standin, clock):
     assert len(reminders_to(standin, SDR, REBOOK)) == rebooks_before + 1
     assert tick_at(bot, ny(2026, 12, 15, 16, 0)).reminders == 0
     assert len(reminders_to(standin, SDR, REBOOK)) == rebooks_before + 1
+
+
+
+def test_a_rejection_reaches_the_sdrs_manager_as_coaching(bot, standin, clock):
+    install(bot, standin, AMER)
+    clock.set(MONDAY_9)
+    card = submitted(bot, standin)
+    before = len(standin.calls_to("views.open"))
+    bot.driver.click(AE, "handoff_reject", message=card)
+    view = standin.wait_for("views.open", count=before + 1)[-1].response["view"]["id"]
+    bot.driver.submit_view(AE, view, {"reason": "no_budget", "feedback": "No budget until Q3; ask about timing."})
+    settle(bot)
+    to_manager = [c for c in posts(standin, MANAGER) if "For coaching" in (c.args.get("text") or "")]
+    assert len(to_manager) == 1
+    text = to_manager[0].args["text"]
+    assert "H-1" in text and "No budget: No budget until Q3; ask about timing." in text
+    assert not any(e.get("type") == "actions" for e in to_manager[0].args.get("blocks") or [])  # coaching, not a to-do

@@ -241,6 +241,15 @@ def render_notice_rejected(h: Handoff, viewer: Viewer, card_revision: int) -> Me
     return Message(clip(f"{head}: {reason}", 3000), [b.to_dict() for b in blocks])
 
 
+def render_notice_coaching(h: Handoff, event: AuditEvent | None) -> Message:
+    """The rejection as the SDR's manager reads it: the AE's words, as they were given."""
+    said = escape(event.reason) if event and event.reason else "no feedback recorded"
+    who = mention(event.actor if event else h.decided_by)
+    text = (f"🎓 For coaching: {who} rejected *{short_id(h.id or 0)} {escape(h.company)}* from "
+            f"{mention(h.sdr_id)}.\n> {said}")
+    return Message(clip(text, 3000), [SectionBlock(text=_md(text)).to_dict()])
+
+
 def render_notice_withdrawn(h: Handoff, viewer: Viewer) -> Message:
     text = f"↩️ {mention(h.decided_by)} withdrew *{short_id(h.id or 0)} {escape(h.company)}*. Nothing more to do."
     return Message(text, [SectionBlock(text=_md(text)).to_dict()])

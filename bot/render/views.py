@@ -34,6 +34,8 @@ def render_view(view: str, *, handoff: Handoff, event: AuditEvent | None, messag
         return cards.render_notice_accepted(handoff, viewer, event)
     if view == "notice_rejected":
         return cards.render_notice_rejected(handoff, viewer, card_revision(message_key))
+    if view == "notice_coaching":
+        return cards.render_notice_coaching(handoff, event)
     if view == "notice_withdrawn":
         return cards.render_notice_withdrawn(handoff, viewer)
     if view == "notice_reassigned":

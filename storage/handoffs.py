@@ -159,11 +159,6 @@ def audit_trail(db: Database, handoff_id: int) -> list[AuditEvent]:
         ))
 
 
-def get_event(db: Database, event_id: int) -> AuditEvent | None:
-    with db.read() as session:
-        return session.get(AuditEvent, event_id)
-
-
 def involved(db: Database, handoff_id: int, user_id: str) -> bool:
     """Whether the user is or was a party to the handoff (SDR, AE now or before, attendee)."""
     with db.read() as session:

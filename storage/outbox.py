@@ -175,11 +175,6 @@ def stuck(db: Database, limit: int = 200) -> list[OutboxMessage]:
         ))
 
 
-def backlog(db: Database) -> int:
-    with db.read() as session:
-        return len(session.exec(select(OutboxMessage.id).where(col(OutboxMessage.status).in_(OPEN))).all())
-
-
 def counts(db: Database) -> dict[str, int]:
     from sqlalchemy import func
 

@@ -1,7 +1,6 @@
 """`/handoff help | list | show H-n`: ephemeral answers in the HTTP response, and the audit trail behind `show`."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from bot.handoffs import MEETING_MINUTES, MEETING_OUTCOMES, REJECT_REASONS, State, short_id
+from bot.handoffs import MEETING_MINUTES, MEETING_OUTCOMES, State, short_id
 from bot.render.cards import ACCEPT, REASSIGN, REJECT, _facts_line, button_value, meeting_line, status_line
 from bot.render.text import Message, clip, escape, local_time, mention
 from storage.models import AuditEvent, Handoff
@@ -161,7 +161,3 @@ def render_notice_outcome(h: Handoff, event: AuditEvent | None, tz: str) -> Mess
         if h.completed_at:
             text += "\n🏁 The handoff is complete: accepted, met, and the next step is set."
     return Message(clip(text, 3000), [SectionBlock(text=_md(text)).to_dict()])
-
-
-def rejection_reason_label(code: str | None) -> str:
-    return REJECT_REASONS.get(code or "", code or "")

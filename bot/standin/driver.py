@@ -204,24 +204,7 @@ class SlackDriver:
         With ``apply`` the app's ack (close / update / push / clear / errors) is
         applied to the stand-in's modal stack, as Slack's client would.
         """
-        stored = self.standin.views.get(view_id)
-        if stored is None:
-            raise KeyError(f"stand-in holds no view {view_id!r}; known: {sorted(self.standin.views)}")
-        view = {k: copy.deepcopy(v) for k, v in stored.items() if not k.startswith("_")}
-        view["state"] = self.view_state(view, answers or {})
-        payload = {
-            "type": "view_submission",
-            "team": self._team(),
-            "user": self._user(user_id),
-            "api_app_id": self.api_app_id,
-            "token": "legacy",
-            "trigger_id": self.standin.issue_trigger_id(user_id),
-            "view": view,
-            "response_urls": [],
-            "is_enterprise_install": False,
-            "enterprise": None,
-        }
-        resp = self.post_payload(payload, **sign_opts)
+        resp = self.post_payload(self.view_submission_payload(user_id, view_id, answers), **sign_opts)
         if apply and resp.status == 200:
             self.standin.apply_view_response(user_id, view_id, resp.json())
         return resp

@@ -61,8 +61,8 @@ import uvicorn  # noqa: E402
 
 from bot.render.cards import ACCEPT  # noqa: E402
 from bot.render.modals import HANDOFF_CALLBACK  # noqa: E402
-from bot.standin import DriverResponse, SlackDriver, sign  # noqa: E402
-from bot.standin.driver import JSON  # noqa: E402
+from bot.sandbox import DriverResponse, SlackDriver, sign  # noqa: E402
+from bot.sandbox.driver import JSON  # noqa: E402
 from tests.flow import VALID  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent

@@ -4,7 +4,7 @@ Run:  SLACK_BOT_TOKEN=xoxb-... SLACK_SIGNING_SECRET=... SLACK_API_URL=http://127
       HOST=127.0.0.1 PORT=8124 .venv/bin/python bench/bare_app.py [--process-before-response]
 
 Starlette + uvicorn (log level warning, no access log, lifespan on) through AsyncSlackRequestHandler,
-like bot.server.serve_http; one listener per request kind the benchmark sends (`/handoff`, the handoff
+like bot.runtime.server.serve_http; one listener per request kind the benchmark sends (`/handoff`, the handoff
 form's view_submission, the Accept button), each only `await ack()`. GET /healthz answers {"ok": true}.
 """
 from __future__ import annotations

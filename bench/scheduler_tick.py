@@ -17,7 +17,7 @@ from the same state:
   - "idle": at a `now` before anything is due (0 due), on the fresh copy;
   - "1k due": at NOW, 1,000 due, reminders claimed;
   - "re-tick": at NOW again: the due rows were re-planned with next_check_at moved on, so ~0.
-* the full `bot.scheduler.Chaser.tick` (load_teams + run_tick + the weekly agendas check) on
+* the full `bot.runtime.scheduler.Chaser.tick` (load_teams + run_tick + the weekly agendas check) on
   another fresh copy, with a stub Deps: a ManualClock, the real Database, a no-op deliverer.
   The teams do not auto-reassign and this week's agendas are already posted (seeded in the
   outbox), so no Slack call is needed; building a weekly agenda (once per team per week) is
@@ -55,11 +55,11 @@ from sqlalchemy import event, text  # noqa: E402
 from sqlalchemy.dialects import sqlite as sqlite_dialect  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
-from bot.agenda import agenda_key  # noqa: E402
-from bot.chase import plan_chase  # noqa: E402
-from bot.clock import ManualClock  # noqa: E402
-from bot.scheduler import Chaser  # noqa: E402
-from bot.teams import Member, TeamPolicy  # noqa: E402
+from bot.core.agenda import agenda_key  # noqa: E402
+from bot.core.chase import plan_chase  # noqa: E402
+from bot.runtime.clock import ManualClock  # noqa: E402
+from bot.runtime.scheduler import Chaser  # noqa: E402
+from bot.core.teams import Member, TeamPolicy  # noqa: E402
 from storage import chase as chase_store  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -430,7 +430,7 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    print("\nrun_tick (storage.chase) and Chaser.tick (bot.scheduler), ms median / max over "
+    print("\nrun_tick (storage.chase) and Chaser.tick (bot.runtime.scheduler), ms median / max over "
           f"{args.reps} fresh copies")
     header = (f"{'stored N':>10} {'due':>5} {'claimed':>7} {'run_tick 1k due':>17} {'re-tick (0 due)':>17}"
               f" {'idle (0 due)':>17} {'Chaser.tick 1k':>17} {'Chaser.tick 0':>17} {'plan_chase':>10}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.deps import Deps
+from bot.services.context import Deps
 from handlers import command, decision, handoff_form, home, outcome, reassign, sdr_actions, team_admin
 
 

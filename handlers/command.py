@@ -7,8 +7,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.deps import Deps
-from bot.handoffs import parse_short_id
+from bot.services.context import Deps
+from bot.core.handoff import parse_short_id
 from bot.render import replies
 from bot.render.modals import new_handoff_modal
 from bot.render.text import Message

@@ -9,10 +9,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.deps import Deps
-from bot.handoffs import Action, Decision, Facts, decide
+from bot.services.context import Deps
+from bot.core.handoff import Action, Decision, Facts, decide
 from bot.render.replies import refusal
-from bot.teams import TeamPolicy
+from bot.core.teams import TeamPolicy
 from storage import handoffs as store
 from storage.models import Handoff
 

@@ -7,8 +7,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.deps import Deps
-from bot.handoffs import REJECT_REASONS, Action, short_id, validate_rejection
+from bot.services.context import Deps
+from bot.core.handoff import REJECT_REASONS, Action, short_id, validate_rejection
 from bot.render.cards import ACCEPT, REJECT
 from bot.render.modals import REJECT_CALLBACK, notice_modal, reject_modal
 from handlers.common import act, after_ack, input_value, one_click, permitted, view_ref

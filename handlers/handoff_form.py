@@ -7,9 +7,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.chase import assignment
-from bot.deps import Deps
-from bot.handoffs import Action, FormInput, Invalid, short_id, validate_submission
+from bot.core.chase import assignment
+from bot.services.context import Deps
+from bot.core.handoff import Action, FormInput, Invalid, short_id, validate_submission
 from bot.render.modals import HANDOFF_CALLBACK, notice_modal
 from handlers.common import act, input_value, view_ref
 from storage import handoffs as store

@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.deps import Deps
-from bot.handoffs import Action, OutcomeInput, record_outcome, short_id
+from bot.services.context import Deps
+from bot.core.handoff import Action, OutcomeInput, record_outcome, short_id
 from bot.render.modals import OUTCOME_CALLBACK, notice_modal, outcome_modal
 from bot.render.reminders import CLOSE, KEEP, OUTCOME
 from handlers.common import act, after_ack, input_value, load_facts, one_click, permitted, tell, view_ref

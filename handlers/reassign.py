@@ -7,9 +7,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chase import assignment
-from bot.deps import Deps
-from bot.handoffs import Action, short_id, validate_reassignment
+from bot.core.chase import assignment
+from bot.services.context import Deps
+from bot.core.handoff import Action, short_id, validate_reassignment
 from bot.render.cards import REASSIGN
 from bot.render.modals import REASSIGN_CALLBACK, notice_modal, reassign_modal
 from handlers.common import act, after_ack, input_value, load_facts, permitted, view_ref

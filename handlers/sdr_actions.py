@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.deps import Deps
-from bot.handoffs import Action, short_id
+from bot.services.context import Deps
+from bot.core.handoff import Action, short_id
 from bot.render.cards import REVISE, WITHDRAW
 from bot.render.modals import handoff_modal
 from handlers.common import after_ack, one_click, permitted

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.deps import Deps
+from bot.services.context import Deps
 from bot.render.team_modals import (
     AUTO_REASSIGN,
     NEW_TEAM,
@@ -18,8 +18,8 @@ from bot.render.team_modals import (
     team_pick_modal,
 )
 from bot.render.text import escape, mention
-from bot.team_config import CHANNEL_ID, SLUG, check_holidays, check_team, check_tz, parse_hhmm
-from bot.teams import SLA_FROM, Member, TeamPolicy
+from bot.core.team_config import CHANNEL_ID, SLUG, check_holidays, check_team, check_tz, parse_hhmm
+from bot.core.teams import SLA_FROM, Member, TeamPolicy
 from handlers.common import input_value, view_ref
 from storage import teams as team_store
 

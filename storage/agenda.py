@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
-from bot.handoffs import State
+from bot.core.handoff import State
 from storage.db import Database
 from storage.models import AuditEvent, Handoff
 

@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
-from bot.chase import CARD, CHANNEL, ChaseFacts, ChasePlan, Reminder, plan_chase
-from bot.notifications import ae_card_key, announcement_key
-from bot.teams import TeamPolicy
+from bot.core.chase import CARD, CHANNEL, ChaseFacts, ChasePlan, Reminder, plan_chase
+from bot.core.audience import ae_card_key, announcement_key
+from bot.core.teams import TeamPolicy
 from storage.db import Database
 from storage.models import Handoff, OutboxMessage, UTCDateTime
 

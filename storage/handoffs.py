@@ -10,8 +10,8 @@ from sqlalchemy import insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.handoffs import Action, Facts, State
-from bot.notifications import Owed, owed_on_action, owed_on_submit
+from bot.core.handoff import Action, Facts, State
+from bot.core.audience import Owed, owed_on_action, owed_on_submit
 from storage.db import Database
 from storage.models import AuditEvent, Handoff, OutboxMessage
 

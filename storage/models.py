@@ -41,7 +41,7 @@ class Handoff(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    state: str = Field(index=True)  # see bot.handoffs.State
+    state: str = Field(index=True)  # see bot.core.handoff.State
     revision: int = 1  # bumped on revise/reassign; buttons on older cards go stale
     submission_key: str = Field(unique=True)  # the modal's view id: a re-sent submission is not a second handoff
     slack_team_id: str = ""

@@ -7,7 +7,7 @@ from datetime import datetime, time
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from bot.teams import Member, TeamPolicy
+from bot.core.teams import Member, TeamPolicy
 from storage.db import Database
 from storage.models import Team, TeamMember
 

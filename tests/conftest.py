@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.standin import SlackDriver, SlackStandIn
-from bot.standin.local_bot import LocalBot
+from bot.runtime.clock import ManualClock
+from bot.sandbox import SlackDriver, SlackStandIn
+from bot.sandbox.local_bot import LocalBot
 
 # Monday 23 Nov 2026, 14:00 UTC: 09:00 in New York, 15:00 in Berlin.
 START = datetime(2026, 11, 23, 14, 0, tzinfo=timezone.utc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from bot.standin import RecordedCall, SlackDriver, SlackStandIn
+from bot.sandbox import RecordedCall, SlackDriver, SlackStandIn
 
 # Friday 27 Nov 2026 15:00 UTC: more than 48 business hours after the tests' Monday start.
 MEETING = datetime(2026, 11, 27, 15, 0, tzinfo=timezone.utc)

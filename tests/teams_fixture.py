@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from bot.standin import RecordedCall, SlackStandIn
-from bot.standin.local_bot import LocalBot
-from bot.teams import Member, TeamPolicy
+from bot.sandbox import RecordedCall, SlackStandIn
+from bot.sandbox.local_bot import LocalBot
+from bot.core.teams import Member, TeamPolicy
 from storage import teams as team_store
 from storage.models import OutboxMessage
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.agenda import agenda_due, agenda_key, build_agenda, default_sla_deadline, sync_moment
+from bot.core.agenda import agenda_due, agenda_key, build_agenda, default_sla_deadline, sync_moment
 from bot.render.agenda import render_agenda
-from bot.teams import TeamPolicy
+from bot.core.teams import TeamPolicy
 from storage.agenda import agenda_inputs
 from storage.db import Database
 from storage.migrate import upgrade

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings
-from bot.standin import SlackDriver, SlackStandIn
+from bot.runtime.config import ConfigError, load_settings
+from bot.sandbox import SlackDriver, SlackStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "xoxb-1111-2222-secretsecret"

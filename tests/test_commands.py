@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 
 from bot.render.replies import USAGE
-from bot.standin import SlackDriver, SlackStandIn
-from bot.standin.local_bot import LocalBot
+from bot.sandbox import SlackDriver, SlackStandIn
+from bot.sandbox.local_bot import LocalBot
 from tests.flow import handoff_submitted
 
 

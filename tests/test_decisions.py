@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.standin import SlackStandIn
-from bot.standin.local_bot import LocalBot
+from bot.sandbox import SlackStandIn
+from bot.sandbox.local_bot import LocalBot
 from storage import handoffs as store
 from storage.models import AuditEvent, Handoff, OutboxMessage
 from flow import handoff_submitted, later, posts_to

@@ -1,7 +1,7 @@
 """The Home tab: opening it shows your handoffs."""
 from __future__ import annotations
 
-from bot.standin import SlackDriver, SlackStandIn, render_view
+from bot.sandbox import SlackDriver, SlackStandIn, render_view
 from tests.flow import handoff_submitted
 
 

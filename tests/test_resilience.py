@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.standin import SlackStandIn
-from bot.standin.local_bot import LocalBot
+from bot.sandbox import SlackStandIn
+from bot.sandbox.local_bot import LocalBot
 from conftest import ADMIN, START
 from flow import VALID, card_for, handoff_submitted, posts_to, submit
 from storage import handoffs as store

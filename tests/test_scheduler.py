@@ -11,8 +11,8 @@ import threading
 from collections import Counter
 from datetime import date, timedelta
 
-from bot.standin import SlackStandIn
-from bot.standin.local_bot import LocalBot
+from bot.sandbox import SlackStandIn
+from bot.sandbox.local_bot import LocalBot
 from conftest import ADMIN
 from flow import handoff_submitted
 from storage import chase as chase_store

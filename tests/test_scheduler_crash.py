@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
-from bot.standin import SlackStandIn
-from bot.teams import Member, TeamPolicy
+from bot.sandbox import SlackStandIn
+from bot.core.teams import Member, TeamPolicy
 from storage import handoffs as store
 from storage import teams as team_store
 from storage.db import Database

@@ -11,9 +11,9 @@ import urllib.request
 
 from sqlalchemy import text
 
-from bot.logs import RedactTokens
-from bot.standin import SlackDriver, SlackStandIn
-from bot.standin.local_bot import LocalBot
+from bot.runtime.logs import RedactTokens
+from bot.sandbox import SlackDriver, SlackStandIn
+from bot.sandbox.local_bot import LocalBot
 from storage.handoffs import audit_trail, get_handoff
 from tests.flow import VALID, handoff_submitted, open_form
 

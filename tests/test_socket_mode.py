@@ -20,7 +20,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.standin import SlackDriver, SlackStandIn
+from bot.sandbox import SlackDriver, SlackStandIn
 from tests.flow import VALID
 
 ROOT = Path(__file__).resolve().parent.parent

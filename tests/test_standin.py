@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.standin import SlackDriver, SlackStandIn, describe_event, render_blocks, render_view
+from bot.sandbox import SlackDriver, SlackStandIn, describe_event, render_blocks, render_view
 
 TOKEN = "xoxb-test"
 SECRET = "shh-signing-secret"

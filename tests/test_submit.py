@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from bot.standin import SlackDriver, SlackStandIn
-from bot.standin.local_bot import LocalBot
+from bot.sandbox import SlackDriver, SlackStandIn
+from bot.sandbox.local_bot import LocalBot
 from storage.handoffs import audit_trail, get_handoff
 from tests.conftest import START
 from tests.flow import MEETING, VALID, card_for, handoff_submitted, open_form, posts_to, submit

@@ -5,9 +5,9 @@ from datetime import time
 from typing import Any
 
 from bot.render.team_modals import NEW_TEAM
-from bot.standin import SlackDriver, SlackStandIn
-from bot.standin.local_bot import LocalBot
-from bot.teams import Member, TeamPolicy
+from bot.sandbox import SlackDriver, SlackStandIn
+from bot.sandbox.local_bot import LocalBot
+from bot.core.teams import Member, TeamPolicy
 from storage.teams import load_teams, save_team
 from tests.conftest import ADMIN, START
 from tests.flow import open_form, posts_to

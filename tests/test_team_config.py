@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from bot.team_config import TeamConfigError, dump_teams, parse_teams
-from bot.teams import Member, TeamPolicy
+from bot.core.team_config import TeamConfigError, dump_teams, parse_teams
+from bot.core.teams import Member, TeamPolicy
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.teams import MemberConflict, load_teams, paired_ae, replace_teams, save_team, team_for_user

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import time
 
-from bot.standin import SlackStandIn
-from bot.standin.local_bot import LocalBot
-from bot.teams import Member, TeamPolicy
+from bot.sandbox import SlackStandIn
+from bot.sandbox.local_bot import LocalBot
+from bot.core.teams import Member, TeamPolicy
 from storage import handoffs as store
 from storage.teams import replace_teams
 from tests.flow import handoff_submitted, message_text

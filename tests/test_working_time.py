@@ -1,4 +1,4 @@
-"""Tests for bot.working_time: worked examples plus hypothesis properties."""
+"""Tests for bot.core.working_time: worked examples plus hypothesis properties."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from zoneinfo import ZoneInfo
 
-from bot.working_time import (
+from bot.core.working_time import (
     WorkingCalendar,
     add_working_time,
     holiday_dates,

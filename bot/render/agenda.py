@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from bot.agenda import ActionItem, Agenda, Numbers, week_of
-from bot.handoffs import HANDOFF_TYPES, STATE_LABELS, State, short_id
+from bot.core.agenda import ActionItem, Agenda, Numbers, week_of
+from bot.core.handoff import HANDOFF_TYPES, STATE_LABELS, State, short_id
 from bot.render.text import (
     FIELD_TEXT_MAX,
     HEADER_MAX,
@@ -25,7 +25,7 @@ from bot.render.text import (
     escape,
     mention,
 )
-from bot.teams import TeamPolicy
+from bot.core.teams import TeamPolicy
 from storage.models import Handoff
 
 MAX_BLOCKS = 50

@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from bot.handoffs import (
+from bot.core.handoff import (
     ENTERPRISE_NEEDS,
     HANDOFF_TYPES,
     MEETING_KINDS,

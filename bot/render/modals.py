@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
-from bot.handoffs import (
+from bot.core.handoff import (
     ENTERPRISE_NEEDS,
     HANDOFF_TYPES,
     LONG_TEXT_MAX,
@@ -212,7 +212,7 @@ OUTCOME_CALLBACK = "handoff_outcome_submit"
 
 def outcome_modal(*, handoff_id: int, company: str, revision: int, prefill: dict[str, Any]) -> dict:
     """After the meeting: what happened, and what happens next."""
-    from bot.handoffs import MEETING_OUTCOMES
+    from bot.core.handoff import MEETING_OUTCOMES
     from slack_sdk.models.blocks import DatePickerElement
 
     due = prefill.get("next_step_due")

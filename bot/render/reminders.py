@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from bot.handoffs import MEETING_MINUTES, MEETING_OUTCOMES, State, short_id
+from bot.core.handoff import MEETING_MINUTES, MEETING_OUTCOMES, State, short_id
 from bot.render.cards import ACCEPT, REASSIGN, REJECT, _facts_line, button_value, meeting_line, status_line
 from bot.render.text import Message, clip, escape, local_time, mention
 from storage.models import AuditEvent, Handoff

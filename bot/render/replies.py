@@ -6,7 +6,7 @@ import json
 from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from bot.handoffs import REJECT_REASONS, STATE_LABELS, Decision, State, short_id
+from bot.core.handoff import REJECT_REASONS, STATE_LABELS, Decision, State, short_id
 from bot.render.cards import _record_blocks, _facts_line, status_line
 from bot.render.text import HEADER_MAX, Message, clip, escape, local_time, mention
 from storage.models import AuditEvent, Handoff

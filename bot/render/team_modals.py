@@ -24,8 +24,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
-from bot.team_config import DAY_NAMES, format_hhmm
-from bot.teams import TeamPolicy
+from bot.core.team_config import DAY_NAMES, format_hhmm
+from bot.core.teams import TeamPolicy
 from bot.render.text import clip
 
 TEAM_PICK_CALLBACK = "team_pick"

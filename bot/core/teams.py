@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from functools import lru_cache
 
-from bot.working_time import WorkingCalendar, holiday_dates
+from bot.core.working_time import WorkingCalendar, holiday_dates
 
 ROLES = ("sdr", "ae", "manager")
 SLA_FROM = ("meeting_end", "submission")

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from bot.handoffs import MEETING_MINUTES, State
-from bot.teams import TeamPolicy
-from bot.working_time import WorkingCalendar, add_working_time, next_working_moment
+from bot.core.handoff import MEETING_MINUTES, State
+from bot.core.teams import TeamPolicy
+from bot.core.working_time import WorkingCalendar, add_working_time, next_working_moment
 
 CHANNEL = "#channel"  # audience: the team channel, in the handoff's announcement thread
 CARD = "#card"  # audience: the AE's card, updated in place

@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.deps import Deps
-from bot.scheduler import Ticker
+from bot.services.context import Deps
+from bot.runtime.scheduler import Ticker
 
 log = logging.getLogger("handoff.server")
 CHECKPOINT_EVERY_SECONDS = 5.0

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.agenda import agenda_due, agenda_key, build_agenda, default_sla_deadline
-from bot.chase import assignment
-from bot.deps import Deps
-from bot.handoffs import Action, State, short_id
+from bot.core.agenda import agenda_due, agenda_key, build_agenda, default_sla_deadline
+from bot.core.chase import assignment
+from bot.services.context import Deps
+from bot.core.handoff import Action, State, short_id
 from bot.render.agenda import render_agenda
-from bot.teams import TeamPolicy
+from bot.core.teams import TeamPolicy
 from storage import chase as chase_store
 from storage import handoffs as store
 from storage.agenda import agenda_inputs

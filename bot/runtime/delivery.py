@@ -14,12 +14,12 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.clock import Clock
-from bot.directory import Directory
-from bot.handoffs import short_id
+from bot.runtime.clock import Clock
+from bot.runtime.directory import Directory
+from bot.core.handoff import short_id
 from bot.render.cards import Viewer
 from bot.render.text import Message
-from bot.tasks import Inflight
+from bot.runtime.tasks import Inflight
 from bot.render.views import render_snapshot, render_view
 from storage import outbox
 from storage.db import Database

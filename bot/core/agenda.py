@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from bot.handoffs import REJECT_REASONS, State
-from bot.chase import acceptance_deadline
-from bot.teams import TeamPolicy
-from bot.working_time import WorkingCalendar, local_to_utc, working_time_between
+from bot.core.handoff import REJECT_REASONS, State
+from bot.core.chase import acceptance_deadline
+from bot.core.teams import TeamPolicy
+from bot.core.working_time import WorkingCalendar, local_to_utc, working_time_between
 from storage.models import AuditEvent, Handoff
 
 WEEK = timedelta(days=7)
@@ -63,7 +63,7 @@ def agenda_due(team: TeamPolicy, now: datetime, posted_keys: set[str]) -> str | 
 
 
 def default_sla_deadline(team: TeamPolicy) -> Callable[[Handoff], datetime | None]:
-    """The acceptance deadline as bot.chase counts it: sla_hours of working time in the AE's zone
+    """The acceptance deadline as bot.core.chase counts it: sla_hours of working time in the AE's zone
     from sla_start (or creation). Returned for any state, so breaches of decided handoffs show."""
 
     def deadline(h: Handoff) -> datetime | None:

@@ -6,13 +6,13 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.clock import Clock
-from bot.config import Settings
-from bot.delivery import Deliverer
-from bot.directory import Directory
-from bot.handoffs import Policy
-from bot.tasks import Background, Inflight
-from bot.teams import TeamPolicy
+from bot.runtime.clock import Clock
+from bot.runtime.config import Settings
+from bot.runtime.delivery import Deliverer
+from bot.runtime.directory import Directory
+from bot.core.handoff import Policy
+from bot.runtime.tasks import Background, Inflight
+from bot.core.teams import TeamPolicy
 from storage import teams as team_store
 from storage.db import Database
 
@@ -27,7 +27,7 @@ class Deps:
     background: Background
     slack: AsyncWebClient
     inflight: Inflight
-    chaser: Any = None  # bot.scheduler.Chaser, built once the deps exist
+    chaser: Any = None  # bot.runtime.scheduler.Chaser, built once the deps exist
 
     @property
     def admins(self) -> frozenset[str]:

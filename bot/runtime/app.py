@@ -6,13 +6,13 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
-from bot.clock import Clock, SystemClock
-from bot.config import Settings
-from bot.delivery import Deliverer
-from bot.deps import Deps
-from bot.directory import Directory
-from bot.scheduler import Chaser
-from bot.tasks import Background, Inflight
+from bot.runtime.clock import Clock, SystemClock
+from bot.runtime.config import Settings
+from bot.runtime.delivery import Deliverer
+from bot.services.context import Deps
+from bot.runtime.directory import Directory
+from bot.runtime.scheduler import Chaser
+from bot.runtime.tasks import Background, Inflight
 from storage.db import Database
 
 SLACK_TIMEOUT_SECONDS = 10

@@ -6,8 +6,8 @@ import asyncio
 import logging
 import sys
 
-from bot.config import ConfigError, Settings, load_settings
-from bot.logs import setup_logging
+from bot.runtime.config import ConfigError, Settings, load_settings
+from bot.runtime.logs import setup_logging
 
 log = logging.getLogger("handoff")
 
@@ -34,8 +34,8 @@ def _database(settings: Settings):
 def cmd_run(_args: argparse.Namespace) -> int:
     settings = _settings()
     setup_logging(settings.log_level)
-    from bot.app import build_app
-    from bot.server import serve_http, serve_socket_mode
+    from bot.runtime.app import build_app
+    from bot.runtime.server import serve_http, serve_socket_mode
 
     db = _database(settings)
     app, deps = build_app(settings, db)
@@ -72,7 +72,7 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 
 def cmd_config_export(_args: argparse.Namespace) -> int:
-    from bot.team_config import dump_teams
+    from bot.core.team_config import dump_teams
     from storage.db import Database
     from storage.migrate import upgrade
     from storage.teams import load_teams
@@ -90,7 +90,7 @@ def cmd_config_import(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
     from pathlib import Path
 
-    from bot.team_config import TeamConfigError, parse_teams
+    from bot.core.team_config import TeamConfigError, parse_teams
     from storage.db import Database
     from storage.migrate import upgrade
     from storage.teams import replace_teams
@@ -162,7 +162,7 @@ _DOCTOR_HINTS = """What to do:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from bot.sandbox.demo import run_demo
 
     return run_demo(verbose=args.verbose)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.handoffs import Action
+from bot.core.handoff import Action
 
 
 @dataclass(frozen=True)

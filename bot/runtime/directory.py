@@ -8,7 +8,7 @@ from dataclasses import replace
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.handoffs import Person
+from bot.core.handoff import Person
 
 log = logging.getLogger("handoff.directory")
 

@@ -11,7 +11,7 @@ from enum import StrEnum
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
-from bot.working_time import WorkingCalendar, add_working_time, working_time_between
+from bot.core.working_time import WorkingCalendar, add_working_time, working_time_between
 
 
 class State(StrEnum):

@@ -11,13 +11,13 @@ from typing import Any
 
 import uvicorn
 
-from bot.app import build_app
-from bot.clock import Clock
-from bot.config import Settings
-from bot.deps import Deps
-from bot.server import build_http
-from bot.standin.driver import SlackDriver
-from bot.standin.slack_api import SlackStandIn
+from bot.runtime.app import build_app
+from bot.runtime.clock import Clock
+from bot.runtime.config import Settings
+from bot.services.context import Deps
+from bot.runtime.server import build_http
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.slack_api import SlackStandIn
 from storage.db import Database
 from storage.migrate import upgrade
 

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.clock import ManualClock
-from bot.logs import setup_logging
-from bot.standin import SlackStandIn, describe_event, render_blocks
-from bot.standin.local_bot import LocalBot
-from bot.teams import Member, TeamPolicy
+from bot.runtime.clock import ManualClock
+from bot.runtime.logs import setup_logging
+from bot.sandbox import SlackStandIn, describe_event, render_blocks
+from bot.sandbox.local_bot import LocalBot
+from bot.core.teams import Member, TeamPolicy
 from storage import handoffs as store
 from storage.teams import replace_teams
 

@@ -19,8 +19,8 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.teams import ROLES, SLA_FROM, Member, TeamPolicy
-from bot.working_time import holiday_dates
+from bot.core.teams import ROLES, SLA_FROM, Member, TeamPolicy
+from bot.core.working_time import holiday_dates
 
 __all__ = [
     "CHANNEL_ID",

@@ -1,0 +1,1 @@
+"""Pure rules on frozen records: no I/O, no clock but an injected one."""

@@ -1,0 +1,1 @@
+"""Assembly and I/O: app, config, HTTP/Socket Mode server, ticker, delivery, directory, logging, CLI."""

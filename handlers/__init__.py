@@ -1,12 +1,13 @@
-"""Bolt listeners, one small module per Slack surface."""
+"""Bolt listeners, one small module per Slack surface; each registers its module-level callbacks."""
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.services.context import Deps
-from handlers import command, decision, handoff_form, home, outcome, reassign, sdr_actions, team_admin
+from bot.services import Services
+from handlers import command, decision, handoff_form, home, middleware, outcome, reassign, sdr_actions, team_admin
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, services: Services, later: middleware.Later) -> None:
+    app.middleware(middleware.provide(services, later))
     for surface in (command, handoff_form, decision, reassign, sdr_actions, outcome, home, team_admin):
-        surface.register(app, deps)
+        surface.register(app)

@@ -7,12 +7,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.core.chase import assignment
-from bot.services.context import Deps
-from bot.core.handoff import Action, FormInput, Invalid, short_id, validate_submission
+from bot.core.form import FormInput, Invalid
+from bot.core.handoff import Action, Handoff
+from bot.core.refs import HandoffRef, blank
 from bot.render.modals import HANDOFF_CALLBACK, notice_modal
-from handlers.common import act, input_value, view_ref
-from storage import handoffs as store
+from bot.services import Services
+from handlers.common import input_value, why_not
 
 log = logging.getLogger("handoff.form")
 
@@ -44,58 +44,29 @@ def read_form(view: dict[str, Any]) -> FormInput:
     return FormInput(**values)
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    @app.view(HANDOFF_CALLBACK)
-    async def handoff_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        sdr_id = body["user"]["id"]
-        form = read_form(view)
-        team = await deps.team_for(sdr_id) or (await deps.team_for(form.ae_id) if form.ae_id else None)
-        zone = team.tz if team else None  # when Slack does not know someone's zone, their team's
-        sdr = await deps.directory.person(sdr_id, zone)
-        ae = await deps.directory.person(form.ae_id, zone) if form.ae_id else None
-        now = deps.clock.now()
-        result = validate_submission(form, sdr=sdr, ae=ae, now=now, policy=deps.policy_for(team))
-        if isinstance(result, Invalid):
-            await ack(response_action="errors", errors=result.errors)
-            return
-        values = dict(result.values)
-        values.update(assignment(team, ae_tz=ae.tz if ae else zone or deps.settings.default_tz, at=now,
-                                 meeting_start=values["meeting_start"], meeting_kind=values["meeting_kind"]))  # type: ignore[arg-type]
-        if not values.get("region") and team:
-            values["region"] = team.region
-        meta = view_ref(view)
-        if "revise" in meta:
-            await _revise(ack, deps, sdr_id, meta, values)
-            return
-        try:
-            handoff, created = await deps.db.run(
-                store.create_handoff, values, sdr_id=sdr_id,
-                slack_team_id=(body.get("team") or {}).get("id", ""), submission_key=view["id"], now=now,
-                channel=team.channel_id if team else None,
-            )
-        except Exception:
-            log.exception("could not store a handoff from %s", sdr_id)
-            # Keep the modal open with everything typed: nothing is lost, the SDR can press submit again.
-            await ack(response_action="errors",
-                      errors={"company": "Couldn't save just now; nothing was lost. Press Hand off again."})
-            return
-        await ack()
-        if created:
-            log.info("%s submitted by %s for %s", short_id(handoff.id or 0), sdr_id, handoff.ae_id)
-            deps.deliverer.kick()
+def register(app: AsyncApp) -> None:
+    app.view(HANDOFF_CALLBACK)(handoff_submitted)
 
 
-async def _revise(ack: AsyncAck, deps: Deps, sdr_id: str, meta: dict[str, Any], values: dict[str, Any]) -> None:
-    changes = dict(values)  # decided_by/at keep the last decision: the rejection notice still names who
-    try:
-        handoff_id, revision = int(meta["revise"]), int(meta["rev"])
-    except (KeyError, ValueError, TypeError):
+async def handoff_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services,
+                            ref: HandoffRef | None) -> None:
+    sdr_id = body["user"]["id"]
+    if ref is None and not blank(view.get("private_metadata")):
         await ack(response_action="update", view=notice_modal("Handoff", "This form is broken; start again."))
         return
-    updated, why = await act(deps, Action.REVISE, handoff_id=handoff_id, actor=sdr_id, card_revision=revision,
-                             changes=changes, detail={"ae": values.get("ae_id")})
-    if updated is None:
-        await ack(response_action="update", view=notice_modal("Nothing changed", why or "Nothing changed."))
+    try:
+        result = await services.handoffs.submit_form(
+            read_form(view), sdr_id=sdr_id, revising=ref, submission_key=view["id"],
+            slack_team_id=(body.get("team") or {}).get("id", ""))
+    except Exception:
+        log.exception("could not store a handoff from %s", sdr_id)
+        # Keep the modal open with everything typed: nothing is lost, the SDR can press submit again.
+        await ack(response_action="errors",
+                  errors={"company": "Couldn't save just now; nothing was lost. Press Hand off again."})
         return
-    await ack()
-    log.info("%s revised by %s (revision %s)", short_id(handoff_id), sdr_id, updated.revision)
+    if isinstance(result, Invalid):
+        await ack(response_action="errors", errors=result.errors)
+    elif isinstance(result, Handoff):
+        await ack()
+    else:
+        await ack(response_action="update", view=notice_modal("Nothing changed", why_not(result, Action.REVISE)))

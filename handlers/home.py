@@ -7,22 +7,23 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services.context import Deps
 from bot.render.home import home_view
-from storage import handoffs as store
+from bot.services import Services
 
 log = logging.getLogger("handoff.home")
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    @app.event("app_home_opened")
-    async def home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        user = event["user"]
-        handoffs = await deps.db.query(store.list_for_user, user)
-        tz = await deps.directory.tz(user)
-        try:
-            await client.views_publish(user_id=user, view=home_view(user, handoffs, tz))
-        except Exception as error:
-            log.warning("could not publish the home tab for %s: %s", user, error)
+def register(app: AsyncApp) -> None:
+    app.event("app_home_opened")(home_opened)
+
+
+async def home_opened(event: dict[str, Any], client: AsyncWebClient, services: Services) -> None:
+    if event.get("tab", "home") != "home":
+        return
+    user = event["user"]
+    handoffs = await services.handoffs.mine(user)
+    tz = await services.ctx.people.tz(user)
+    try:
+        await client.views_publish(user_id=user, view=home_view(user, handoffs, tz))
+    except Exception as error:
+        log.warning("could not publish the home tab for %s: %s", user, error)

@@ -1,20 +1,29 @@
 """After the meeting: the outcome and the next step; and Close / Keep for a no-show nobody rebooked."""
 from __future__ import annotations
 
-import logging
+import dataclasses
 from datetime import date, datetime, timezone
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services.context import Deps
-from bot.core.handoff import Action, OutcomeInput, record_outcome, short_id
+from bot.core.form import Invalid, OutcomeInput
+from bot.core.handoff import Action, Handoff, short_id
+from bot.core.lifecycle import Close, Keep
+from bot.core.refs import HandoffRef
 from bot.render.modals import OUTCOME_CALLBACK, notice_modal, outcome_modal
 from bot.render.reminders import CLOSE, KEEP, OUTCOME
-from handlers.common import act, after_ack, input_value, load_facts, one_click, permitted, tell, view_ref
+from bot.services import Services
+from handlers.common import input_value, may_open, one_click, tell, why_not
+from handlers.middleware import Later
 
-log = logging.getLogger("handoff.outcome")
+
+def register(app: AsyncApp) -> None:
+    app.action(OUTCOME)(outcome_clicked)
+    app.view(OUTCOME_CALLBACK)(outcome_submitted)
+    app.action(CLOSE)(close_clicked)
+    app.action(KEEP)(keep_clicked)
 
 
 def read_outcome(view: dict[str, Any]) -> OutcomeInput:
@@ -33,59 +42,51 @@ def read_outcome(view: dict[str, Any]) -> OutcomeInput:
     )
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    app.action(OUTCOME)(after_ack(deps, _open_form, "outcome-form"))
-
-    @app.view(OUTCOME_CALLBACK)
-    async def outcome_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        actor = body["user"]["id"]
-        meta = view_ref(view)
-        loaded = await load_facts(deps, int(meta.get("id", 0)))
-        if loaded is None:
-            await ack(response_action="update", view=notice_modal("Nothing changed", "That handoff no longer exists."))
-            return
-        handoff, facts = loaded
-        changes, errors, line = record_outcome(
-            read_outcome(view), actor=actor, ae_id=facts.ae_id, tz=await deps.directory.tz(actor),
-            now=deps.clock.now(), existing_next_step=handoff.next_step)
-        if errors:
-            await ack(response_action="errors", errors=errors)
-            return
-        updated, why = await act(deps, Action.RECORD_OUTCOME, handoff_id=facts.id, actor=actor,
-                                 card_revision=meta.get("rev"), changes=changes, reason=line)
-        if updated is None:
-            await ack(response_action="update", view=notice_modal("Nothing changed", why or "Nothing changed."))
-            return
-        await ack()
-        log.info("%s outcome recorded by %s: %s", short_id(facts.id), actor, line)
-
-    app.action(CLOSE)(after_ack(deps, _close, "close"))
-    app.action(KEEP)(after_ack(deps, _keep, "keep"))
+async def outcome_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, services: Services,
+                          later: Later, ref: HandoffRef | None) -> None:
+    await ack()
+    later.spawn(_open_form(services, body, client, ref), name="outcome-form")
 
 
-async def _open_form(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
+async def _open_form(services: Services, body: dict[str, Any], client: AsyncWebClient, ref: HandoffRef | None) -> None:
     # Reminders may be older than the card: the outcome form does not insist on the card's revision.
-    if (loaded := await permitted(deps, body, client, Action.RECORD_OUTCOME, check_revision=False)) is None:
+    h = await may_open(services, body, client, ref, Action.RECORD_OUTCOME, check_revision=False)
+    if h is not None:
+        await client.views_open(trigger_id=body["trigger_id"], view=outcome_modal(
+            handoff_id=h.id, company=h.company, revision=h.revision, prefill=dataclasses.asdict(h)))
+
+
+async def outcome_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services,
+                            ref: HandoffRef | None) -> None:
+    if ref is None:
+        await ack(response_action="update", view=notice_modal("Handoff", "This form is broken; start again."))
         return
-    handoff, facts = loaded
-    await client.views_open(trigger_id=body["trigger_id"], view=outcome_modal(
-        handoff_id=facts.id, company=handoff.company, revision=facts.revision, prefill=handoff.model_dump()))
+    result = await services.handoffs.record_outcome(ref, read_outcome(view), actor=body["user"]["id"])
+    if isinstance(result, Invalid):
+        await ack(response_action="errors", errors=result.errors)
+    elif isinstance(result, Handoff):
+        await ack()
+    else:
+        await ack(response_action="update",
+                  view=notice_modal("Nothing changed", why_not(result, Action.RECORD_OUTCOME)))
 
 
-async def _close(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
-    await _close_or_keep(deps, body, client, Action.CLOSE)
+async def close_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, services: Services,
+                        later: Later, ref: HandoffRef | None) -> None:
+    await ack()
+    later.spawn(_close_or_keep(services, body, client, ref, closing=True), name="close")
 
 
-async def _keep(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
-    await _close_or_keep(deps, body, client, Action.KEEP)
+async def keep_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, services: Services,
+                       later: Later, ref: HandoffRef | None) -> None:
+    await ack()
+    later.spawn(_close_or_keep(services, body, client, ref, closing=False), name="keep")
 
 
-async def _close_or_keep(deps: Deps, body: dict[str, Any], client: AsyncWebClient, action: Action) -> None:
-    # Keeping it restarts the rebook ladder from now; closing ends the chase.
-    closing = action is Action.CLOSE
-    updated = await one_click(deps, body, client, action, outcome=True, check_revision=False,
-                              reason="closed after a no-show nobody rebooked" if closing else "kept open after a no-show")
+async def _close_or_keep(services: Services, body: dict[str, Any], client: AsyncWebClient, ref: HandoffRef | None,
+                         *, closing: bool) -> None:
+    updated = await one_click(services, body, client, ref, Close() if closing else Keep(), check_revision=False)
     if updated is not None:
-        name = short_id(updated.id or 0)
+        name = short_id(updated.id)
         await tell(client, body, f"{name} closed." if closing else
                    f"{name} kept open: I'll keep reminding the SDR to rebook.")

@@ -1,39 +1,43 @@
 """The SDR's buttons: revise and resubmit (the form, prefilled), withdraw."""
 from __future__ import annotations
 
-import json
-import logging
+import dataclasses
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services.context import Deps
 from bot.core.handoff import Action, short_id
+from bot.core.lifecycle import Withdraw
+from bot.core.refs import HandoffRef
 from bot.render.cards import REVISE, WITHDRAW
 from bot.render.modals import handoff_modal
-from handlers.common import after_ack, one_click, permitted
-
-log = logging.getLogger("handoff.sdr")
-
-
-def register(app: AsyncApp, deps: Deps) -> None:
-    app.action(REVISE)(after_ack(deps, _open_revision, "revise-form"))
-    app.action(WITHDRAW)(after_ack(deps, _withdraw, "withdraw"))
+from bot.services import Services
+from handlers.common import may_open, one_click
+from handlers.middleware import Later
 
 
-async def _open_revision(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
-    if (loaded := await permitted(deps, body, client, Action.REVISE)) is None:
+def register(app: AsyncApp) -> None:
+    app.action(REVISE)(revise_clicked)
+    app.action(WITHDRAW)(withdraw_clicked)
+
+
+async def revise_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, services: Services,
+                         later: Later, ref: HandoffRef | None) -> None:
+    await ack()
+    later.spawn(_open_revision(services, body, client, ref), name="revise-form")
+
+
+async def _open_revision(services: Services, body: dict[str, Any], client: AsyncWebClient,
+                         ref: HandoffRef | None) -> None:
+    if (h := await may_open(services, body, client, ref, Action.REVISE)) is None:
         return
-    handoff, facts = loaded
-    prefill = handoff.model_dump()
-    prefill["attendees"] = json.loads(handoff.attendees)
-    prefill["enterprise_needs"] = json.loads(handoff.enterprise_needs)
-    view = handoff_modal(regions=deps.settings.regions, prefill=prefill,
-                         metadata={"revise": facts.id, "rev": facts.revision}, title=f"Revise {short_id(facts.id)}")
+    view = handoff_modal(regions=services.ctx.installation.regions, prefill=dataclasses.asdict(h),
+                         metadata=HandoffRef(h.id, h.revision).encode(), title=f"Revise {short_id(h.id)}")
     await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-async def _withdraw(deps: Deps, body: dict[str, Any], client: AsyncWebClient) -> None:
-    if (updated := await one_click(deps, body, client, Action.WITHDRAW)) is not None:
-        log.info("%s withdrawn by %s", short_id(updated.id or 0), body["user"]["id"])
+async def withdraw_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, services: Services,
+                           later: Later, ref: HandoffRef | None) -> None:
+    await ack()
+    later.spawn(one_click(services, body, client, ref, Withdraw()), name="withdraw")

@@ -8,7 +8,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services.context import Deps
 from bot.render.team_modals import (
     AUTO_REASSIGN,
     NEW_TEAM,
@@ -20,8 +19,11 @@ from bot.render.team_modals import (
 from bot.render.text import escape, mention
 from bot.core.team_config import CHANNEL_ID, SLUG, check_holidays, check_team, check_tz, parse_hhmm
 from bot.core.teams import SLA_FROM, Member, TeamPolicy
-from handlers.common import input_value, view_ref
-from storage import teams as team_store
+from bot.core.refs import TeamRef
+from bot.services import Services
+from bot.services.teams import MemberConflict
+from handlers.common import input_value
+from handlers.middleware import Later
 
 log = logging.getLogger("handoff.team_admin")
 
@@ -36,25 +38,26 @@ def refusal_text(admins: frozenset[str]) -> str:
     return f"Only Handoff admins can edit teams: {', '.join(mention(a) for a in sorted(admins))}."
 
 
-async def team_command(deps: Deps, ack: AsyncAck, client: AsyncWebClient, command: dict[str, Any],
-                       args: list[str]) -> None:
+async def team_command(services: Services, later: Later, ack: AsyncAck, client: AsyncWebClient,
+                       command: dict[str, Any], args: list[str]) -> None:
     """The `team` branch of `/handoff`."""
     user = command["user_id"]
-    if user not in deps.admins:
-        await ack(response_type="ephemeral", text=refusal_text(deps.admins))
+    admins = services.ctx.installation.admins
+    if user not in admins:
+        await ack(response_type="ephemeral", text=refusal_text(admins))
         return
     await ack()
     name = args[0].lower() if args else None
     # The trigger_id dies 3 s after the click; the team lookup is a local SQLite read.
-    deps.background.spawn(_open(deps, client, command["trigger_id"], user, name), name="open-team-modal")
+    later.spawn(_open(services, client, command["trigger_id"], user, name), name="open-team-modal")
 
 
-async def _open(deps: Deps, client: AsyncWebClient, trigger_id: str, user: str, name: str | None) -> None:
+async def _open(services: Services, client: AsyncWebClient, trigger_id: str, user: str, name: str | None) -> None:
     try:
         if name is None:
-            view = team_pick_modal(await deps.db.run(team_store.load_teams))
+            view = team_pick_modal(await services.teams.all())
         else:
-            team = await deps.db.run(team_store.get_team, name)
+            team = await services.teams.get(name)
             view = team_edit_modal(team, new_id=None if team else (name if SLUG.match(name) else None))
         await client.views_open(trigger_id=trigger_id, view=view)
     except Exception as error:
@@ -238,59 +241,68 @@ def _members(view: dict[str, Any], errors: dict[str, str]) -> tuple[Member, ...]
     return tuple(out)
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    @app.view(TEAM_PICK_CALLBACK)
-    async def team_picked(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        if body["user"]["id"] not in deps.admins:
-            await ack(response_action="errors", errors={"team": refusal_text(deps.admins)})
-            return
-        choice = _option(view, "team")
-        team = None if choice in (None, NEW_TEAM) else await deps.db.run(team_store.get_team, choice)
-        if choice not in (None, NEW_TEAM) and team is None:
-            await ack(response_action="errors", errors={"team": "That team was just removed; pick another."})
-            return
-        await ack(response_action="update", view=team_edit_modal(team))
+def register(app: AsyncApp) -> None:
+    app.view(TEAM_PICK_CALLBACK)(team_picked)
+    app.view(TEAM_EDIT_CALLBACK)(team_submitted)
 
-    @app.view(TEAM_EDIT_CALLBACK)
-    async def team_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
-                             client: AsyncWebClient) -> None:
-        admin = body["user"]["id"]
-        existing_id = view_ref(view).get("id")
-        first_block = "name" if existing_id else "team_id"
-        if admin not in deps.admins:  # the command checked too; a forged or stale submission must not save
-            await ack(response_action="errors", errors={first_block: refusal_text(deps.admins)})
-            return
-        result = read_team(view, existing_id if isinstance(existing_id, str) else None)
-        if isinstance(result, dict):
-            await ack(response_action="errors", errors=result)
-            return
-        if not existing_id and await deps.db.run(team_store.get_team, result.id) is not None:
-            await ack(response_action="errors",
-                      errors={"team_id": f"A team {result.id!r} exists already: type `/handoff team {result.id}`."})
-            return
-        try:
-            created = await deps.db.run(team_store.save_team, result, deps.clock.now())
-        except team_store.MemberConflict as conflict:
-            role_block = {"manager": "managers", "sdr": "sdrs", "ae": "aes"}
-            errors: dict[str, str] = {}
-            for m in result.members:
-                if m.user_id in conflict.users:
-                    errors.setdefault(role_block[m.role], "")
-                    errors[role_block[m.role]] += (f"{mention(m.user_id)} is already in team "
-                                                   f"{conflict.users[m.user_id]!r}; a person belongs to one team. ")
-            await ack(response_action="errors", errors={k: v.strip()[:1900] for k, v in errors.items()})
-            return
-        except Exception:
-            log.exception("could not save team %s for %s", result.id, admin)
-            await ack(response_action="errors", errors={first_block: "Couldn't save just now; press Save again."})
-            return
-        await ack()
-        counts = {role: sum(1 for m in result.members if m.role == role) for role in ("sdr", "ae", "manager")}
-        log.info("team %s %s by %s", result.id, "created" if created else "updated", admin)
-        text = (f"{'Created' if created else 'Saved'} team *{escape(result.name)}* (`{result.id}`): "
-                f"{counts['sdr']} SDRs, {counts['ae']} AEs, {counts['manager']} manager"
-                f"{'s' * (counts['manager'] != 1)}; channel <#{result.channel_id}>, {result.tz}.")
-        try:
-            await client.chat_postMessage(channel=admin, text=text)
-        except Exception as error:  # saved is saved; a lost note must not undo it
-            log.warning("could not tell %s the team was saved: %s", admin, error)
+
+async def team_picked(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services) -> None:
+    admins = services.ctx.installation.admins
+    if body["user"]["id"] not in admins:
+        await ack(response_action="errors", errors={"team": refusal_text(admins)})
+        return
+    choice = _option(view, "team")
+    team = None if choice in (None, NEW_TEAM) else await services.teams.get(choice)
+    if choice not in (None, NEW_TEAM) and team is None:
+        await ack(response_action="errors", errors={"team": "That team was just removed; pick another."})
+        return
+    await ack(response_action="update", view=team_edit_modal(team))
+
+
+async def team_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
+                         services: Services) -> None:
+    admin = body["user"]["id"]
+    admins = services.ctx.installation.admins
+    ref = TeamRef.parse(view.get("private_metadata"))
+    existing_id = ref.team_id if ref else None
+    first_block = "name" if existing_id else "team_id"
+    if admin not in admins:  # the command checked too; a forged or stale submission must not save
+        await ack(response_action="errors", errors={first_block: refusal_text(admins)})
+        return
+    if ref is None:
+        await ack(response_action="errors", errors={first_block: "This form is broken; start again."})
+        return
+    result = read_team(view, existing_id)
+    if isinstance(result, dict):
+        await ack(response_action="errors", errors=result)
+        return
+    if not existing_id and await services.teams.get(result.id) is not None:
+        await ack(response_action="errors",
+                  errors={"team_id": f"A team {result.id!r} exists already: type `/handoff team {result.id}`."})
+        return
+    try:
+        created = await services.teams.save(result)
+    except MemberConflict as conflict:
+        role_block = {"manager": "managers", "sdr": "sdrs", "ae": "aes"}
+        errors: dict[str, str] = {}
+        for m in result.members:
+            if m.user_id in conflict.users:
+                errors.setdefault(role_block[m.role], "")
+                errors[role_block[m.role]] += (f"{mention(m.user_id)} is already in team "
+                                               f"{conflict.users[m.user_id]!r}; a person belongs to one team. ")
+        await ack(response_action="errors", errors={k: v.strip()[:1900] for k, v in errors.items()})
+        return
+    except Exception:
+        log.exception("could not save team %s for %s", result.id, admin)
+        await ack(response_action="errors", errors={first_block: "Couldn't save just now; press Save again."})
+        return
+    await ack()
+    counts = {role: sum(1 for m in result.members if m.role == role) for role in ("sdr", "ae", "manager")}
+    log.info("team %s %s by %s", result.id, "created" if created else "updated", admin)
+    text = (f"{'Created' if created else 'Saved'} team *{escape(result.name)}* (`{result.id}`): "
+            f"{counts['sdr']} SDRs, {counts['ae']} AEs, {counts['manager']} manager"
+            f"{'s' * (counts['manager'] != 1)}; channel <#{result.channel_id}>, {result.tz}.")
+    try:
+        await client.chat_postMessage(channel=admin, text=text)
+    except Exception as error:  # saved is saved; a lost note must not undo it
+        log.warning("could not tell %s the team was saved: %s", admin, error)

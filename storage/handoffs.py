@@ -1,33 +1,32 @@
-"""Handoff queries. Each public function is one transaction."""
+"""The handoff repository: rows in, core records out. Functions taking a session run inside the
+caller's transaction; those taking the database are reads, each its own."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.core.handoff import Action, Facts, State
-from bot.core.audience import Owed, owed_on_action, owed_on_submit
+from bot.core.audience import Owed
+from bot.core.handoff import Event, Handoff, State
 from storage.db import Database
-from storage.models import AuditEvent, Handoff, OutboxMessage
+from storage.models import AuditEvent, HandoffRow, OutboxMessage
 
 JSON_LIST_FIELDS = ("attendees", "enterprise_needs")
+_FIELDS = tuple(f.name for f in dataclasses.fields(Handoff))
 
 
-def facts_of(handoff: Handoff) -> Facts:
-    return Facts(
-        id=handoff.id or 0,
-        state=State(handoff.state),
-        revision=handoff.revision,
-        sdr_id=handoff.sdr_id,
-        ae_id=handoff.ae_id,
-        decided_by=handoff.decided_by,
-        decided_at=handoff.decided_at,
-    )
+def to_record(row: Any) -> Handoff:
+    """A core record from a table row (or a row of selected columns)."""
+    values = {name: getattr(row, name) for name in _FIELDS}
+    for name in JSON_LIST_FIELDS:
+        values[name] = tuple(json.loads(values[name] or "[]"))
+    values["state"] = State(values["state"])
+    return Handoff(**values)
 
 
 def _columns(values: dict[str, Any]) -> dict[str, Any]:
@@ -38,134 +37,94 @@ def _columns(values: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def enqueue(session: Session, owed: Sequence[Owed], *, handoff_id: int | None, event_id: int | None, now: datetime) -> None:
+def event_record(row: AuditEvent) -> Event:
+    return Event(id=row.id or 0, handoff_id=row.handoff_id, at=row.at, actor=row.actor, action=row.action,
+                 from_state=row.from_state, to_state=row.to_state, reason=row.reason,
+                 detail=json.loads(row.detail or "{}"))
+
+
+def get(session: Session, handoff_id: int, *, lock: bool = False) -> Handoff | None:
+    """The record; `lock` holds its row for the rest of the transaction (PostgreSQL; SQLite's write
+    transaction already holds the whole database)."""
+    query = select(HandoffRow).where(col(HandoffRow.id) == handoff_id)
+    row = session.exec(query.with_for_update() if lock else query).first()
+    return to_record(row) if row is not None else None
+
+
+def by_submission(session: Session, submission_key: str) -> Handoff | None:
+    row = session.exec(select(HandoffRow).where(HandoffRow.submission_key == submission_key)).first()
+    return to_record(row) if row is not None else None
+
+
+def insert_handoff(session: Session, h: Handoff) -> Handoff:
+    values = _columns(dataclasses.asdict(h))
+    values.pop("id")
+    row = HandoffRow(**values)
+    session.add(row)
+    session.flush()
+    return dataclasses.replace(h, id=row.id or 0)
+
+
+def save(session: Session, before: Handoff, after: Handoff) -> bool:
+    """Write `after` if the row is still as `before` was read (state and revision): of two writers,
+    exactly one wins, whatever the database's isolation."""
+    changed = {name: getattr(after, name) for name in _FIELDS
+               if name != "id" and getattr(after, name) != getattr(before, name)}
+    result = session.execute(
+        update(HandoffRow)
+        .where(col(HandoffRow.id) == before.id, col(HandoffRow.state) == before.state,
+               col(HandoffRow.revision) == before.revision)
+        .values(**_columns(changed))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def add_event(session: Session, handoff_id: int, *, actor: str, action: str, at: datetime,
+              from_state: str | None, to_state: str | None, reason: str | None = None,
+              detail: dict[str, Any] | None = None) -> int:
+    event = AuditEvent(handoff_id=handoff_id, at=at, actor=actor, action=action, from_state=from_state,
+                       to_state=to_state, reason=reason, detail=json.dumps(detail or {}))
+    session.add(event)
+    session.flush()
+    return event.id or 0
+
+
+def enqueue(session: Session, owed: Sequence[Owed], *, handoff_id: int | None, event_id: int | None,
+            now: datetime) -> None:
+    """Owe these messages in the caller's transaction; the outbox worker delivers them."""
     if not owed:
         return
     session.connection().execute(insert(OutboxMessage.__table__), [
-        {"conversation": item.conversation, "op": item.op, "view": item.view, "message_key": item.message_key,
-         "handoff_id": handoff_id, "audit_event_id": event_id, "thread_key": item.thread_key,
-         "dedupe_key": item.dedupe_key, "status": "pending", "attempts": 0, "next_attempt_at": now,
-         "created_at": now, "last_error": None, "sent_at": None, "payload": None}
-        for item in owed
+        {"conversation": o.conversation, "op": o.op, "view": o.view, "message_key": o.message_key,
+         "handoff_id": handoff_id, "audit_event_id": event_id, "thread_key": o.thread_key,
+         "dedupe_key": o.dedupe_key, "status": o.status, "attempts": 0, "next_attempt_at": now,
+         "created_at": now, "last_error": None, "sent_at": None, "payload": o.payload}
+        for o in owed
     ])
 
 
-def _audit(session: Session, handoff_id: int, *, actor: str, action: str, now: datetime,
-           from_state: str | None, to_state: str | None, reason: str | None = None,
-           detail: dict[str, Any] | None = None) -> AuditEvent:
-    event = AuditEvent(
-        handoff_id=handoff_id, at=now, actor=actor, action=action, from_state=from_state,
-        to_state=to_state, reason=reason, detail=json.dumps(detail or {}),
-    )
-    session.add(event)
-    session.flush()
-    return event
-
-
-def create_handoff(db: Database, values: dict[str, Any], *, sdr_id: str, slack_team_id: str,
-                   submission_key: str, now: datetime, channel: str | None = None) -> tuple[Handoff, bool]:
-    """Store a new handoff with its audit entry and the messages it owes.
-
-    Returns (handoff, created); a submission seen before returns the stored one.
-    """
-    try:
-        with db.write() as session:
-            handoff = Handoff(
-                **_columns(values), state=State.PENDING, revision=1, submission_key=submission_key,
-                slack_team_id=slack_team_id, sdr_id=sdr_id, created_at=now, updated_at=now,
-                next_check_at=now,  # the scheduler plans its chase on its next tick
-            )
-            session.add(handoff)
-            session.flush()
-            assert handoff.id is not None
-            event = _audit(session, handoff.id, actor=sdr_id, action="submitted", now=now,
-                           from_state=None, to_state=State.PENDING)
-            enqueue(session, owed_on_submit(handoff.id, sdr_id=sdr_id, ae_id=handoff.ae_id, channel=channel),
-                    handoff_id=handoff.id, event_id=event.id, now=now)
-            return handoff, True
-    except IntegrityError:
-        with db.read() as session:
-            existing = session.exec(select(Handoff).where(Handoff.submission_key == submission_key)).first()
-            if existing is None:
-                raise
-            return existing, False
+# --- reads ----------------------------------------------------------------------
 
 
 def get_handoff(db: Database, handoff_id: int) -> Handoff | None:
     with db.read() as session:
-        return session.get(Handoff, handoff_id)
-
-
-def apply_action(
-    db: Database,
-    facts: Facts,
-    action: Action,
-    *,
-    actor: str,
-    to_state: State,
-    now: datetime,
-    changes: dict[str, Any] | None = None,
-    reason: str | None = None,
-    detail: dict[str, Any] | None = None,
-    channel: str | None = None,
-    sdr_manager: str | None = None,
-) -> Handoff | None:
-    """Move the handoff from the state and revision in `facts` to `to_state`, or do nothing.
-
-    The update is conditional on the state and revision read before, so of two
-    clicks at once exactly one wins; the loser gets None and re-reads.
-    """
-    changes = _columns(changes or {})
-    bumps = action in (Action.REVISE, Action.REASSIGN)
-    new_revision = facts.revision + 1 if bumps else facts.revision
-    with db.write() as session:
-        result = session.execute(
-            update(Handoff)
-            .where(col(Handoff.id) == facts.id, col(Handoff.state) == facts.state,
-                   col(Handoff.revision) == facts.revision)
-            .values(state=to_state, revision=new_revision, updated_at=now, next_check_at=now, **changes)
-        )
-        if result.rowcount != 1:
-            return None
-        handoff = session.get(Handoff, facts.id)
-        assert handoff is not None
-        session.refresh(handoff)
-        event = _audit(session, facts.id, actor=actor, action=action.value, now=now,
-                       from_state=facts.state, to_state=to_state, reason=reason, detail=detail)
-        owed = owed_on_action(
-            action, facts.id, sdr_id=facts.sdr_id, old_ae=facts.ae_id, new_ae=handoff.ae_id,
-            old_revision=facts.revision, new_revision=new_revision, event_id=event.id or 0, channel=channel,
-            sdr_manager=sdr_manager,
-        )
-        enqueue(session, owed, handoff_id=facts.id, event_id=event.id, now=now)
-        return handoff
+        return get(session, handoff_id)
 
 
 def list_for_user(db: Database, user_id: str, limit: int = 20) -> list[Handoff]:
     with db.read() as session:
         rows = session.exec(
-            select(Handoff)
-            .where(or_(col(Handoff.sdr_id) == user_id, col(Handoff.ae_id) == user_id))
-            .order_by(col(Handoff.id).desc())
+            select(HandoffRow)
+            .where(or_(col(HandoffRow.sdr_id) == user_id, col(HandoffRow.ae_id) == user_id))
+            .order_by(col(HandoffRow.id).desc())
             .limit(limit)
         )
-        return list(rows)
+        return [to_record(r) for r in rows]
 
 
-def audit_trail(db: Database, handoff_id: int) -> list[AuditEvent]:
+def audit_trail(db: Database, handoff_id: int) -> list[Event]:
     with db.read() as session:
-        return list(session.exec(
+        return [event_record(e) for e in session.exec(
             select(AuditEvent).where(AuditEvent.handoff_id == handoff_id).order_by(col(AuditEvent.id))
-        ))
-
-
-def involved(db: Database, handoff_id: int, user_id: str) -> bool:
-    """Whether the user is or was a party to the handoff (SDR, AE now or before, attendee)."""
-    with db.read() as session:
-        handoff = session.get(Handoff, handoff_id)
-        if handoff is None:
-            return False
-        if user_id in (handoff.sdr_id, handoff.ae_id) or user_id in json.loads(handoff.attendees):
-            return True
-        events = session.exec(select(AuditEvent).where(AuditEvent.handoff_id == handoff_id))
-        return any(user_id == e.actor or user_id in e.detail for e in events)
+        )]

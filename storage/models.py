@@ -33,7 +33,7 @@ def utc_column(nullable: bool = True) -> Column:
     return Column(UTCDateTime(), nullable=nullable)
 
 
-class Handoff(SQLModel, table=True):
+class HandoffRow(SQLModel, table=True):
     __tablename__ = "handoff"
     __table_args__ = (
         Index("ix_handoff_sdr", "sdr_id", "state"),

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, update
 from sqlmodel import Session, col, select
 
+from bot.core.handoff import Event, Handoff
 from storage.db import Database
-from storage.models import AuditEvent, Handoff, OutboxMessage, SlackMessage, Team, UTCDateTime
+from storage.handoffs import event_record, to_record
+from storage.models import AuditEvent, HandoffRow, OutboxMessage, SlackMessage, Team, UTCDateTime
 
 LEASE = timedelta(seconds=60)
 OPEN = ("pending", "sending")
@@ -22,7 +23,7 @@ class Delivery:
 
     row: OutboxMessage
     handoff: Handoff | None
-    event: AuditEvent | None
+    event: Event | None
     target: SlackMessage | None  # the message an update edits
     thread: SlackMessage | None  # the message a post replies under
     team_tz: str | None = None  # channel posts read in the team's zone
@@ -83,7 +84,7 @@ def claim_due(db: Database, now: datetime, limit: int = 200, per_conversation: i
         rows = {r.id: r for r in session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids)))}
         # What rendering needs, a query per table rather than per row.
         claimed = list(rows.values())
-        handoffs = _by_key(session, Handoff, Handoff.id, {r.handoff_id for r in claimed if r.handoff_id})
+        handoffs = _by_key(session, HandoffRow, HandoffRow.id, {r.handoff_id for r in claimed if r.handoff_id})
         events = _by_key(session, AuditEvent, AuditEvent.id, {r.audit_event_id for r in claimed if r.audit_event_id})
         messages = _by_key(session, SlackMessage, SlackMessage.key,
                            {r.message_key for r in claimed if r.op == "update"} | {r.thread_key for r in claimed
@@ -97,8 +98,9 @@ def claim_due(db: Database, now: datetime, limit: int = 200, per_conversation: i
                 row.status = "sending"  # as just written (the objects are detached below)
                 handoff = handoffs.get(row.handoff_id)
                 team = teams.get(handoff.team_id) if handoff and handoff.team_id else None
+                event = events.get(row.audit_event_id)
                 deliveries.append(Delivery(
-                    row, handoff, events.get(row.audit_event_id),
+                    row, to_record(handoff) if handoff else None, event_record(event) if event else None,
                     messages.get(row.message_key) if row.op == "update" else None,
                     messages.get(row.thread_key) if row.thread_key else None, team.tz if team else None))
             result.append(deliveries)
@@ -112,7 +114,7 @@ def _by_key(session: Session, model: Any, key: Any, values: set[Any]) -> dict[An
     return {getattr(obj, key.key): obj for obj in session.exec(select(model).where(col(key).in_(values)))}
 
 
-def _recover_expired(session, now: datetime) -> None:
+def _recover_expired(session: Session, now: datetime) -> None:
     """Rows whose claimer died: an edit is safe to send again; a post may already be in Slack,
     so it is parked as 'unknown' for an admin (`handoff-bot doctor`) rather than risk a double post."""
     session.execute(
@@ -176,8 +178,6 @@ def stuck(db: Database, limit: int = 200) -> list[OutboxMessage]:
 
 
 def counts(db: Database) -> dict[str, int]:
-    from sqlalchemy import func
-
     with db.read() as session:
         rows = session.exec(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
     return {status: n for status, n in rows}

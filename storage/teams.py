@@ -109,13 +109,17 @@ def load_teams(db: Database) -> list[TeamPolicy]:
     return [from_rows(row, by_team.get(row.id, [])) for row in rows]
 
 
+def team_in(session: Session, team_id: str) -> TeamPolicy | None:
+    row = session.get(Team, team_id)
+    if row is None:
+        return None
+    members = session.exec(select(TeamMember).where(TeamMember.team_id == team_id)).all()
+    return from_rows(row, members)
+
+
 def get_team(db: Database, team_id: str) -> TeamPolicy | None:
     with db.read() as session:
-        row = session.get(Team, team_id)
-        if row is None:
-            return None
-        members = session.exec(select(TeamMember).where(TeamMember.team_id == team_id)).all()
-    return from_rows(row, members)
+        return team_in(session, team_id)
 
 
 def team_for_user(db: Database, user_id: str) -> TeamPolicy | None:

@@ -94,9 +94,9 @@ def install(bot: LocalBot, standin: SlackStandIn, *teams: TeamPolicy, **changes:
 
 def tick(bot: LocalBot):
     """One scheduler pass at the clock's time, then one delivery pass: what came due is in the stand-in."""
-    report = bot.call(bot.deps.chaser.tick())
-    bot.call(bot.deps.background.drain())
-    bot.call(bot.deps.deliverer.deliver_due())
+    report = bot.call(bot.wiring.chaser.tick())
+    bot.call(bot.wiring.background.drain())
+    bot.call(bot.wiring.deliverer.deliver_due())
     return report
 
 
@@ -107,8 +107,8 @@ def tick_at(bot: LocalBot, when: datetime):
 
 
 def settle(bot: LocalBot) -> None:
-    bot.call(bot.deps.background.drain())
-    bot.call(bot.deps.deliverer.deliver_due())
+    bot.call(bot.wiring.background.drain())
+    bot.call(bot.wiring.deliverer.deliver_due())
 
 
 # ---------------------------------------------------------------- reading what Slack saw

@@ -1,6 +1,8 @@
 """The weekly SDR–sales sync agenda: when it is due, what it says, how it is cut for Slack, what it reads."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import json
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
@@ -12,10 +14,11 @@ from slack_sdk.models.blocks import Block
 from bot.core.agenda import agenda_due, agenda_key, build_agenda, default_sla_deadline, sync_moment
 from bot.render.agenda import render_agenda
 from bot.core.teams import TeamPolicy
+from storage import handoffs as store
 from storage.agenda import agenda_inputs
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import AuditEvent, Handoff
+from bot.core.handoff import Event, Handoff, State
 
 UTC = timezone.utc
 AMER = TeamPolicy(id="amer", name="AMER Mid-Market", region="AMER", channel_id="C_AMER", tz="America/New_York")
@@ -93,7 +96,7 @@ _ids = iter(range(1, 10_000))
 
 def handoff(id: int, state: str, created: datetime, sdr: str = "U_SDR1", ae: str = "U_AE1", **kw: Any) -> Handoff:
     values: dict[str, Any] = dict(
-        id=id, state=state, submission_key=f"view-{id}", sdr_id=sdr, ae_id=ae, company=f"Company {id}",
+        id=id, state=State(state), revision=1, submission_key=f"view-{id}", sdr_id=sdr, ae_id=ae, company=f"Company {id}",
         contact_name="Jane Doe", need="CI at scale", compelling_event="Renewal in Q1", team_id="amer",
         created_at=created, updated_at=kw.pop("updated_at", created),
     )
@@ -102,21 +105,21 @@ def handoff(id: int, state: str, created: datetime, sdr: str = "U_SDR1", ae: str
 
 
 def event(handoff_id: int, at: datetime, action: str, actor: str, from_state: str | None, to_state: str | None,
-          reason: str | None = None) -> AuditEvent:
-    return AuditEvent(id=next(_ids), handoff_id=handoff_id, at=at, actor=actor, action=action,
+          reason: str | None = None) -> Event:
+    return Event(id=next(_ids), handoff_id=handoff_id, at=at, actor=actor, action=action,
                       from_state=from_state, to_state=to_state, reason=reason)
 
 
-def submitted(h: Handoff) -> AuditEvent:
+def submitted(h: Handoff) -> Event:
     return event(h.id or 0, h.created_at, "submitted", h.sdr_id, None, "pending")
 
 
-def decided(h: Handoff, at: datetime, action: str, reason: str | None = None) -> AuditEvent:
+def decided(h: Handoff, at: datetime, action: str, reason: str | None = None) -> Event:
     to = {"accept": "accepted", "reject": "rejected"}[action]
     return event(h.id or 0, at, action, h.ae_id, "pending", to, reason)
 
 
-def week_of_handoffs() -> tuple[list[Handoff], list[AuditEvent]]:
+def week_of_handoffs() -> tuple[list[Handoff], list[Event]]:
     """Times in UTC; New York's working day is 14:00-22:00 UTC in November."""
     h1 = handoff(1, "pending", utc(2026, 11, 20, 14), sla_start=utc(2026, 11, 20, 14))  # deadline Fri 22:00 UTC
     h2 = handoff(2, "pending", utc(2026, 11, 23, 14, 30), sdr="U_SDR2", ae="U_AE2",
@@ -253,10 +256,8 @@ def test_render_splits_a_long_agenda() -> None:
 def test_render_escapes_hostile_text() -> None:
     handoffs, events = week_of_handoffs()
     hostile = "<!channel> Acme & <@U_BOSS|boss> <https://evil.example|click>"
-    for h in handoffs:
-        h.company = hostile
-        h.next_step = "Call <!here> now" if h.next_step else None
-    handoffs[6].rejection_feedback = "Bad fit <!everyone> & " + "&" * 3000
+    handoffs = [replace(h, company=hostile, next_step="Call <!here> now" if h.next_step else None) for h in handoffs]
+    handoffs[6] = replace(handoffs[6], rejection_feedback="Bad fit <!everyone> & " + "&" * 3000)
     messages = render_agenda(AMER, build_agenda(AMER, handoffs, events, NOW, default_sla_deadline(AMER)), NOW)
     check_slack_limits(messages)
     everything = json.dumps([m.blocks for m in messages] + [m.text for m in messages])
@@ -292,14 +293,12 @@ def test_agenda_inputs_reads_what_matters(tmp_path: Path) -> None:
         "no_team": handoff(10, "pending", NOW - timedelta(days=1), team_id=None),
     }
     with db.write() as session:
-        for h in rows.values():
-            session.add(h)
-        session.flush()
-        for h in rows.values():
-            session.add(AuditEvent(handoff_id=h.id or 0, at=h.created_at, actor=h.sdr_id, action="submitted",
-                                   to_state="pending"))
-            session.add(AuditEvent(handoff_id=h.id or 0, at=h.created_at + timedelta(hours=1), actor=h.ae_id,
-                                   action="accept", from_state="pending", to_state="accepted"))
+        for name, h in rows.items():
+            rows[name] = stored = store.insert_handoff(session, h)
+            store.add_event(session, stored.id, at=h.created_at, actor=h.sdr_id, action="submitted", from_state=None,
+                            to_state="pending")
+            store.add_event(session, stored.id, at=h.created_at + timedelta(hours=1), actor=h.ae_id, action="accept",
+                            from_state="pending", to_state="accepted")
     try:
         handoffs, events = agenda_inputs(db, "amer", NOW)
         assert [h.id for h in handoffs] == [1, 2, 3, 4, 5]

@@ -13,8 +13,8 @@ from tests.flow import handoff_submitted
 
 def settle(bot: LocalBot) -> None:
     """Finish background work and every due outbox row, so absence of a call is a fact."""
-    bot.call(bot.deps.background.drain())
-    bot.call(bot.deps.deliverer.deliver_due())
+    bot.call(bot.wiring.background.drain())
+    bot.call(bot.wiring.deliverer.deliver_due())
 
 
 def mrkdwn_texts(node: Any) -> list[str]:

@@ -16,7 +16,9 @@ from sqlmodel import select
 from bot.sandbox import SlackStandIn
 from bot.sandbox.local_bot import LocalBot
 from storage import handoffs as store
-from storage.models import AuditEvent, Handoff, OutboxMessage
+from bot.core.handoff import Event, Handoff
+from bot.core.refs import HandoffRef
+from storage.models import OutboxMessage
 from flow import handoff_submitted, later, posts_to
 
 DECISIONS = ("accept", "reject", "revise", "withdraw", "reassign")
@@ -27,8 +29,8 @@ DECISIONS = ("accept", "reject", "revise", "withdraw", "reassign")
 
 def settle(bot: LocalBot) -> None:
     """Let the listeners' background work finish, then deliver everything the outbox owes now."""
-    bot.call(bot.deps.background.drain())
-    bot.call(bot.deps.deliverer.deliver_due())
+    bot.call(bot.wiring.background.drain())
+    bot.call(bot.wiring.deliverer.deliver_due())
 
 
 def handoff(bot: LocalBot, handoff_id: int = 1) -> Handoff:
@@ -37,11 +39,11 @@ def handoff(bot: LocalBot, handoff_id: int = 1) -> Handoff:
     return found
 
 
-def trail(bot: LocalBot, handoff_id: int = 1) -> list[AuditEvent]:
+def trail(bot: LocalBot, handoff_id: int = 1) -> list[Event]:
     return store.audit_trail(bot.db, handoff_id)
 
 
-def decisions(bot: LocalBot, handoff_id: int = 1) -> list[AuditEvent]:
+def decisions(bot: LocalBot, handoff_id: int = 1) -> list[Event]:
     return [e for e in trail(bot, handoff_id) if e.action in DECISIONS]
 
 
@@ -280,7 +282,7 @@ def test_revise_and_resubmit(bot, standin, driver):
     driver.click("U_SDR1", "handoff_revise", message=notice)
     view = opened_view(standin, opened)
     assert view["callback_id"] == "handoff_submit"
-    assert json.loads(view["private_metadata"]) == {"revise": 1, "rev": 1}
+    assert HandoffRef.parse(view["private_metadata"]) == HandoffRef(1, 1)  # the revision it revises
     elements = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
     assert elements["company"]["initial_value"] == "Acme Corp"
     assert elements["contact_name"]["initial_value"] == "Jane Doe"

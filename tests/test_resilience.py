@@ -27,13 +27,13 @@ from storage.models import OutboxMessage
 
 def settle(bot: LocalBot) -> None:
     """Let the listeners' background work finish, then run one delivery pass at the clock's time."""
-    bot.call(bot.deps.background.drain())
-    bot.call(bot.deps.deliverer.deliver_due())
+    bot.call(bot.wiring.background.drain())
+    bot.call(bot.wiring.deliverer.deliver_due())
 
 
 def tick(bot: LocalBot, clock, seconds: float) -> None:
     clock.advance(timedelta(seconds=seconds))
-    bot.call(bot.deps.deliverer.deliver_due())
+    bot.call(bot.wiring.deliverer.deliver_due())
 
 
 def ae_cards(standin: SlackStandIn, user: str = "U_AE1") -> list[Any]:

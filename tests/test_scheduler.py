@@ -15,7 +15,9 @@ from bot.sandbox import SlackStandIn
 from bot.sandbox.local_bot import LocalBot
 from conftest import ADMIN
 from flow import handoff_submitted
-from storage import chase as chase_store
+from bot.core.handoff import Handoff, State
+from bot.services.chase import claim_due_reminders
+from bot.services.handoffs import create_handoff
 from storage import handoffs as store
 from storage import teams as team_store
 from teams_fixture import (
@@ -271,7 +273,7 @@ def record_outcome(bot: LocalBot, standin: SlackStandIn, user: str, message: tup
     """Click the outcome button on a message, then submit the outcome modal it opens."""
     before = len(standin.calls_to("views.open"))
     bot.driver.click(user, "handoff_outcome", message=message)
-    bot.call(bot.deps.background.drain())
+    bot.call(bot.wiring.background.drain())
     view = standin.wait_for("views.open", count=before + 1)[before].response["view"]
     assert view["callback_id"] == "handoff_outcome_submit"
     response = bot.driver.submit_view(user, view["id"], answers)
@@ -416,11 +418,12 @@ def test_weekly_agenda_each_team_at_its_own_hour_once_and_cut_into_a_thread(bot,
     created = utc(2026, 11, 30, 8, 0)  # Mon 30 Nov 2026, before either team's sync
     clock.set(created)
     for i in range(65):  # the AMER team has 65 handoffs waiting for acceptance
-        store.create_handoff(bot.db, {
-            "company": f"Prospect {i:02d}", "contact_name": "Pat Lee", "need": "Docs", "compelling_event": "Launch",
-            "ae_id": AE, "team_id": "amer", "ae_tz": "America/New_York", "sla_start": created, "region": "AMER",
-            "meeting_start": ny(2026, 12, 14, 10, 0), "meeting_kind": "discovery_15",
-        }, sdr_id=SDR, slack_team_id="T_HANDOFF", submission_key=f"bulk-{i}", now=created)
+        create_handoff(bot.db, Handoff(
+            id=0, state=State.PENDING, revision=1, sdr_id=SDR, ae_id=AE, company=f"Prospect {i:02d}",
+            contact_name="Pat Lee", need="Docs", compelling_event="Launch", created_at=created, updated_at=created,
+            next_check_at=created, team_id="amer", ae_tz="America/New_York", sla_start=created, region="AMER",
+            meeting_start=ny(2026, 12, 14, 10, 0), meeting_kind="discovery_15", slack_team_id="T_HANDOFF",
+            submission_key=f"bulk-{i}"))
     settle(bot)
 
     def agenda_posts(channel: str) -> list:
@@ -500,10 +503,10 @@ def test_two_schedulers_on_one_database_post_every_reminder_once(bot, standin, c
         agendas = []
         for when in LADDER_TIMES:
             clock.set(when)
-            reports = both(lambda b: b.deps.chaser.tick())
+            reports = both(lambda b: b.wiring.chaser.tick())
             claimed += sum(r.reminders for r in reports)
             agendas += [k for r in reports for k in r.agendas]
-            both(lambda b: b.deps.deliverer.deliver_due())
+            both(lambda b: b.wiring.deliverer.deliver_due())
         for b in bots:
             settle(b)
 
@@ -593,12 +596,12 @@ def test_two_schedulers_escalating_at_once_reassign_only_once(bot, standin, cloc
     with LocalBot(standin, db_url, clock=clock, admins=frozenset({ADMIN})) as other:
         bots = [bot, other]
         clock.set(ny(2026, 11, 24, 13, 0))
-        reports = on_both(bots, lambda b: b.deps.chaser.tick())
+        reports = on_both(bots, lambda b: b.wiring.chaser.tick())
         for b in bots:
             settle(b)
         for when in (ny(2026, 11, 24, 13, 1), ny(2026, 11, 24, 14, 0)):
             clock.set(when)
-            reports += on_both(bots, lambda b: b.deps.chaser.tick())
+            reports += on_both(bots, lambda b: b.wiring.chaser.tick())
             for b in bots:
                 settle(b)
 
@@ -621,11 +624,11 @@ def test_a_second_scheduler_does_not_act_on_an_escalation_the_first_claimed(bot,
         clock.set(ny(2026, 11, 24, 13, 0))
         # Scheduler A is inside its tick: it has just claimed the escalation (and will reassign it)...
         teams = {t.id: t for t in team_store.load_teams(bot.db)}
-        claimed = chase_store.run_tick(bot.db, clock.now(), teams, lambda h, t: (t.manager_of(h.ae_id),))
-        assert (claimed.claimed, [r[0] for r in claimed.reassign]) == (2, [1])
+        claimed = claim_due_reminders(bot.db, clock.now(), teams)
+        assert (claimed.claimed, [r.handoff_id for r in claimed.reassign]) == (2, [1])
         # ...when scheduler B ticks: the claim moved the next check on in the same transaction, so B
         # neither claims the escalation again nor reassigns it a second time.
-        report = other.call(other.deps.chaser.tick())
+        report = other.call(other.wiring.chaser.tick())
         assert (report.reminders, report.reassigned) == (0, [])
         settle(other)
     h = stored(bot)
@@ -662,7 +665,7 @@ def test_the_aes_manager_may_reassign_from_the_escalation_and_a_stranger_may_not
     assert stored(bot).ae_id == AE
 
     bot.driver.click(MANAGER, "handoff_reassign", message=dm)
-    bot.call(bot.deps.background.drain())
+    bot.call(bot.wiring.background.drain())
     view = standin.wait_for("views.open", count=opened + 1)[opened].response["view"]
     assert view["callback_id"] == "handoff_reassign_submit"
     response = bot.driver.submit_view(MANAGER, view["id"], {"new_ae": AE2, "note": "Noah is out this week."})

@@ -31,7 +31,9 @@ from storage import handoffs as store
 from storage import teams as team_store
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Handoff, OutboxMessage
+from bot.core.handoff import Handoff, State
+from bot.services.handoffs import create_handoff
+from storage.models import HandoffRow, OutboxMessage
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "xoxb-1111-2222-crashcrash"
@@ -108,11 +110,11 @@ class Store:
         at = utcnow() - waiting
         with self.open() as db:
             team_store.replace_teams(db, [ALWAYS], at)
-            store.create_handoff(db, {
-                "company": "Crashco", "contact_name": "Pat Lee", "need": "Docs", "compelling_event": "Launch",
-                "ae_id": AE, "team_id": ALWAYS.id, "ae_tz": "UTC", "sla_start": at, "region": "AMER",
-                "meeting_start": utcnow() + timedelta(days=30), "meeting_kind": "discovery_15",
-            }, sdr_id=SDR, slack_team_id="T_HANDOFF", submission_key="crash-1", now=at)
+            create_handoff(db, Handoff(
+                id=0, state=State.PENDING, revision=1, sdr_id=SDR, ae_id=AE, company="Crashco", contact_name="Pat Lee",
+                need="Docs", compelling_event="Launch", created_at=at, updated_at=at, next_check_at=at,
+                team_id=ALWAYS.id, ae_tz="UTC", sla_start=at, region="AMER", slack_team_id="T_HANDOFF",
+                meeting_start=utcnow() + timedelta(days=30), meeting_kind="discovery_15", submission_key="crash-1"))
             with db.write() as session:
                 session.execute(update(OutboxMessage).values(status="sent", sent_at=at))
 
@@ -120,7 +122,7 @@ class Store:
         """While the bot is down: the handoff was submitted longer ago than the rows say."""
         now = utcnow()
         with self.open() as db, db.write() as session:
-            session.execute(update(Handoff).where(Handoff.id == 1).values(
+            session.execute(update(HandoffRow).where(HandoffRow.id == 1).values(
                 created_at=now - sla_start, sla_start=now - sla_start, next_check_at=now - next_check))
 
     def lease_ran_out(self, dedupe_key: str) -> None:

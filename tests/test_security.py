@@ -20,8 +20,8 @@ from tests.flow import VALID, handoff_submitted, open_form
 
 def settle(bot: LocalBot) -> None:
     """Finish background work and every due outbox row, so absence of a call is a fact."""
-    bot.call(bot.deps.background.drain())
-    bot.call(bot.deps.deliverer.deliver_due())
+    bot.call(bot.wiring.background.drain())
+    bot.call(bot.wiring.deliverer.deliver_due())
 
 
 def count_rows(bot: LocalBot, table: str) -> int:

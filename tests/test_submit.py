@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from bot.sandbox import SlackDriver, SlackStandIn
 from bot.sandbox.local_bot import LocalBot
+from bot.core.refs import HandoffRef
 from storage.handoffs import audit_trail, get_handoff
 from tests.conftest import START
 from tests.flow import MEETING, VALID, card_for, handoff_submitted, open_form, posts_to, submit
@@ -32,8 +33,8 @@ def settle(bot: LocalBot) -> None:
     After this, anything the app was going to post has been posted, so "nothing was posted" is a fact,
     not a race.
     """
-    bot.call(bot.deps.background.drain())
-    bot.call(bot.deps.deliverer.deliver_due())
+    bot.call(bot.wiring.background.drain())
+    bot.call(bot.wiring.deliverer.deliver_due())
 
 
 def count_rows(bot: LocalBot, table: str) -> int:
@@ -156,7 +157,7 @@ def test_valid_submission_is_stored_and_announced(standin: SlackStandIn, driver:
     assert (stored.sdr_id, stored.ae_id, stored.state, stored.revision) == ("U_SDR1", "U_AE1", "pending", 1)
     assert stored.meeting_start == MEETING
     assert (stored.employee_count, stored.segment, stored.seats) == (250, "Mid-Market", 40)
-    assert json.loads(stored.enterprise_needs) == ["saml_sso"]
+    assert stored.enterprise_needs == ("saml_sso",)
     assert stored.created_at == START
     [event] = audit_trail(bot.db, 1)
     assert (event.actor, event.action, event.from_state, event.to_state) == ("U_SDR1", "submitted", None, "pending")
@@ -171,7 +172,7 @@ def test_valid_submission_is_stored_and_announced(standin: SlackStandIn, driver:
     blocks = standin.messages[card]["blocks"]
     [actions] = [b for b in blocks if b["type"] == "actions"]
     assert [e["action_id"] for e in actions["elements"]] == ["handoff_accept", "handoff_reject", "handoff_reassign"]
-    assert all(json.loads(e["value"]) == {"id": 1, "rev": 1} for e in actions["elements"])
+    assert all(HandoffRef.parse(e["value"]) == HandoffRef(1, 1) for e in actions["elements"])
 
     sdr = sdr_card(standin)
     sdr_text = "\n".join([sdr.args["text"], *mrkdwn_texts(blocks_of(sdr))])

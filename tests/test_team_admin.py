@@ -40,7 +40,7 @@ VALID_TEAM: dict[str, Any] = {
 
 
 def settle(bot: LocalBot) -> None:
-    bot.call(bot.deps.background.drain())
+    bot.call(bot.wiring.background.drain())
 
 
 def team_command(standin: SlackStandIn, driver: SlackDriver, bot: LocalBot, user: str, text: str) -> str:
@@ -131,7 +131,7 @@ def test_a_valid_team_is_stored_and_the_admin_told(standin: SlackStandIn, driver
 
 
 def test_a_person_cannot_join_a_second_team(standin: SlackStandIn, driver: SlackDriver, bot: LocalBot) -> None:
-    bot.call(bot.deps.db.run(save_team, TeamPolicy(  # type: ignore[union-attr]
+    bot.call(bot.wiring.db.run(save_team, TeamPolicy(  # type: ignore[union-attr]
         id="emea", name="EMEA", region="EMEA", channel_id="C_EMEA", tz="Europe/Berlin",
         members=(Member("U_AE1", "ae"),)), START))
     view_id = new_team_modal(standin, driver, bot)
@@ -141,7 +141,7 @@ def test_a_person_cannot_join_a_second_team(standin: SlackStandIn, driver: Slack
 
 
 def test_an_sdrs_paired_ae_is_prefilled(standin: SlackStandIn, driver: SlackDriver, bot: LocalBot) -> None:
-    bot.call(bot.deps.db.run(save_team, TeamPolicy(  # type: ignore[union-attr]
+    bot.call(bot.wiring.db.run(save_team, TeamPolicy(  # type: ignore[union-attr]
         id="amer", name="AMER", region="AMER", channel_id="C_AMER", tz="America/New_York",
         members=(Member("U_SDR1", "sdr", paired_ae_id="U_AE2"), Member("U_SDR2", "sdr"), Member("U_AE2", "ae"))),
         START))

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from bot.core.handoff import REJECT_REASONS, State
+from bot.core.handoff import REJECT_REASONS, Event, Handoff, State
 from bot.core.chase import acceptance_deadline
 from bot.core.teams import TeamPolicy
 from bot.core.working_time import WorkingCalendar, local_to_utc, working_time_between
-from storage.models import AuditEvent, Handoff
 
 WEEK = timedelta(days=7)
 HOUR = timedelta(hours=1)
@@ -149,14 +148,14 @@ def _ae_calendar(team: TeamPolicy, h: Handoff) -> WorkingCalendar:
     return team.calendar(h.ae_tz or team.tz)
 
 
-def _pending_since(h: Handoff, events: Sequence[AuditEvent], before: datetime | None = None) -> datetime:
+def _pending_since(h: Handoff, events: Sequence[Event], before: datetime | None = None) -> datetime:
     """When the handoff last entered pending (submission or resubmission); reassigning keeps it pending."""
     entered = [e.at for e in events
                if e.to_state == State.PENDING and e.from_state != State.PENDING and (before is None or e.at <= before)]
     return max(entered) if entered else h.created_at
 
 
-def _left_pending(h: Handoff, events: Sequence[AuditEvent]) -> datetime | None:
+def _left_pending(h: Handoff, events: Sequence[Event]) -> datetime | None:
     """When the current revision stopped waiting (accepted, rejected, withdrawn); None if still pending."""
     if h.state == State.PENDING:
         return None
@@ -177,7 +176,7 @@ def sla_state(deadline: datetime | None, now: datetime, cal: WorkingCalendar, te
     return "on track", False
 
 
-def _rejection_of(h: Handoff, event: AuditEvent | None, latest: bool) -> Rejection:
+def _rejection_of(h: Handoff, event: Event | None, latest: bool) -> Rejection:
     """Reason and feedback: the row's fields if they belong to this rejection (the latest one, and the
     handoff is still rejected), else the audit line ("No budget: feedback", as handlers.decision writes it)."""
     at = event.at if event else (h.decided_at or h.updated_at)
@@ -195,7 +194,7 @@ def _rejection_of(h: Handoff, event: AuditEvent | None, latest: bool) -> Rejecti
 def build_agenda(
     team: TeamPolicy,
     handoffs: Sequence[Handoff],
-    events: Sequence[AuditEvent],
+    events: Sequence[Event],
     now: datetime,
     sla_deadline: Callable[[Handoff], datetime | None],
 ) -> Agenda:
@@ -203,13 +202,13 @@ def build_agenda(
     now = _require_aware(now)
     week_start, week_end = now - WEEK, now + WEEK
     team_cal = team.calendar()
-    by_handoff: dict[int, list[AuditEvent]] = {}
+    by_handoff: dict[int, list[Event]] = {}
     for e in sorted(events, key=lambda e: (e.at, e.id or 0)):
         by_handoff.setdefault(e.handoff_id, []).append(e)
     rows = sorted(handoffs, key=lambda h: (h.created_at, h.id or 0))
     by_id = {h.id: h for h in rows}
 
-    def trail(h: Handoff) -> list[AuditEvent]:
+    def trail(h: Handoff) -> list[Event]:
         return by_handoff.get(h.id or 0, [])
 
     def in_week(at: datetime | None) -> bool:

@@ -6,10 +6,12 @@ supersedes are claimed without posting, so nobody gets three stale reminders at 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
+from typing import Any
 
-from bot.core.handoff import MEETING_MINUTES, State
+from bot.core.handoff import Handoff, State, meeting_end
 from bot.core.teams import TeamPolicy
 from bot.core.working_time import WorkingCalendar, add_working_time, next_working_moment
 
@@ -40,15 +42,65 @@ class ChaseFacts:
     next_step_due: datetime | None
     next_step_owner: str | None
     completed_at: datetime | None
+    team_id: str | None = None
+    next_check_at: datetime | None = None
+
+
+ACCEPTANCE_KINDS = ("heads_up", "overdue", "escalation")
+MEETING_KINDS = ("meeting_over", "outcome_missing")
+NO_SHOW_KINDS = ("rebook", "close_or_keep")
 
 
 @dataclass(frozen=True)
 class Reminder:
-    key: str
+    key: str  # names what must not happen twice
     kind: str  # heads_up | overdue | escalation | meeting_over | outcome_missing | rebook | close_or_keep | next_step_overdue
     to: tuple[str, ...]  # user ids, CHANNEL, CARD
     since: datetime  # when it became owed
     deadline: datetime | None = None
+    subject: int = 0  # what it is about: the revision (acceptance), the meeting's or the next step's epoch
+    ae: str | None = None  # who owed it when it was claimed
+    reassign_to: str | None = None  # an escalation's auto-reassignment: to whom it moved
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"kind": self.kind, "key": self.key, "subject": self.subject, "since": self.since.isoformat(),
+                "deadline": self.deadline.isoformat() if self.deadline else None, "ae": self.ae,
+                "reassign_to": self.reassign_to}
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> Reminder:
+        subject = data.get("subject")
+        if not isinstance(subject, int):  # claimed before reminders carried their subject
+            match = re.search(r":(?:r|m|ns)(\d+)", data["key"])
+            subject = int(match.group(1)) if match else 0
+        deadline = data.get("deadline")
+        return cls(data["key"], data["kind"], (), datetime.fromisoformat(data["since"]),
+                   datetime.fromisoformat(deadline) if deadline else None, subject, data.get("ae"),
+                   data.get("reassign_to"))
+
+
+def _epoch(at: datetime | None) -> int | None:
+    return int(at.timestamp()) if at is not None else None
+
+
+def still_owed(r: Reminder, h: Handoff) -> bool:
+    """Whether what the reminder asks for is still owed: a settled matter is not chased, even if queued."""
+    if r.kind in ACCEPTANCE_KINDS:
+        return h.state == State.PENDING and r.subject == h.revision
+    if r.kind in MEETING_KINDS:
+        return h.state == State.ACCEPTED and h.meeting_outcome is None and r.subject == _epoch(h.meeting_start)
+    if r.kind in NO_SHOW_KINDS:
+        return (h.state == State.ACCEPTED and h.meeting_outcome == "no_show"
+                and r.subject == _epoch(h.meeting_start))
+    if r.kind == "next_step_overdue":
+        return h.state == State.ACCEPTED and r.subject == _epoch(h.next_step_due)
+    return True
+
+
+def auto_reassigned(r: Reminder, h: Handoff) -> bool:
+    """An escalation whose own tick handed the handoff to the next AE: still news for the manager and channel."""
+    return (r.kind == "escalation" and bool(r.reassign_to) and h.state == State.PENDING
+            and h.ae_id == r.reassign_to and r.subject == h.revision - 1)
 
 
 @dataclass(frozen=True)
@@ -57,12 +109,6 @@ class ChasePlan:
     superseded: list[Reminder] = field(default_factory=list)
     next_check_at: datetime | None = None
     reassign_to: str | None = None  # the next AE in turn, when the team reassigns on escalation
-
-
-def meeting_end(meeting_start: datetime | None, meeting_kind: str | None) -> datetime | None:
-    if meeting_start is None:
-        return None
-    return meeting_start + timedelta(minutes=MEETING_MINUTES.get(meeting_kind or "", 30))
 
 
 def sla_start(team: TeamPolicy, *, at: datetime, meeting_end_at: datetime | None) -> datetime:
@@ -92,9 +138,10 @@ def acceptance_steps(h: ChaseFacts, team: TeamPolicy, cal: WorkingCalendar, mana
     base = f"h{h.id}:r{h.revision}"
     escalation_to = managers + ((CHANNEL,) if team.channel_id else ())
     return [
-        Reminder(f"{base}:heads_up", "heads_up", (h.ae_id,), heads_up, deadline),
-        Reminder(f"{base}:overdue", "overdue", (h.ae_id,), deadline, deadline),
-        Reminder(f"{base}:escalation", "escalation", escalation_to or (h.ae_id,), escalate, deadline),
+        Reminder(f"{base}:heads_up", "heads_up", (h.ae_id,), heads_up, deadline, h.revision, h.ae_id),
+        Reminder(f"{base}:overdue", "overdue", (h.ae_id,), deadline, deadline, h.revision, h.ae_id),
+        Reminder(f"{base}:escalation", "escalation", escalation_to or (h.ae_id,), escalate, deadline, h.revision,
+                 h.ae_id),
     ]
 
 
@@ -104,11 +151,13 @@ def after_meeting_steps(h: ChaseFacts, team: TeamPolicy, cal: WorkingCalendar) -
     ladders: list[list[Reminder]] = []
     if end is None or h.completed_at is not None:
         return ladders
-    base = f"h{h.id}:m{int(h.meeting_start.timestamp())}"  # type: ignore[union-attr]
+    meeting = _epoch(h.meeting_start) or 0
+    base = f"h{h.id}:m{meeting}"
     if h.meeting_outcome is None:
-        ladders.append([Reminder(f"{base}:over", "meeting_over", (CARD,), end)])
+        ladders.append([Reminder(f"{base}:over", "meeting_over", (CARD,), end, subject=meeting, ae=h.ae_id)])
         owed = add_working_time(cal, end, timedelta(hours=team.outcome_after_hours))
-        ladders.append([Reminder(f"{base}:outcome", "outcome_missing", (h.ae_id,), owed)])
+        ladders.append([Reminder(f"{base}:outcome", "outcome_missing", (h.ae_id,), owed, subject=meeting,
+                                 ae=h.ae_id)])
     elif h.meeting_outcome == "no_show" and h.outcome_at is not None:
         # "Keep it" restarts the ladder from a new outcome_at: its steps are new keys.
         base = f"{base}:noshow{int(h.outcome_at.timestamp())}"
@@ -117,9 +166,10 @@ def after_meeting_steps(h: ChaseFacts, team: TeamPolicy, cal: WorkingCalendar) -
         until = h.outcome_at + REBOOK_FOR
         n, at = 1, add_working_time(cal, h.outcome_at, step)
         while at <= until:
-            ladder.append(Reminder(f"{base}:rebook{n}", "rebook", (h.sdr_id,), at))
+            ladder.append(Reminder(f"{base}:rebook{n}", "rebook", (h.sdr_id,), at, subject=meeting, ae=h.ae_id))
             n, at = n + 1, add_working_time(cal, at, step)
-        ladder.append(Reminder(f"{base}:close_or_keep", "close_or_keep", (h.ae_id,), next_working_moment(cal, until)))
+        ladder.append(Reminder(f"{base}:close_or_keep", "close_or_keep", (h.ae_id,), next_working_moment(cal, until),
+                               subject=meeting, ae=h.ae_id))
         ladders.append(ladder)
     return ladders
 
@@ -134,8 +184,9 @@ def plan_chase(h: ChaseFacts, team: TeamPolicy | None, now: datetime, managers: 
     elif h.state == State.ACCEPTED:
         ladders.extend(after_meeting_steps(h, team, cal))
         if h.next_step_due is not None and h.next_step_owner:
-            key = f"h{h.id}:ns{int(h.next_step_due.timestamp())}"
-            ladders.append([Reminder(key, "next_step_overdue", (h.next_step_owner,), h.next_step_due)])
+            due_at = _epoch(h.next_step_due) or 0
+            ladders.append([Reminder(f"h{h.id}:ns{due_at}", "next_step_overdue", (h.next_step_owner,), h.next_step_due,
+                                     subject=due_at, ae=h.ae_id)])
     due: list[Reminder] = []
     superseded: list[Reminder] = []
     upcoming: list[datetime] = []
@@ -148,6 +199,7 @@ def plan_chase(h: ChaseFacts, team: TeamPolicy | None, now: datetime, managers: 
     reassign_to = None
     if team.auto_reassign and any(r.kind == "escalation" for r in due):
         reassign_to = next_in_turn(team.aes(), h.ae_id)
+        due = [replace(r, reassign_to=reassign_to) if r.kind == "escalation" else r for r in due]
     return ChasePlan(due, superseded, min(upcoming) if upcoming else None, reassign_to)
 
 

@@ -14,7 +14,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlo
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.core.agenda import ActionItem, Agenda, Numbers, week_of
-from bot.core.handoff import HANDOFF_TYPES, STATE_LABELS, State, short_id
+from bot.core.handoff import HANDOFF_TYPES, STATE_LABELS, Handoff, State, short_id
 from bot.render.text import (
     FIELD_TEXT_MAX,
     HEADER_MAX,
@@ -26,7 +26,6 @@ from bot.render.text import (
     mention,
 )
 from bot.core.teams import TeamPolicy
-from storage.models import Handoff
 
 MAX_BLOCKS = 50
 TITLE = "SDR–sales sync"

@@ -1,9 +1,8 @@
 """The messages people get: the AE's card, the SDR's card, and the notices."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -23,10 +22,13 @@ from bot.core.handoff import (
     MEETING_MINUTES,
     REJECT_REASONS,
     SOURCES,
+    Event,
+    Handoff,
     State,
-    direct_pass_reasons,
     short_id,
 )
+from bot.core.form import direct_pass_reasons
+from bot.core.refs import HandoffRef
 from bot.render.modals import QUALIFICATION
 from bot.render.text import (
     FIELD_TEXT_MAX,
@@ -38,7 +40,6 @@ from bot.render.text import (
     local_time,
     mention,
 )
-from storage.models import AuditEvent, Handoff
 
 ACCEPT = "handoff_accept"
 REJECT = "handoff_reject"
@@ -57,7 +58,7 @@ class Viewer:
 
 
 def button_value(handoff: Handoff, revision: int | None = None) -> str:
-    return json.dumps({"id": handoff.id, "rev": revision or handoff.revision})
+    return HandoffRef(handoff.id, revision or handoff.revision).encode()
 
 
 def _md(text: str) -> MarkdownTextObject:
@@ -85,7 +86,7 @@ def meeting_line(h: Handoff, tz: str) -> str:
         text += f" ({MEETING_MINUTES[h.meeting_kind]} min) · {MEETING_KINDS[h.meeting_kind]}"
     if h.meeting_link:
         text += f" · <{h.meeting_link}|join>"
-    attendees = json.loads(h.attendees)
+    attendees = h.attendees
     if attendees:
         text += " · with " + ", ".join(mention(a) for a in attendees)
     return text
@@ -109,7 +110,7 @@ def status_line(h: Handoff, tz: str) -> str:
 def _record_blocks(h: Handoff, tz: str) -> list:
     """The prospect and the qualification, as the AE needs to read them."""
     blocks: list = [SectionBlock(text=_md(meeting_line(h, tz)))]
-    reasons = direct_pass_reasons(h.seats, json.loads(h.enterprise_needs))
+    reasons = direct_pass_reasons(h.seats, h.enterprise_needs)
     if reasons:
         blocks.append(SectionBlock(text=_md("⚡ *Meets the direct-pass rules:* " + ", ".join(reasons))))
     contact = escape(h.contact_name) + (f", {escape(h.contact_title)}" if h.contact_title else "")
@@ -120,7 +121,7 @@ def _record_blocks(h: Handoff, tz: str) -> list:
         fields.append(f"*CRM*\n<{h.crm_url}|open record>")
     if h.seats is not None:
         fields.append(f"*Seats*\n{h.seats:,}")
-    needs = json.loads(h.enterprise_needs)
+    needs = h.enterprise_needs
     if needs:
         fields.append("*Enterprise needs*\n" + ", ".join(ENTERPRISE_NEEDS.get(n, n) for n in needs))
     blocks.append(SectionBlock(fields=[_md(clip(f, FIELD_TEXT_MAX)) for f in fields[:10]]))
@@ -170,9 +171,8 @@ def render_ae_card(h: Handoff, viewer: Viewer, card_revision: int) -> Message:
 
 
 def meeting_over(h: Handoff, now: datetime | None) -> bool:
-    if h.meeting_start is None or now is None:
-        return False
-    return now >= h.meeting_start + timedelta(minutes=MEETING_MINUTES.get(h.meeting_kind or "", 30))
+    end = h.meeting_end
+    return end is not None and now is not None and now >= end
 
 
 def _after_meeting_blocks(h: Handoff, viewer: Viewer) -> list:
@@ -217,7 +217,7 @@ def _sdr_buttons(h: Handoff) -> list[ButtonElement]:
     return buttons
 
 
-def render_notice_accepted(h: Handoff, viewer: Viewer, event: AuditEvent | None) -> Message:
+def render_notice_accepted(h: Handoff, viewer: Viewer, event: Event | None) -> Message:
     at = event.at if event else h.decided_at
     who = event.actor if event else h.decided_by
     text = f"✅ {mention(who)} accepted *{short_id(h.id or 0)} {escape(h.company)}* · {local_time(at, viewer.tz)}"
@@ -241,7 +241,7 @@ def render_notice_rejected(h: Handoff, viewer: Viewer, card_revision: int) -> Me
     return Message(clip(f"{head}: {reason}", 3000), [b.to_dict() for b in blocks])
 
 
-def render_notice_coaching(h: Handoff, event: AuditEvent | None) -> Message:
+def render_notice_coaching(h: Handoff, event: Event | None) -> Message:
     """The rejection as the SDR's manager reads it: the AE's words, as they were given."""
     said = escape(event.reason) if event and event.reason else "no feedback recorded"
     who = mention(event.actor if event else h.decided_by)
@@ -255,8 +255,8 @@ def render_notice_withdrawn(h: Handoff, viewer: Viewer) -> Message:
     return Message(text, [SectionBlock(text=_md(text)).to_dict()])
 
 
-def render_notice_reassigned(h: Handoff, viewer: Viewer, event: AuditEvent | None) -> Message:
-    detail = json.loads(event.detail) if event else {}
+def render_notice_reassigned(h: Handoff, viewer: Viewer, event: Event | None) -> Message:
+    detail = event.detail if event else {}
     text = (f"➡️ {mention(event.actor if event else None)} reassigned *{short_id(h.id or 0)} {escape(h.company)}* "
             f"from {mention(detail.get('from_ae'))} to {mention(detail.get('to_ae'))}")
     if event and event.reason:

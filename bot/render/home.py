@@ -6,7 +6,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
 from bot.render import replies
-from storage.models import Handoff
+from bot.core.handoff import Handoff
 
 
 def home_view(user_id: str, handoffs: list[Handoff], tz: str) -> dict:

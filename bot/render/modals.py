@@ -26,13 +26,13 @@ from slack_sdk.models.views import View
 from bot.core.handoff import (
     ENTERPRISE_NEEDS,
     HANDOFF_TYPES,
-    LONG_TEXT_MAX,
     MEETING_KINDS,
     REJECT_REASONS,
-    SHORT_TEXT_MAX,
     SOURCES,
     short_id,
 )
+from bot.core.form import LONG_TEXT_MAX, SHORT_TEXT_MAX
+from bot.core.refs import HandoffRef
 from bot.render.text import clip, escape
 
 HANDOFF_CALLBACK = "handoff_submit"
@@ -78,7 +78,7 @@ def _text(name: str, label: str, *, optional: bool, initial: Any = None, multili
 
 
 def handoff_modal(*, regions: tuple[str, ...], prefill: dict[str, Any] | None = None,
-                  metadata: dict[str, Any] | None = None, title: str = "New handoff") -> dict:
+                  metadata: str = "", title: str = "New handoff") -> dict:
     """The SDR's form. `prefill` holds stored values (for revise) or defaults."""
     p = prefill or {}
     region_choices = {r: r for r in regions}
@@ -145,7 +145,7 @@ def handoff_modal(*, regions: tuple[str, ...], prefill: dict[str, Any] | None = 
     ]
     view = View(
         type="modal", callback_id=HANDOFF_CALLBACK, title=title, submit="Hand off", close="Cancel",
-        private_metadata=json.dumps(metadata or {}), blocks=blocks,
+        private_metadata=metadata, blocks=blocks,
     )
     return view.to_dict()
 
@@ -172,7 +172,7 @@ def _num(value: Any) -> str | None:
 def reject_modal(*, handoff_id: int, company: str, revision: int) -> dict:
     view = View(
         type="modal", callback_id=REJECT_CALLBACK, title="Reject handoff", submit="Reject", close="Cancel",
-        private_metadata=json.dumps({"id": handoff_id, "rev": revision}),
+        private_metadata=HandoffRef(handoff_id, revision).encode(),
         blocks=[
             SectionBlock(text=MarkdownTextObject(text=clip(
                 f"Reject *{short_id(handoff_id)} {escape(company)}*. Your feedback goes to the SDR as coaching: "
@@ -189,7 +189,7 @@ def reject_modal(*, handoff_id: int, company: str, revision: int) -> dict:
 def reassign_modal(*, handoff_id: int, company: str, revision: int) -> dict:
     view = View(
         type="modal", callback_id=REASSIGN_CALLBACK, title="Reassign handoff", submit="Reassign", close="Cancel",
-        private_metadata=json.dumps({"id": handoff_id, "rev": revision}),
+        private_metadata=HandoffRef(handoff_id, revision).encode(),
         blocks=[
             SectionBlock(text=MarkdownTextObject(text=clip(
                 f"Hand *{short_id(handoff_id)} {escape(company)}* to another AE. They get a fresh card.", 3000))),
@@ -218,7 +218,7 @@ def outcome_modal(*, handoff_id: int, company: str, revision: int, prefill: dict
     due = prefill.get("next_step_due")
     view = View(
         type="modal", callback_id=OUTCOME_CALLBACK, title="Meeting outcome", submit="Save", close="Cancel",
-        private_metadata=json.dumps({"id": handoff_id, "rev": revision}),
+        private_metadata=HandoffRef(handoff_id, revision).encode(),
         blocks=[
             SectionBlock(text=MarkdownTextObject(text=clip(
                 f"*{short_id(handoff_id)} {escape(company)}*: record how the meeting went and the next step. "

@@ -5,16 +5,14 @@ renders as None and is skipped, so a settled item stops being chased at once.
 """
 from __future__ import annotations
 
-import json
-from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from bot.core.handoff import MEETING_MINUTES, MEETING_OUTCOMES, State, short_id
+from bot.core.chase import Reminder, auto_reassigned, still_owed
+from bot.core.handoff import MEETING_OUTCOMES, Event, Handoff, State, short_id
 from bot.render.cards import ACCEPT, REASSIGN, REJECT, _facts_line, button_value, meeting_line, status_line
 from bot.render.text import Message, clip, escape, local_time, mention
-from storage.models import AuditEvent, Handoff
 
 OUTCOME = "handoff_outcome"
 CLOSE = "handoff_close"
@@ -29,35 +27,12 @@ def _name(h: Handoff) -> str:
     return f"*{short_id(h.id or 0)} {escape(h.company)}*"
 
 
-def still_owed(kind: str, key: str, h: Handoff) -> bool:
-    """Whether what the reminder asks for is still owed (keys carry the revision or meeting they are about)."""
-    if kind in ("heads_up", "overdue", "escalation"):
-        return h.state == State.PENDING and f":r{h.revision}:" in key
-    meeting = f":m{int(h.meeting_start.timestamp())}:" if h.meeting_start else "-"
-    if kind in ("meeting_over", "outcome_missing"):
-        return h.state == State.ACCEPTED and h.meeting_outcome is None and meeting in key
-    if kind in ("rebook", "close_or_keep"):
-        return h.state == State.ACCEPTED and h.meeting_outcome == "no_show" and meeting in key
-    if kind == "next_step_overdue":
-        due = f":ns{int(h.next_step_due.timestamp())}" if h.next_step_due else "-"
-        return h.state == State.ACCEPTED and key.endswith(due)
-    return True
-
-
-def _auto_reassigned(payload: dict, h: Handoff) -> bool:
-    """An escalation whose own tick handed the handoff to the next AE: still news for the manager and channel."""
-    to = payload.get("reassign_to")
-    return (payload["kind"] == "escalation" and bool(to) and h.state == State.PENDING and h.ae_id == to
-            and f":r{h.revision - 1}:" in payload["key"])
-
-
-def render_reminder(h: Handoff, payload: dict, viewer_id: str, tz: str, now: datetime) -> Message | None:
-    kind, key = payload["kind"], payload["key"]
-    reassigned = _auto_reassigned(payload, h)
-    if not (still_owed(kind, key, h) or reassigned):
+def render_reminder(h: Handoff, r: Reminder, viewer_id: str, tz: str) -> Message | None:
+    """None when its matter was settled meanwhile: the row is skipped, not posted."""
+    kind, since, deadline = r.kind, r.since, r.deadline
+    reassigned = auto_reassigned(r, h)
+    if not (still_owed(r, h) or reassigned):
         return None
-    since = datetime.fromisoformat(payload["since"])
-    deadline = datetime.fromisoformat(payload["deadline"]) if payload.get("deadline") else None
     value = button_value(h)
     buttons: list[ButtonElement] = []
     if kind == "heads_up":
@@ -72,7 +47,7 @@ def render_reminder(h: Handoff, payload: dict, viewer_id: str, tz: str, now: dat
                    ButtonElement(text="Reject", action_id=REJECT, value=value, style="danger")]
     elif kind == "escalation":
         if reassigned:
-            text = (f"🚨 Escalation: {_name(h)} from {mention(h.sdr_id)} waited for {mention(payload.get('ae'))} to "
+            text = (f"🚨 Escalation: {_name(h)} from {mention(h.sdr_id)} waited for {mention(r.ae)} to "
                     f"accept; overdue since {local_time(deadline, tz)}. I reassigned it to {mention(h.ae_id)}.")
         else:
             text = (f"🚨 Escalation: {_name(h)} from {mention(h.sdr_id)} has waited for {mention(h.ae_id)} to "
@@ -83,8 +58,7 @@ def render_reminder(h: Handoff, payload: dict, viewer_id: str, tz: str, now: dat
     elif kind == "meeting_over":
         return None  # the card itself shows the outcome buttons
     elif kind == "outcome_missing":
-        ended = h.meeting_start + timedelta(minutes=MEETING_MINUTES.get(h.meeting_kind or "", 30)) \
-            if h.meeting_start else since
+        ended = h.meeting_end or since
         text = (f"📝 The meeting for {_name(h)} ended {local_time(ended, tz)}: {mention(h.ae_id)} owes its outcome "
                 f"(completed, no-show, rescheduled) and the next step, since {local_time(since, tz)}.")
         buttons = [ButtonElement(text="Record outcome", action_id=OUTCOME, value=value, style="primary")]
@@ -131,11 +105,11 @@ def outcome_line(h: Handoff, tz: str) -> str:
     return (" · " + " · ".join(parts)) if parts else ""
 
 
-def render_thread_note(h: Handoff, event: AuditEvent | None, tz: str) -> Message:
+def render_thread_note(h: Handoff, event: Event | None, tz: str) -> Message:
     if event is None:
         return Message(f"{short_id(h.id or 0)} changed.")
     who = mention(event.actor)
-    detail = json.loads(event.detail)
+    detail = event.detail
     texts = {
         "accept": f"✅ {who} accepted it.",
         "reject": f"❌ {who} rejected it: {escape(event.reason or '')}",
@@ -152,7 +126,7 @@ def render_thread_note(h: Handoff, event: AuditEvent | None, tz: str) -> Message
     return Message(clip(text, 3000), [SectionBlock(text=_md(text)).to_dict()])
 
 
-def render_notice_outcome(h: Handoff, event: AuditEvent | None, tz: str) -> Message:
+def render_notice_outcome(h: Handoff, event: Event | None, tz: str) -> Message:
     who = mention(event.actor if event else h.outcome_by)
     if h.state == State.CLOSED:
         text = f"🗄️ {who} closed {_name(h)}."

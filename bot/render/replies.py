@@ -1,15 +1,13 @@
 """Ephemeral answers: help, the usage line, lists, the full record, refusals."""
 from __future__ import annotations
 
-import json
 
 from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from bot.core.handoff import REJECT_REASONS, STATE_LABELS, Decision, State, short_id
+from bot.core.handoff import REJECT_REASONS, STATE_LABELS, Decision, Event, Handoff, State, short_id
 from bot.render.cards import _record_blocks, _facts_line, status_line
 from bot.render.text import HEADER_MAX, Message, clip, escape, local_time, mention
-from storage.models import AuditEvent, Handoff
 
 USAGE = ("Usage: `/handoff` (new handoff) · `/handoff list` · `/handoff show H-42` · `/handoff team [id]` (admins)"
          " · `/handoff help`")
@@ -60,7 +58,7 @@ def handoff_list(user_id: str, handoffs: list[Handoff], tz: str) -> Message:
     return Message(text, [b.to_dict() for b in blocks[:50]])
 
 
-def handoff_details(h: Handoff, events: list[AuditEvent], tz: str) -> Message:
+def handoff_details(h: Handoff, events: list[Event], tz: str) -> Message:
     blocks: list = [
         HeaderBlock(text=clip(f"{short_id(h.id or 0)} {h.company}", HEADER_MAX)),
         SectionBlock(text=_md(f"SDR {mention(h.sdr_id)} → AE {mention(h.ae_id)} · {_facts_line(h)}")),
@@ -77,7 +75,7 @@ def handoff_details(h: Handoff, events: list[AuditEvent], tz: str) -> Message:
         line = f"• {local_time(e.at, tz)} · {mention(e.actor)} · *{e.action}* {move}"
         if e.reason:
             line += f" · “{escape(clip(e.reason, 200))}”"
-        detail = json.loads(e.detail)
+        detail = e.detail
         if detail.get("to_ae"):
             line += f" · to {mention(detail['to_ae'])}"
         trail.append(line)
@@ -94,7 +92,7 @@ def handoff_details(h: Handoff, events: list[AuditEvent], tz: str) -> Message:
 
 def refusal(decision: Decision, action: str, tz: str) -> str:
     """What the clicker is told when their click changes nothing."""
-    f = decision.facts
+    f = decision.handoff
     assert f is not None
     name = short_id(f.id)
     if decision.why == "forbidden":

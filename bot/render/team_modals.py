@@ -1,7 +1,6 @@
 """The admin's team modals: pick a team, then edit it (settings and members)."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -25,6 +24,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 from slack_sdk.models.views import View
 
 from bot.core.team_config import DAY_NAMES, format_hhmm
+from bot.core.refs import TeamRef
 from bot.core.teams import TeamPolicy
 from bot.render.text import clip
 
@@ -167,6 +167,6 @@ def team_edit_modal(team: TeamPolicy | None, *, new_id: str | None = None) -> di
     ]
     view = View(
         type="modal", callback_id=TEAM_EDIT_CALLBACK, title="Edit team" if t else "New team", submit="Save",
-        close="Cancel", private_metadata=json.dumps({"id": t.id} if t else {}), blocks=blocks,
+        close="Cancel", private_metadata=TeamRef(t.id if t else None).encode(), blocks=blocks,
     )
     return view.to_dict()

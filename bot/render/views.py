@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 
+from bot.core.chase import Reminder
 from bot.render import cards, reminders
 from bot.render.cards import Viewer
 from bot.render.text import Message
-from storage.models import AuditEvent, Handoff
+from bot.core.handoff import Event, Handoff
 
 
 def card_revision(message_key: str) -> int:
@@ -24,7 +25,7 @@ def render_snapshot(payload: str | None) -> Message:
     return Message(data.get("text", ""), data.get("blocks", []))
 
 
-def render_view(view: str, *, handoff: Handoff, event: AuditEvent | None, message_key: str, viewer: Viewer,
+def render_view(view: str, *, handoff: Handoff, event: Event | None, message_key: str, viewer: Viewer,
                 payload: str | None = None) -> Message | None:
     if view == "ae_card":
         return cards.render_ae_card(handoff, viewer, card_revision(message_key))
@@ -47,6 +48,6 @@ def render_view(view: str, *, handoff: Handoff, event: AuditEvent | None, messag
     if view == "thread_note":
         return reminders.render_thread_note(handoff, event, viewer.tz)
     if view == "reminder":
-        assert viewer.now is not None
-        return reminders.render_reminder(handoff, json.loads(payload or "{}"), viewer.user_id, viewer.tz, viewer.now)
+        return reminders.render_reminder(handoff, Reminder.from_payload(json.loads(payload or "{}")), viewer.user_id,
+                                         viewer.tz)
     raise KeyError(f"unknown view {view!r}")

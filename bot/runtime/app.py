@@ -1,24 +1,55 @@
-"""Builds the Bolt app and everything its listeners share. Nothing else lives here."""
+"""Builds the Bolt app and the parts the server runs beside it. Nothing else lives here."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
-from bot.runtime.clock import Clock, SystemClock
+from bot.core.clock import Clock
+from bot.runtime.clock import SystemClock
 from bot.runtime.config import Settings
 from bot.runtime.delivery import Deliverer
-from bot.services.context import Deps
 from bot.runtime.directory import Directory
-from bot.runtime.scheduler import Chaser
 from bot.runtime.tasks import Background, Inflight
+from bot.services import Services
+from bot.services.chase import Chaser
+from bot.services.context import Context, Installation
+from bot.services.handoffs import Handoffs
+from bot.services.teams import Teams
 from storage.db import Database
 
 SLACK_TIMEOUT_SECONDS = 10
 
 
-def build_app(settings: Settings, db: Database, clock: Clock | None = None) -> tuple[AsyncApp, Deps]:
+@dataclass
+class Wiring:
+    """What the server, the outbox worker and the ticker share with the listeners' services."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    slack: AsyncWebClient
+    directory: Directory
+    deliverer: Deliverer
+    background: Background
+    inflight: Inflight
+    services: Services
+
+    @property
+    def chaser(self) -> Chaser:
+        return self.services.chaser
+
+
+def installation(settings: Settings) -> Installation:
+    return Installation(admins=settings.admins, default_tz=settings.default_tz,
+                        min_notice_hours=settings.min_notice_hours, segment_thresholds=settings.segment_thresholds,
+                        regions=tuple(settings.regions))
+
+
+def build_app(settings: Settings, db: Database, clock: Clock | None = None) -> tuple[AsyncApp, Wiring]:
     clock = clock or SystemClock()
     # One retry on a dropped connection; 429s and 5xx are the outbox's to reschedule, not to sleep on.
     client = AsyncWebClient(
@@ -35,13 +66,11 @@ def build_app(settings: Settings, db: Database, clock: Clock | None = None) -> t
     )
     directory = Directory(client, settings.default_tz)
     inflight = Inflight()
-    deps = Deps(
-        settings=settings, db=db, clock=clock, directory=directory,
-        deliverer=Deliverer(db, client, directory, clock, default_tz=settings.default_tz, inflight=inflight),
-        inflight=inflight,
-        background=Background(),
-        slack=client,
-    )
-    deps.chaser = Chaser(deps)
-    handlers.register(app, deps)
-    return app, deps
+    deliverer = Deliverer(db, client, directory, clock, default_tz=settings.default_tz, inflight=inflight)
+    ctx = Context(db=db, clock=clock, people=directory, installation=installation(settings),
+                  wake_outbox=deliverer.kick)
+    handoff_service = Handoffs(ctx)
+    services = Services(ctx, handoff_service, Teams(ctx), Chaser(ctx, handoff_service))
+    background = Background()
+    handlers.register(app, services, background)
+    return app, Wiring(settings, db, clock, client, directory, deliverer, background, inflight, services)

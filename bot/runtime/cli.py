@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from typing import Any
 
 from bot.runtime.config import ConfigError, Settings, load_settings
 from bot.runtime.logs import setup_logging
@@ -161,13 +162,8 @@ _DOCTOR_HINTS = """What to do:
     and only if the message is missing, `handoff-bot doctor --retry ID`."""
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.sandbox.demo import run_demo
-
-    return run_demo(verbose=args.verbose)
-
-
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> tuple[argparse.ArgumentParser, Any]:
+    """The parser and its subcommands; bot.cli adds the demo, which lives in the sandbox."""
     parser = argparse.ArgumentParser(prog="handoff-bot", description="The SDR → AE handoff, in Slack.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="serve Slack (HTTP on $PORT, or Socket Mode with $SLACK_APP_TOKEN)").set_defaults(
@@ -182,12 +178,4 @@ def main(argv: list[str] | None = None) -> int:
     doctor = sub.add_parser("doctor", help="list outbox messages that are stuck, and why (exit 1 if any)")
     doctor.add_argument("--retry", type=int, nargs="+", metavar="ID", help="queue these stuck messages again")
     doctor.set_defaults(fn=cmd_doctor)
-    demo = sub.add_parser("demo", help="play the whole story against the built-in Slack stand-in")
-    demo.add_argument("--verbose", action="store_true", help="show the bot's logs too")
-    demo.set_defaults(fn=cmd_demo)
-    args = parser.parse_args(argv)
-    return args.fn(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return parser, sub

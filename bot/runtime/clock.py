@@ -1,13 +1,8 @@
-"""Time as an injected dependency: the real clock in production, a hand-driven one in tests and the demo."""
+"""The clocks the services are given: the real one in production, a hand-driven one in tests and the demo."""
 from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
 
 
 class SystemClock:

@@ -14,7 +14,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.runtime.clock import Clock
+from bot.core.clock import Clock
 from bot.runtime.directory import Directory
 from bot.core.handoff import short_id
 from bot.render.cards import Viewer

@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.services.context import Deps
-from bot.runtime.scheduler import Ticker
+from bot.runtime.app import Wiring
+from bot.runtime.ticker import Ticker
 
 log = logging.getLogger("handoff.server")
 CHECKPOINT_EVERY_SECONDS = 5.0
@@ -27,11 +27,11 @@ CHECKPOINT_EVERY_SECONDS = 5.0
 class Workers:
     """The outbox worker's and the scheduler's lives, tied to the server's."""
 
-    def __init__(self, deps: Deps):
-        self.deps = deps
+    def __init__(self, wiring: Wiring):
+        self.wiring = wiring
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._ticker = Ticker(deps.chaser, deps.settings.tick_seconds)
+        self._ticker = Ticker(wiring.chaser, wiring.settings.tick_seconds)
         self._session: aiohttp.ClientSession | None = None
         self._checkpointer: asyncio.Task[None] | None = None
 
@@ -39,10 +39,10 @@ class Workers:
         # One connection pool for every Slack call (Bolt's per-request clients share it): a TCP and TLS
         # handshake per call would cost more than the call.
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64))
-        self.deps.slack.session = self._session
+        self.wiring.slack.session = self._session
         self._stop = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self.deps.deliverer.run(self._stop), name="outbox")
-        self.deps.deliverer.kick()  # deliver what was owed before a restart
+        self._task = asyncio.get_running_loop().create_task(self.wiring.deliverer.run(self._stop), name="outbox")
+        self.wiring.deliverer.kick()  # deliver what was owed before a restart
         self._ticker.start()
         self._checkpointer = asyncio.get_running_loop().create_task(self._checkpoints(), name="checkpoints")
 
@@ -52,36 +52,36 @@ class Workers:
                 await asyncio.wait_for(self._stop.wait(), timeout=CHECKPOINT_EVERY_SECONDS)
             except asyncio.TimeoutError:
                 try:
-                    await self.deps.db.checkpoint_soon()
+                    await self.wiring.db.checkpoint_soon()
                 except Exception:  # a busy database checkpoints next time
                     log.warning("WAL checkpoint failed; retrying later", exc_info=True)
 
     async def stop(self) -> None:
         self._ticker.shutdown()
-        await self.deps.background.drain()
+        await self.wiring.background.drain()
         self._stop.set()
         waiting = {t for t in (self._task, self._checkpointer) if t is not None}
         if waiting:
             await asyncio.wait(waiting, timeout=10)
-        self.deps.slack.session = None
+        self.wiring.slack.session = None
         if self._session is not None:
             await self._session.close()
 
 
-def build_http(app: AsyncApp, deps: Deps) -> Starlette:
+def build_http(app: AsyncApp, wiring: Wiring) -> Starlette:
     handler = AsyncSlackRequestHandler(app)
-    workers = Workers(deps)
+    workers = Workers(wiring)
 
     async def events(request: Request) -> Response:
-        deps.inflight.count += 1
+        wiring.inflight.count += 1
         try:
             return await handler.handle(request)
         finally:
-            deps.inflight.count -= 1
+            wiring.inflight.count -= 1
 
     async def healthz(_request: Request) -> Response:
         try:
-            await deps.db.run(_ping)
+            await wiring.db.run(_ping)
         except Exception as error:
             return JSONResponse({"ok": False, "error": type(error).__name__}, status_code=503)
         return JSONResponse({"ok": True})
@@ -117,14 +117,14 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def serve_http(app: AsyncApp, deps: Deps, host: str, port: int, log_level: str) -> None:
+def serve_http(app: AsyncApp, wiring: Wiring, host: str, port: int, log_level: str) -> None:
     """Blocks until SIGTERM/SIGINT; uvicorn finishes in-flight requests, then the workers stop."""
-    config = uvicorn.Config(build_http(app, deps), host=host, port=port, log_level=log_level.lower(),
+    config = uvicorn.Config(build_http(app, wiring), host=host, port=port, log_level=log_level.lower(),
                             lifespan="on", access_log=False)
     _Server(config).run()
 
 
-async def serve_socket_mode(app: AsyncApp, deps: Deps, app_token: str) -> None:
+async def serve_socket_mode(app: AsyncApp, wiring: Wiring, app_token: str) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from slack_sdk.errors import SlackApiError
 
@@ -144,7 +144,7 @@ async def serve_socket_mode(app: AsyncApp, deps: Deps, app_token: str) -> None:
     except (aiohttp.ClientError, asyncio.TimeoutError) as error:
         log.warning("cannot reach Slack to open a Socket Mode connection yet (%s); retrying",
                     type(error).__name__)
-    workers = Workers(deps)
+    workers = Workers(wiring)
     await workers.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

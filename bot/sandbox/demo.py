@@ -65,10 +65,10 @@ class Story:
 
     def settle(self) -> None:
         """Let the bot finish what the last request started and deliver everything owed."""
-        assert self.bot.deps is not None
+        assert self.bot.wiring is not None
         for _ in range(3):
-            self.bot.call(self.bot.deps.background.drain())
-            self.bot.call(self.bot.deps.deliverer.deliver_due())
+            self.bot.call(self.bot.wiring.background.drain())
+            self.bot.call(self.bot.wiring.deliverer.deliver_due())
 
     def show_new(self, skip_kinds: tuple[str, ...] = ()) -> int:
         """Print what people saw since the last step."""
@@ -232,7 +232,7 @@ def monday_morning(story: Story) -> None:
 def the_week(story: Story) -> None:
     """A simulated clock runs to the next Tuesday, ticking the real scheduler every 15 minutes."""
     s, d, clock = story.standin, story.driver, story.clock
-    assert story.bot.deps is not None
+    assert story.bot.wiring is not None
     ny = ZoneInfo("America/New_York")
 
     def at(day: int, hour: int, minute: int = 0) -> datetime:
@@ -297,7 +297,7 @@ def the_week(story: Story) -> None:
         clock.set(now)
         for when in [w for w in script if w <= now]:
             script.pop(when)()
-        story.bot.call(story.bot.deps.chaser.tick())
+        story.bot.call(story.bot.wiring.chaser.tick())
         before = story.shown
         story.settle()
         if len(s.events) > before:

@@ -12,9 +12,9 @@ from typing import Any
 import uvicorn
 
 from bot.runtime.app import build_app
-from bot.runtime.clock import Clock
+from bot.core.clock import Clock
 from bot.runtime.config import Settings
-from bot.services.context import Deps
+from bot.runtime.app import Wiring
 from bot.runtime.server import build_http
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.slack_api import SlackStandIn
@@ -36,7 +36,7 @@ class LocalBot:
             **overrides,
         )
         self.clock = clock
-        self.deps: Deps | None = None
+        self.wiring: Wiring | None = None
         self.db: Database | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._server: uvicorn.Server | None = None
@@ -50,12 +50,12 @@ class LocalBot:
     def start(self) -> "LocalBot":
         self.db = Database(self.settings.database_url)
         upgrade(self.db.engine)
-        app, self.deps = build_app(self.settings, self.db, self.clock)
+        app, self.wiring = build_app(self.settings, self.db, self.clock)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        config = uvicorn.Config(build_http(app, self.deps), log_level="warning", lifespan="on", access_log=False)
+        config = uvicorn.Config(build_http(app, self.wiring), log_level="warning", lifespan="on", access_log=False)
         self._server = uvicorn.Server(config)
         ready = threading.Event()
 

@@ -1,51 +1,45 @@
-"""What every listener needs, built once and handed to each surface's `register`."""
+"""What every use case is given: the database, the clock, who people are, and the installation's settings."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
-from slack_sdk.web.async_client import AsyncWebClient
-
-from bot.runtime.clock import Clock
-from bot.runtime.config import Settings
-from bot.runtime.delivery import Deliverer
-from bot.runtime.directory import Directory
-from bot.core.handoff import Policy
-from bot.runtime.tasks import Background, Inflight
+from bot.core.clock import Clock
+from bot.core.form import Policy
+from bot.core.handoff import Person
 from bot.core.teams import TeamPolicy
-from storage import teams as team_store
 from storage.db import Database
 
 
-@dataclass
-class Deps:
-    settings: Settings
-    db: Database
-    clock: Clock
-    directory: Directory
-    deliverer: Deliverer
-    background: Background
-    slack: AsyncWebClient
-    inflight: Inflight
-    chaser: Any = None  # bot.runtime.scheduler.Chaser, built once the deps exist
+class People(Protocol):
+    """Who someone is (time zone, bot or not): Slack's users.info behind a cache, in production."""
 
-    @property
-    def admins(self) -> frozenset[str]:
-        return self.settings.admins
+    async def person(self, user_id: str, fallback_tz: str | None = None) -> Person: ...
 
-    @property
-    def policy(self) -> Policy:
-        return Policy(min_notice_hours=self.settings.min_notice_hours,
-                      segment_thresholds=self.settings.segment_thresholds)
+    async def tz(self, user_id: str, fallback_tz: str | None = None) -> str: ...
+
+
+@dataclass(frozen=True)
+class Installation:
+    """The settings the rules read, for people who have no team."""
+
+    admins: frozenset[str] = frozenset()
+    default_tz: str = "UTC"
+    min_notice_hours: int = 48
+    segment_thresholds: tuple[int, int] = (100, 2000)
+    regions: tuple[str, ...] = ("AMER", "EMEA", "APAC")
 
     def policy_for(self, team: TeamPolicy | None) -> Policy:
         """The team's minimum notice when the SDR has a team; the installation's default otherwise."""
-        if team is None:
-            return self.policy
-        return Policy(min_notice_hours=team.min_notice_hours, segment_thresholds=self.settings.segment_thresholds)
+        notice = team.min_notice_hours if team else self.min_notice_hours
+        return Policy(min_notice_hours=notice, segment_thresholds=self.segment_thresholds)
 
-    async def team_for(self, user_id: str) -> TeamPolicy | None:
-        return await self.db.query(team_store.team_for_user, user_id)
 
-    async def team(self, team_id: str | None) -> TeamPolicy | None:
-        return await self.db.query(team_store.get_team, team_id) if team_id else None
+@dataclass(frozen=True)
+class Context:
+    db: Database
+    clock: Clock
+    people: People
+    installation: Installation
+    wake_outbox: Callable[[], None]  # a change owes messages: deliver them now, not at the next poll

@@ -1,0 +1,44 @@
+"""The tick: APScheduler 3.11 runs the chase every few seconds in the bot's event loop.
+
+APScheduler only keeps time; the database is the truth (see bot.services.chase). After downtime
+the first tick catches up what came due, once.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.services.chase import Chaser
+
+log = logging.getLogger("handoff.scheduler")
+
+
+class Ticker:
+    """Runs the chaser every `seconds` in the bot's event loop; one tick at a time, missed ticks coalesced."""
+
+    def __init__(self, chaser: Chaser, seconds: float):
+        self._chaser = chaser
+        self._seconds = seconds
+        self._scheduler: AsyncIOScheduler | None = None
+
+    def start(self) -> None:
+        if self._seconds <= 0:
+            return
+        self._scheduler = AsyncIOScheduler(timezone="UTC")
+        # The first tick runs at once: what came due while the bot was down is caught up, once.
+        self._scheduler.add_job(self._run, IntervalTrigger(seconds=self._seconds), id="chase", max_instances=1,
+                                coalesce=True, misfire_grace_time=None, next_run_time=datetime.now(timezone.utc))
+        self._scheduler.start()
+
+    async def _run(self) -> None:
+        try:
+            await self._chaser.tick()
+        except Exception:  # the next tick tries again; the database keeps what is owed
+            log.exception("scheduler tick failed")
+
+    def shutdown(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)

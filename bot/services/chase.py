@@ -1,0 +1,130 @@
+"""The scheduler's job: what came due is claimed once and owed, in one transaction per tick.
+
+Each reminder is claimed through its unique key in the outbox (handoff, revision or meeting, step;
+team and ISO week for agendas), in the same transaction that owes its messages, so it is posted
+at most once across restarts and with two copies of the bot on one database. An escalation that
+reassigns goes through the same path as a person's Reassign.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.core.audience import Owed, owed_for_reminder
+from bot.core.chase import ChaseFacts, ChasePlan, plan_chase
+from bot.core.handoff import Handoff, Person
+from bot.core.lifecycle import SYSTEM_ACTOR, Reassign
+from bot.core.teams import TeamPolicy
+from bot.services.agenda import post_due_agendas
+from bot.services.context import Context
+from bot.services.handoffs import Handoffs
+from storage import chase as chase_store
+from storage import handoffs as store
+from storage.db import Database
+from storage.teams import load_teams
+
+log = logging.getLogger("handoff.scheduler")
+TICK_LIMIT = 1000
+REASSIGN_NOTE = "not accepted in time: reassigned to the next AE in turn"
+
+
+@dataclass(frozen=True)
+class Reassignment:
+    handoff_id: int
+    revision: int  # the revision the escalation was about: if a person moved it since, it stays theirs
+    to_ae: str
+
+
+@dataclass
+class TickResult:
+    examined: int = 0
+    claimed: int = 0
+    superseded: int = 0
+    reassign: list[Reassignment] = field(default_factory=list)
+
+
+@dataclass
+class TickReport:
+    examined: int = 0
+    reminders: int = 0
+    superseded: int = 0
+    agendas: list[str] = field(default_factory=list)
+    reassigned: list[int] = field(default_factory=list)
+
+
+def claim_due_reminders(db: Database, now: datetime, teams: dict[str, TeamPolicy],
+                        limit: int = TICK_LIMIT) -> TickResult:
+    """Claim and owe every reminder due at `now` among the handoffs whose next check has come.
+
+    Cost grows with what is due, not with what is stored: an index finds the candidates, and the
+    claims and next checks are written in a few set-wise statements.
+    """
+    result = TickResult()
+    with db.write() as session:
+        facts = chase_store.due_for_check(session, now, limit)
+        result.examined = len(facts)
+        plans: list[tuple[ChaseFacts, TeamPolicy | None, ChasePlan]] = []
+        for h in facts:
+            team = teams.get(h.team_id or "")
+            manager = team.manager_of(h.ae_id) if team else None
+            plans.append((h, team, plan_chase(h, team, now, (manager,) if manager else ())))
+        owed: list[tuple[ChaseFacts, list[Owed], bool]] = []
+        for h, team, plan in plans:
+            channel = team.channel_id if team else None
+            for r in plan.due:
+                owed.append((h, owed_for_reminder(h.id, h.revision, h.ae_id, r, channel=channel), r.kind == "escalation"))
+            for r in plan.superseded:
+                owed.append((h, owed_for_reminder(h.id, h.revision, h.ae_id, r, channel=channel, superseded=True),
+                             False))
+        taken = chase_store.claimed(session, [o.dedupe_key for _, items, _ in owed for o in items if o.dedupe_key])
+        reassign_to = {h.id: plan.reassign_to for h, _team, plan in plans if plan.reassign_to}
+        for h, items, escalation in owed:
+            fresh = [o for o in items if o.dedupe_key not in taken]
+            taken.update(o.dedupe_key for o in fresh if o.dedupe_key)
+            store.enqueue(session, fresh, handoff_id=h.id, event_id=None, now=now)
+            for o in fresh:
+                if o.status == "superseded":
+                    result.superseded += 1
+                else:
+                    result.claimed += 1
+            if escalation and fresh and h.id in reassign_to:  # whoever claims the escalation, reassigns
+                result.reassign.append(Reassignment(h.id, h.revision, reassign_to[h.id]))
+        chase_store.set_next_checks(session, [(h, plan.next_check_at) for h, _team, plan in plans])
+    return result
+
+
+class Chaser:
+    def __init__(self, ctx: Context, handoffs: Handoffs):
+        self.ctx = ctx
+        self.handoffs = handoffs
+
+    async def tick(self) -> TickReport:
+        """One pass: reminders due, auto-reassignments, weekly agendas. Safe to run anywhere, any time."""
+        ctx = self.ctx
+        now = ctx.clock.now()
+        teams = {t.id: t for t in await ctx.db.query(load_teams)}
+        result = await ctx.db.run(claim_due_reminders, now, teams)
+        report = TickReport(result.examined, result.claimed, result.superseded)
+        for r in result.reassign:
+            if await self._reassign(r, teams):
+                report.reassigned.append(r.handoff_id)
+        report.agendas = await post_due_agendas(ctx, list(teams.values()))
+        if report.reminders or report.agendas or report.reassigned:
+            log.info("tick: %d reminders, %d agendas, %d reassigned", report.reminders, len(report.agendas),
+                     len(report.reassigned))
+        ctx.wake_outbox()
+        return report
+
+    async def _reassign(self, r: Reassignment, teams: dict[str, TeamPolicy]) -> bool:
+        handoff = await self.handoffs.get(r.handoff_id)
+        if handoff is None:
+            return False
+        team = teams.get(handoff.team_id or "")
+        ae = Person(r.to_ae, await self.ctx.people.tz(r.to_ae, team.tz if team else None))
+        done = await self.handoffs.act(r.handoff_id, Reassign(ae, REASSIGN_NOTE), actor=SYSTEM_ACTOR,
+                                       card_revision=r.revision)
+        if isinstance(done, Handoff):
+            log.info("%s reassigned from %s to %s after escalation", done.id, handoff.ae_id, r.to_ae)
+            return True
+        return False

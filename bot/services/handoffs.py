@@ -1,0 +1,180 @@
+"""The use cases of a handoff: submit, and every later change, each in one transaction.
+
+One path changes a handoff's state, for people and the scheduler alike: `act` loads the record,
+applies the core rule, and saves the record, its audit line and the messages it owes together.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.core.audience import owed_on_change, owed_on_submit
+from bot.core.form import FormInput, Invalid, OutcomeInput, validate_submission
+from bot.core.handoff import Action, Decision, Event, Handoff, decide, parties, short_id
+from bot.core.lifecycle import Command, Change, Reassign, RecordOutcome, Refused, Revise, apply, submit
+from bot.core.refs import HandoffRef
+from bot.core.teams import TeamPolicy
+from bot.services.context import Context
+from storage import handoffs as store
+from storage import teams as team_store
+from storage.db import Database
+
+log = logging.getLogger("handoff.services")
+
+GONE = "That handoff no longer exists."
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Nothing changed, and why, with the asker's zone to say when."""
+
+    decision: Decision
+    tz: str
+
+
+@dataclass(frozen=True)
+class Missing:
+    text: str = GONE
+
+
+Result = Handoff | Refusal | Invalid | Missing
+
+
+class Handoffs:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    # --- reads ------------------------------------------------------------------
+
+    async def get(self, handoff_id: int) -> Handoff | None:
+        return await self.ctx.db.query(store.get_handoff, handoff_id)
+
+    async def team(self, team_id: str | None) -> TeamPolicy | None:
+        return await self.ctx.db.query(team_store.get_team, team_id) if team_id else None
+
+    async def team_for(self, user_id: str) -> TeamPolicy | None:
+        return await self.ctx.db.query(team_store.team_for_user, user_id)
+
+    async def mine(self, user_id: str) -> list[Handoff]:
+        return await self.ctx.db.query(store.list_for_user, user_id)
+
+    async def details(self, handoff_id: int, viewer: str) -> tuple[Handoff, list[Event]] | Missing | None:
+        """The record and its trail, for its parties and admins; None for anyone else."""
+        handoff = await self.get(handoff_id)
+        if handoff is None:
+            return Missing()
+        events = await self.ctx.db.query(store.audit_trail, handoff_id)
+        if viewer not in self.ctx.installation.admins and viewer not in parties(handoff, events):
+            return None
+        return handoff, events
+
+    async def may(self, ref: HandoffRef, action: Action, actor: str, *, check_revision: bool = True) -> Result:
+        """For a button that opens a form: the handoff, if `actor` may take `action` on it now."""
+        handoff = await self.get(ref.handoff_id)
+        if handoff is None:
+            return Missing()
+        team = await self.team(handoff.team_id)
+        manager = team.manager_of(handoff.ae_id) if team else None
+        decision = decide(action, actor=actor, handoff=handoff, admins=self.ctx.installation.admins,
+                          card_revision=ref.revision if check_revision else None,
+                          managers=frozenset({manager}) if manager else frozenset())
+        if not decision.ok:
+            return Refusal(decision, await self.ctx.people.tz(actor))
+        return handoff
+
+    # --- changes ----------------------------------------------------------------
+
+    async def submit_form(self, form: FormInput, *, sdr_id: str, revising: HandoffRef | None, submission_key: str,
+                          slack_team_id: str) -> Result:
+        """A new handoff, or a revision of a rejected one, from the SDR's form."""
+        team = await self.team_for(sdr_id) or (await self.team_for(form.ae_id) if form.ae_id else None)
+        zone = team.tz if team else None  # when Slack does not know someone's zone, their team's
+        sdr = await self.ctx.people.person(sdr_id, zone)
+        ae = await self.ctx.people.person(form.ae_id, zone) if form.ae_id else None
+        now = self.ctx.clock.now()
+        valid = validate_submission(form, sdr=sdr, ae=ae, now=now, policy=self.ctx.installation.policy_for(team))
+        if isinstance(valid, Invalid):
+            return valid
+        ae_tz = ae.tz if ae else zone or self.ctx.installation.default_tz
+        if revising is not None:
+            return await self.act(revising.handoff_id, Revise(dict(valid.values), ae_tz), actor=sdr_id,
+                                  card_revision=revising.revision)
+        draft = submit(dict(valid.values), sdr_id=sdr_id, team=team, ae_tz=ae_tz, now=now,
+                       submission_key=submission_key, slack_team_id=slack_team_id)
+        handoff, created = await self.ctx.db.run(create_handoff, draft, team.channel_id if team else None)
+        if created:
+            log.info("%s submitted by %s for %s", short_id(handoff.id), sdr_id, handoff.ae_id)
+            self.ctx.wake_outbox()
+        return handoff
+
+    async def reassign(self, ref: HandoffRef, new_ae_id: str | None, note: str | None, *, actor: str) -> Result:
+        handoff = await self.get(ref.handoff_id)
+        if handoff is None:
+            return Missing()
+        team = await self.team(handoff.team_id)
+        new_ae = await self.ctx.people.person(new_ae_id, team.tz if team else None) if new_ae_id else None
+        return await self.act(ref.handoff_id, Reassign(new_ae, note), actor=actor, card_revision=ref.revision)
+
+    async def record_outcome(self, ref: HandoffRef, form: OutcomeInput, *, actor: str) -> Result:
+        tz = await self.ctx.people.tz(actor)
+        return await self.act(ref.handoff_id, RecordOutcome(form, tz), actor=actor, card_revision=ref.revision)
+
+    async def act(self, handoff_id: int, command: Command, *, actor: str, card_revision: int | None) -> Result:
+        """Load, apply the rule, save the record with its audit line and owed messages: one transaction."""
+        result = await self.ctx.db.run(_act, handoff_id, command, actor, card_revision, self.ctx.clock.now(),
+                                       self.ctx.installation.admins)
+        if isinstance(result, Refused):
+            return Refusal(result.decision, await self.ctx.people.tz(actor))
+        if isinstance(result, Handoff):
+            log.info("%s %s by %s", short_id(handoff_id), command.action.value, actor)
+            self.ctx.wake_outbox()
+        return result
+
+
+def create_handoff(db: Database, draft: Handoff, channel: str | None = None) -> tuple[Handoff, bool]:
+    """Store a new handoff with its audit line and the messages it owes; a form sent twice (the
+    same view id) makes one handoff: the stored one is returned."""
+    try:
+        with db.write() as session:
+            handoff = store.insert_handoff(session, draft)
+            event_id = store.add_event(session, handoff.id, actor=handoff.sdr_id, action="submitted",
+                                       at=handoff.created_at, from_state=None, to_state=handoff.state)
+            store.enqueue(session, owed_on_submit(handoff, channel=channel), handoff_id=handoff.id,
+                          event_id=event_id, now=handoff.created_at)
+            return handoff, True
+    except IntegrityError:
+        with db.read() as session:
+            existing = store.by_submission(session, draft.submission_key)
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _act(db: Database, handoff_id: int, command: Command, actor: str, card_revision: int | None, now,
+         admins: frozenset[str]) -> Handoff | Refused | Invalid | Missing:
+    with db.write() as session:
+        before = store.get(session, handoff_id, lock=True)
+        if before is None:
+            return Missing()
+        team = team_store.team_in(session, before.team_id) if before.team_id else None
+        change = apply(before, command, actor=actor, now=now, team=team, admins=admins, card_revision=card_revision)
+        if not isinstance(change, Change):
+            return change
+        _save(session, change, team)
+        return change.after
+
+
+def _save(session: Session, change: Change, team: TeamPolicy | None) -> None:
+    before, after = change.before, change.after
+    if not store.save(session, before, after):
+        # The row is locked for this transaction: a lost race here is a bug, not a busy user.
+        raise RuntimeError(f"{short_id(before.id)} changed under a held lock")
+    event_id = store.add_event(session, after.id, actor=change.actor, action=change.action.value, at=change.at,
+                               from_state=before.state, to_state=after.state, reason=change.reason,
+                               detail=change.detail)
+    owed = owed_on_change(change, event_id=event_id, channel=team.channel_id if team else None,
+                          sdr_manager=team.manager_of(after.sdr_id) if team else None)
+    store.enqueue(session, owed, handoff_id=after.id, event_id=event_id, now=change.at)

@@ -1,0 +1,28 @@
+"""Teams: read for the rules, saved whole by admins (in Slack or from teams.yaml), one transaction each."""
+from __future__ import annotations
+
+from bot.core.teams import TeamPolicy
+from bot.services.context import Context
+from storage import teams as team_store
+from storage.teams import MemberConflict
+
+__all__ = ["MemberConflict", "Teams"]
+
+
+class Teams:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    async def all(self) -> list[TeamPolicy]:
+        return await self.ctx.db.query(team_store.load_teams)
+
+    async def get(self, team_id: str) -> TeamPolicy | None:
+        return await self.ctx.db.query(team_store.get_team, team_id)
+
+    async def paired_ae(self, sdr_id: str) -> str | None:
+        """The AE prefilled in this SDR's form, if an admin paired them."""
+        return await self.ctx.db.query(team_store.paired_ae, sdr_id)
+
+    async def save(self, team: TeamPolicy) -> bool:
+        """True if the team is new. Raises MemberConflict, changing nothing, if a member is in another team."""
+        return await self.ctx.db.run(team_store.save_team, team, self.ctx.clock.now())

@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
 
 from aiohttp import web  # noqa: E402
 
-from bot.sandbox.slack_api import RecordedCall, SlackStandIn  # noqa: E402
+from bot.sandbox import RecordedCall, SlackStandIn  # noqa: E402
 
 
 def _json(data: Any, status: int = 200) -> web.Response:

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time as dtime
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .slack_api import APP_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
+from .standin.workspace import APP_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
 
 if TYPE_CHECKING:
-    from .slack_api import SlackStandIn
+    from .standin import SlackStandIn
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

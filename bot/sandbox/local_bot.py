@@ -17,7 +17,7 @@ from bot.runtime.config import Settings
 from bot.runtime.app import Wiring
 from bot.runtime.server import build_http
 from bot.sandbox.driver import SlackDriver
-from bot.sandbox.slack_api import SlackStandIn
+from bot.sandbox.standin import SlackStandIn
 from storage.db import Database
 from storage.migrate import upgrade
 

@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
-    from .slack_api import StandInEvent
+    from .standin import StandInEvent
 
 RULE = "─" * 40
 _FIELD_WIDTH = 34

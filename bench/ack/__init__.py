@@ -1,0 +1,1 @@
+"""The ack-latency benchmark's parts; bench/ack_latency.py runs it."""

@@ -1,0 +1,170 @@
+"""SlackStandIn: the API families assembled behind one aiohttp server, and the method table."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any, Callable
+
+from aiohttp import web
+
+from .auth import auth_test
+from .chat import Messages, chat_get_permalink, chat_post_ephemeral, chat_post_message, chat_update
+from .conversations import conversations_open
+from .socket_mode import SocketMode
+from .users import users_info
+from .views import Views, views_open, views_publish, views_push, views_update
+from .wire import ApiError, read_args
+
+
+class SlackStandIn(Views, Messages, SocketMode):
+    """Loopback HTTP server that plays Slack's Web API for tests and demos."""
+
+    def __init__(
+        self,
+        token: str = "xoxb-test",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        trigger_ttl: float = 3.0,
+        app_token: str | None = None,
+    ) -> None:
+        super().__init__(token, host, port)
+        self.trigger_ttl = trigger_ttl
+        self.app_token = app_token
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> "SlackStandIn":
+        """Start serving; returns once the socket is listening."""
+        if self._thread is not None:
+            return self
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            self._loop = loop
+            try:
+                loop.run_until_complete(self._serve())
+            except BaseException as exc:  # surfaced to start()'s caller
+                failure.append(exc)
+                ready.set()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="slack-standin", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        if failure:
+            self._thread = None
+            raise RuntimeError(f"stand-in failed to start: {failure[0]!r}") from failure[0]
+        return self
+
+    async def _serve(self) -> None:
+        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/respond/{token}", self._handle_response_url)
+        app.router.add_get("/socket/{conn_id}", self._handle_socket)
+        app.on_shutdown.append(self._close_sockets)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        # port 0: read back the port the OS picked.
+        self.port = self._runner.addresses[0][1]
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        self._thread = self._loop = self._runner = None
+
+    def __enter__(self) -> "SlackStandIn":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ HTTP
+
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        try:
+            args = await read_args(request)
+        except ValueError as exc:
+            body = {"ok": False, "error": "invalid_json", "response_metadata": {"messages": [str(exc)]}}
+            self._record(method, {}, 200, body)
+            return web.json_response(body)
+        header_token = None
+        auth = request.headers.get("Authorization", "")
+        if auth.lower().startswith("bearer "):
+            header_token = auth[7:].strip()
+        token = header_token or args.pop("token", None)
+        args.pop("token", None)
+
+        rule = self._take_rule(method)
+        if rule is not None:
+            if rule.delay > 0:
+                await asyncio.sleep(rule.delay)
+            if rule.status == 429:
+                body = {"ok": False, "error": "ratelimited"}
+                self._record(method, args, 429, body)
+                return web.json_response(
+                    body, status=429, headers={"Retry-After": str(rule.retry_after or 1)}
+                )
+            if rule.error is not None:
+                body = {"ok": False, "error": rule.error}
+                self._record(method, args, rule.status, body)
+                return web.json_response(body, status=rule.status)
+            if rule.status not in (0, 200):
+                body = {"ok": False, "error": f"http_{rule.status}"}
+                self._record(method, args, rule.status, body)
+                return web.Response(status=rule.status, text="Internal Server Error")
+
+        try:
+            if not token:
+                raise ApiError("not_authed")
+            if method == "apps.connections.open":
+                return self._apps_connections_open(method, args, token)
+            if self.app_token is not None and token == self.app_token:
+                raise ApiError("not_allowed_token_type")  # app-level tokens only open sockets
+            if token != self.token:
+                raise ApiError("invalid_auth")
+            handler = _HANDLERS.get(method)
+            if handler is None:
+                raise ApiError("unknown_method")
+            with self._lock:
+                response = handler(self, args)
+            response = {"ok": True, **response}
+        except ApiError as exc:
+            response = {"ok": False, "error": exc.error}
+            if exc.messages:
+                response["response_metadata"] = {"messages": exc.messages}
+        self._record(method, args, 200, response)
+        return web.json_response(response)
+
+
+# Every Web API method the stand-in answers (apps.connections.open aside: it takes the app-level token).
+_HANDLERS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = {
+    "auth.test": auth_test,
+    "chat.postMessage": chat_post_message,
+    "chat.update": chat_update,
+    "chat.postEphemeral": chat_post_ephemeral,
+    "chat.getPermalink": chat_get_permalink,
+    "conversations.open": conversations_open,
+    "users.info": users_info,
+    "views.open": views_open,
+    "views.push": views_push,
+    "views.update": views_update,
+    "views.publish": views_publish,
+}

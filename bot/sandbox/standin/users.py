@@ -1,0 +1,70 @@
+"""users.info: a user's profile and time zone, in Slack's shape."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .directory import Directory
+from .wire import ApiError, missing, without_none
+from .workspace import BOT_ID, BOT_USER_ID, TEAM_ID
+
+# Slack's long-form labels for the abbreviations zoneinfo gives us.
+_TZ_LABELS = {
+    "EST": "Eastern Standard Time", "EDT": "Eastern Daylight Time",
+    "CST": "Central Standard Time", "CDT": "Central Daylight Time",
+    "MST": "Mountain Standard Time", "MDT": "Mountain Daylight Time",
+    "PST": "Pacific Standard Time", "PDT": "Pacific Daylight Time",
+    "GMT": "Greenwich Mean Time", "BST": "British Summer Time", "UTC": "Coordinated Universal Time",
+    "CET": "Central European Time", "CEST": "Central European Summer Time",
+    "IST": "India Standard Time", "JST": "Japan Standard Time",
+    "AEST": "Australian Eastern Standard Time", "AEDT": "Australian Eastern Daylight Time",
+}
+
+
+def users_info(s: Directory, args: dict[str, Any]) -> dict[str, Any]:
+    uid = args.get("user")
+    if not uid:
+        raise missing("user")
+    user = s._users.get(str(uid))
+    if user is None:
+        raise ApiError("user_not_found")
+    try:
+        now = datetime.now(ZoneInfo(user.tz))
+        offset = int(now.utcoffset().total_seconds())  # type: ignore[union-attr]
+        abbr = now.tzname() or ""
+    except (ZoneInfoNotFoundError, ValueError):  # tz=None: a user Slack has no zone for
+        offset, abbr = 0, "UTC"
+    profile: dict[str, Any] = {
+        "real_name": user.real_name,
+        "real_name_normalized": user.real_name,
+        "display_name": user.name,
+        "display_name_normalized": user.name,
+        "team": TEAM_ID,
+    }
+    if user.email:
+        profile["email"] = user.email
+    if user.is_bot:
+        profile["bot_id"] = BOT_ID if user.id == BOT_USER_ID else None
+    return {
+        "user": {
+            "id": user.id,
+            "team_id": TEAM_ID,
+            "name": user.name,
+            "deleted": user.deleted,
+            "real_name": user.real_name,
+            "tz": user.tz or None,
+            "tz_label": _TZ_LABELS.get(abbr, abbr),
+            "tz_offset": offset,
+            "profile": without_none(profile),
+            "is_admin": False,
+            "is_owner": False,
+            "is_bot": user.is_bot,
+            "is_app_user": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "updated": int(time.time()),
+        }
+    }

@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench run migrate clean
+.PHONY: demo test lint bench run migrate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The gate on the pure core and the use cases: lint, and strict types.
+lint: $(STAMP)
+	$(BIN)/ruff check bot/core bot/services handlers
+	$(BIN)/mypy bot/core bot/services
 
 bench: $(STAMP)
 	$(BIN)/python bench/ack_latency.py

@@ -6,9 +6,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.form import Invalid
 from bot.core.handoff import Action, Handoff
 from bot.core.lifecycle import Accept, Reject
-from bot.core.form import Invalid
 from bot.core.refs import HandoffRef
 from bot.render.cards import ACCEPT, REJECT
 from bot.render.modals import REJECT_CALLBACK, notice_modal, reject_modal

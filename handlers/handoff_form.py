@@ -34,13 +34,13 @@ def read_form(view: dict[str, Any]) -> FormInput:
         option = input_value(view, name).get("selected_option") or {}
         values[name] = option.get("value") if isinstance(option, dict) else None
     values["ae_id"] = input_value(view, "ae_id").get("selected_user")
-    values["attendees"] = tuple(u for u in input_value(view, "attendees").get("selected_users") or [] if isinstance(u, str))
-    values["enterprise_needs"] = tuple(
-        o.get("value") for o in input_value(view, "enterprise_needs").get("selected_options") or [] if isinstance(o, dict))
+    users = input_value(view, "attendees").get("selected_users") or []
+    values["attendees"] = tuple(u for u in users if isinstance(u, str))
+    needs = input_value(view, "enterprise_needs").get("selected_options") or []
+    values["enterprise_needs"] = tuple(o.get("value") for o in needs if isinstance(o, dict))
     epoch = input_value(view, "meeting_start").get("selected_date_time")
-    values["meeting_start"] = (
-        datetime.fromtimestamp(int(epoch), tz=timezone.utc) if isinstance(epoch, (int, float, str)) and str(epoch).isdigit()
-        else None)
+    whole = isinstance(epoch, (int, float, str)) and str(epoch).isdigit()
+    values["meeting_start"] = datetime.fromtimestamp(int(epoch), tz=timezone.utc) if whole else None
     return FormInput(**values)
 
 

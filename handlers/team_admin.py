@@ -8,6 +8,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.refs import TeamRef
+from bot.core.team_config import CHANNEL_ID, SLUG, check_holidays, check_team, check_tz, parse_hhmm
+from bot.core.teams import SLA_FROM, Member, TeamPolicy
 from bot.render.team_modals import (
     AUTO_REASSIGN,
     NEW_TEAM,
@@ -17,9 +20,6 @@ from bot.render.team_modals import (
     team_pick_modal,
 )
 from bot.render.text import escape, mention
-from bot.core.team_config import CHANNEL_ID, SLUG, check_holidays, check_team, check_tz, parse_hhmm
-from bot.core.teams import SLA_FROM, Member, TeamPolicy
-from bot.core.refs import TeamRef
 from bot.services import Services
 from bot.services.teams import MemberConflict
 from handlers.common import input_value

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from bot.core.handoff import REJECT_REASONS, Event, Handoff, State
 from bot.core.chase import acceptance_deadline
+from bot.core.handoff import REJECT_REASONS, Event, Handoff, State
 from bot.core.teams import TeamPolicy
 from bot.core.working_time import WorkingCalendar, local_to_utc, working_time_between
 

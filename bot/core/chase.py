@@ -54,7 +54,8 @@ NO_SHOW_KINDS = ("rebook", "close_or_keep")
 @dataclass(frozen=True)
 class Reminder:
     key: str  # names what must not happen twice
-    kind: str  # heads_up | overdue | escalation | meeting_over | outcome_missing | rebook | close_or_keep | next_step_overdue
+    # heads_up | overdue | escalation | meeting_over | outcome_missing | rebook | close_or_keep | next_step_overdue
+    kind: str
     to: tuple[str, ...]  # user ids, CHANNEL, CARD
     since: datetime  # when it became owed
     deadline: datetime | None = None
@@ -129,7 +130,8 @@ def acceptance_deadline(team: TeamPolicy, *, start: datetime, ae_tz: str | None)
     return add_working_time(team.calendar(ae_tz or team.tz), start, timedelta(hours=team.sla_hours))
 
 
-def acceptance_steps(h: ChaseFacts, team: TeamPolicy, cal: WorkingCalendar, managers: tuple[str, ...]) -> list[Reminder]:
+def acceptance_steps(h: ChaseFacts, team: TeamPolicy, cal: WorkingCalendar,
+                     managers: tuple[str, ...]) -> list[Reminder]:
     start = h.sla_start or h.created_at
     sla = timedelta(hours=team.sla_hours)
     deadline = acceptance_deadline(team, start=start, ae_tz=h.ae_tz)

@@ -149,7 +149,7 @@ class _Reader:
         if not isinstance(node, ScalarNode) or self.is_null(node) or not node.value.strip():
             self.error(node, f"{what} must be a non-empty text")
             return None
-        value = node.value.strip()
+        value = str(node.value).strip()
         if pattern is not None and not pattern.match(value):
             self.error(node, f"{what} {value!r} is not valid{hint}")
             return None
@@ -437,7 +437,7 @@ def check_team(team: TeamPolicy, source: str = "team") -> list[str]:
 def _flow(value: Any) -> str:
     """One value in YAML flow style, quoted where YAML would misread it ("10:00", "NO")."""
     text = yaml.safe_dump([value], default_flow_style=True, sort_keys=False, width=10**9, allow_unicode=True)
-    return text.strip()[1:-1]
+    return str(text).strip()[1:-1]
 
 
 def _number(value: float) -> int | float:

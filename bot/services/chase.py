@@ -73,7 +73,8 @@ def claim_due_reminders(db: Database, now: datetime, teams: dict[str, TeamPolicy
         for h, team, plan in plans:
             channel = team.channel_id if team else None
             for r in plan.due:
-                owed.append((h, owed_for_reminder(h.id, h.revision, h.ae_id, r, channel=channel), r.kind == "escalation"))
+                owed.append((h, owed_for_reminder(h.id, h.revision, h.ae_id, r, channel=channel),
+                             r.kind == "escalation"))
             for r in plan.superseded:
                 owed.append((h, owed_for_reminder(h.id, h.revision, h.ae_id, r, channel=channel, superseded=True),
                              False))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -14,7 +15,7 @@ from sqlmodel import Session
 from bot.core.audience import owed_on_change, owed_on_submit
 from bot.core.form import FormInput, Invalid, OutcomeInput, validate_submission
 from bot.core.handoff import Action, Decision, Event, Handoff, decide, parties, short_id
-from bot.core.lifecycle import Command, Change, Reassign, RecordOutcome, Refused, Revise, apply, submit
+from bot.core.lifecycle import Change, Command, Reassign, RecordOutcome, Refused, Revise, apply, submit
 from bot.core.refs import HandoffRef
 from bot.core.teams import TeamPolicy
 from bot.services.context import Context
@@ -153,7 +154,7 @@ def create_handoff(db: Database, draft: Handoff, channel: str | None = None) -> 
         return existing, False
 
 
-def _act(db: Database, handoff_id: int, command: Command, actor: str, card_revision: int | None, now,
+def _act(db: Database, handoff_id: int, command: Command, actor: str, card_revision: int | None, now: datetime,
          admins: frozenset[str]) -> Handoff | Refused | Invalid | Missing:
     with db.write() as session:
         before = store.get(session, handoff_id, lock=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable
-from datetime import date, time
+from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -98,7 +98,7 @@ def check_tz(name: str) -> str | None:
 def check_holidays(country: str, subdivision: str | None) -> str | None:
     """None if the `holidays` package knows this country/subdivision, else the problem."""
     try:
-        holiday_dates(country, subdivision, [date.today().year])
+        holiday_dates(country, subdivision, [])  # no year needed: the calendar itself must exist
         return None
     except (ValueError, KeyError, TypeError) as error:
         return f"{error}; country codes are ISO 3166 upper case, like US, DE, AU"

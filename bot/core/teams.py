@@ -8,6 +8,8 @@ from functools import lru_cache
 from bot.core.working_time import WorkingCalendar, holiday_dates
 
 ROLES = ("sdr", "ae", "manager")
+# Every year a handoff, an SLA or an agenda can plausibly fall in; loaded once per calendar (~0.1 s).
+HOLIDAY_YEARS = range(2000, 2101)
 SLA_FROM = ("meeting_end", "submission")
 
 
@@ -63,10 +65,5 @@ def _calendar(tz: str, workdays: frozenset[int], start: time, end: time, country
               subdivision: str | None) -> WorkingCalendar:
     holidays: frozenset[date] = frozenset()
     if country:
-        holidays = holiday_dates(country, subdivision, range(2020, 2041))
+        holidays = holiday_dates(country, subdivision, HOLIDAY_YEARS)
     return WorkingCalendar(tz=tz, workdays=workdays, day_start=start, day_end=end, holidays=holidays)
-
-
-def team_of(teams: list[TeamPolicy] | tuple[TeamPolicy, ...], user_id: str) -> TeamPolicy | None:
-    """The team a user belongs to (the first, if several)."""
-    return next((t for t in teams if t.member(user_id)), None)

@@ -4,11 +4,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.form import Invalid
 from bot.core.handoff import Action, Handoff
 from bot.core.lifecycle import Command
 from bot.core.refs import HandoffRef
+from bot.render.modals import notice_modal
 from bot.render.replies import refusal
 from bot.services import Services
 from bot.services.handoffs import Missing, Refusal, Result
@@ -71,3 +74,18 @@ async def may_open(services: Services, body: dict[str, Any], client: AsyncWebCli
         return result
     await tell(client, body, why_not(result, action))
     return None
+
+
+async def answer_form(ack: AsyncAck, result: Result, action: Action) -> None:
+    """A submitted form's answer: inline errors, closed when it changed the handoff, else why not."""
+    if isinstance(result, Invalid):
+        await ack(response_action="errors", errors=result.errors)
+    elif isinstance(result, Handoff):
+        await ack()
+    else:
+        # Someone decided first (say, an Accept in the same second): say so instead of failing silently.
+        await ack(response_action="update", view=notice_modal("Nothing changed", why_not(result, action)))
+
+
+async def broken_form(ack: AsyncAck) -> None:
+    await ack(response_action="update", view=notice_modal("Handoff", "This form is broken; start again."))

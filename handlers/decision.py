@@ -6,14 +6,13 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.form import Invalid
-from bot.core.handoff import Action, Handoff
+from bot.core.handoff import Action
 from bot.core.lifecycle import Accept, Reject
 from bot.core.refs import HandoffRef
 from bot.render.cards import ACCEPT, REJECT
-from bot.render.modals import REJECT_CALLBACK, notice_modal, reject_modal
+from bot.render.modals import REJECT_CALLBACK, reject_modal
 from bot.services import Services
-from handlers.common import input_value, may_open, one_click, why_not
+from handlers.common import answer_form, broken_form, input_value, may_open, one_click
 from handlers.middleware import Later
 
 
@@ -47,14 +46,8 @@ async def reject_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, 
     reason = (input_value(view, "reason").get("selected_option") or {}).get("value")
     feedback = input_value(view, "feedback").get("value")
     if ref is None:
-        await ack(response_action="update", view=notice_modal("Handoff", "This form is broken; start again."))
+        await broken_form(ack)
         return
     result = await services.handoffs.act(ref.handoff_id, Reject(reason, feedback), actor=body["user"]["id"],
                                          card_revision=ref.revision)
-    if isinstance(result, Invalid):
-        await ack(response_action="errors", errors=result.errors)
-    elif isinstance(result, Handoff):
-        await ack()
-    else:
-        # Someone decided first (say, an Accept in the same second): say so instead of failing silently.
-        await ack(response_action="update", view=notice_modal("Nothing changed", why_not(result, Action.REJECT)))
+    await answer_form(ack, result, Action.REJECT)

@@ -7,12 +7,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.core.form import FormInput, Invalid
-from bot.core.handoff import Action, Handoff
+from bot.core.form import FormInput
+from bot.core.handoff import Action
 from bot.core.refs import HandoffRef, blank
-from bot.render.modals import HANDOFF_CALLBACK, notice_modal
+from bot.render.modals import HANDOFF_CALLBACK
 from bot.services import Services
-from handlers.common import input_value, why_not
+from handlers.common import answer_form, broken_form, input_value
 
 log = logging.getLogger("handoff.form")
 
@@ -52,7 +52,7 @@ async def handoff_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str,
                             ref: HandoffRef | None) -> None:
     sdr_id = body["user"]["id"]
     if ref is None and not blank(view.get("private_metadata")):
-        await ack(response_action="update", view=notice_modal("Handoff", "This form is broken; start again."))
+        await broken_form(ack)
         return
     try:
         result = await services.handoffs.submit_form(
@@ -64,9 +64,4 @@ async def handoff_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str,
         await ack(response_action="errors",
                   errors={"company": "Couldn't save just now; nothing was lost. Press Hand off again."})
         return
-    if isinstance(result, Invalid):
-        await ack(response_action="errors", errors=result.errors)
-    elif isinstance(result, Handoff):
-        await ack()
-    else:
-        await ack(response_action="update", view=notice_modal("Nothing changed", why_not(result, Action.REVISE)))
+    await answer_form(ack, result, Action.REVISE)

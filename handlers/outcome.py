@@ -8,14 +8,14 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.form import Invalid, OutcomeInput
-from bot.core.handoff import Action, Handoff, short_id
+from bot.core.form import OutcomeInput
+from bot.core.handoff import Action, short_id
 from bot.core.lifecycle import Close, Keep
 from bot.core.refs import HandoffRef
-from bot.render.modals import OUTCOME_CALLBACK, notice_modal, outcome_modal
+from bot.render.modals import OUTCOME_CALLBACK, outcome_modal
 from bot.render.reminders import CLOSE, KEEP, OUTCOME
 from bot.services import Services
-from handlers.common import input_value, may_open, one_click, tell, why_not
+from handlers.common import answer_form, broken_form, input_value, may_open, one_click, tell
 from handlers.middleware import Later
 
 
@@ -59,16 +59,10 @@ async def _open_form(services: Services, body: dict[str, Any], client: AsyncWebC
 async def outcome_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services,
                             ref: HandoffRef | None) -> None:
     if ref is None:
-        await ack(response_action="update", view=notice_modal("Handoff", "This form is broken; start again."))
+        await broken_form(ack)
         return
     result = await services.handoffs.record_outcome(ref, read_outcome(view), actor=body["user"]["id"])
-    if isinstance(result, Invalid):
-        await ack(response_action="errors", errors=result.errors)
-    elif isinstance(result, Handoff):
-        await ack()
-    else:
-        await ack(response_action="update",
-                  view=notice_modal("Nothing changed", why_not(result, Action.RECORD_OUTCOME)))
+    await answer_form(ack, result, Action.RECORD_OUTCOME)
 
 
 async def close_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, services: Services,

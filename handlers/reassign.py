@@ -6,13 +6,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.form import Invalid
-from bot.core.handoff import Action, Handoff
+from bot.core.handoff import Action
 from bot.core.refs import HandoffRef
 from bot.render.cards import REASSIGN
-from bot.render.modals import REASSIGN_CALLBACK, notice_modal, reassign_modal
+from bot.render.modals import REASSIGN_CALLBACK, reassign_modal
 from bot.services import Services
-from handlers.common import input_value, may_open, why_not
+from handlers.common import answer_form, broken_form, input_value, may_open
 from handlers.middleware import Later
 
 
@@ -36,15 +35,10 @@ async def _open_form(services: Services, body: dict[str, Any], client: AsyncWebC
 async def reassign_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services,
                              ref: HandoffRef | None) -> None:
     if ref is None:
-        await ack(response_action="update", view=notice_modal("Handoff", "This form is broken; start again."))
+        await broken_form(ack)
         return
     new_ae = input_value(view, "new_ae").get("selected_user")
     note = (input_value(view, "note").get("value") or "").strip() or None
     result = await services.handoffs.reassign(ref, new_ae if isinstance(new_ae, str) else None, note,
                                               actor=body["user"]["id"])
-    if isinstance(result, Invalid):
-        await ack(response_action="errors", errors=result.errors)
-    elif isinstance(result, Handoff):
-        await ack()
-    else:
-        await ack(response_action="update", view=notice_modal("Nothing changed", why_not(result, Action.REASSIGN)))
+    await answer_form(ack, result, Action.REASSIGN)

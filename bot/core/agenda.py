@@ -191,6 +191,166 @@ def _rejection_of(h: Handoff, event: Event | None, latest: bool) -> Rejection:
     return Rejection(h, at, by, label, feedback)
 
 
+_FAR = datetime.max.replace(tzinfo=timezone.utc)  # sorts "no date" last
+
+
+@dataclass(frozen=True)
+class _Week:
+    """What every agenda section reads: the rows in creation order, each one's audit trail, and the week."""
+    team: TeamPolicy
+    now: datetime
+    rows: list[Handoff]
+    by_id: dict[int, Handoff]
+    trails: dict[int, list[Event]]
+    events: Sequence[Event]  # as given: the numbers count decisions across all of them
+
+    @property
+    def start(self) -> datetime:
+        return self.now - WEEK
+
+    def trail(self, h: Handoff) -> list[Event]:
+        return self.trails.get(h.id or 0, [])
+
+    def in_week(self, at: datetime | None) -> bool:
+        return at is not None and self.start <= at < self.now
+
+
+def _index(team: TeamPolicy, handoffs: Sequence[Handoff], events: Sequence[Event], now: datetime) -> _Week:
+    trails: dict[int, list[Event]] = {}
+    for e in sorted(events, key=lambda e: (e.at, e.id or 0)):
+        trails.setdefault(e.handoff_id, []).append(e)
+    rows = sorted(handoffs, key=lambda h: (h.created_at, h.id or 0))
+    return _Week(team, now, rows, {h.id: h for h in rows}, trails, events)
+
+
+def _created_by_sdr(w: _Week) -> dict[str, tuple[Handoff, ...]]:
+    """Handoffs created this week, per SDR."""
+    created: dict[str, list[Handoff]] = {}
+    for h in w.rows:
+        if w.in_week(h.created_at):
+            created.setdefault(h.sdr_id, []).append(h)
+    return {sdr: tuple(hs) for sdr, hs in created.items()}
+
+
+def _waiting(w: _Week, sla_deadline: Callable[[Handoff], datetime | None],
+             deadlines: dict[int, datetime | None]) -> list[Waiting]:
+    """Waiting for acceptance, soonest deadline first. Fills `deadlines` so the numbers reuse them."""
+    team_cal = w.team.calendar()
+    waiting: list[Waiting] = []
+    for h in w.rows:
+        if h.state != State.PENDING:
+            continue
+        since = _pending_since(h, w.trail(h))
+        deadline = deadlines[h.id or 0] = sla_deadline(h)
+        label, overdue = sla_state(deadline, w.now, _ae_calendar(w.team, h), w.team)
+        age = working_time_between(team_cal, since, w.now) if since < w.now else timedelta(0)
+        waiting.append(Waiting(h, since, age, deadline, label, overdue))
+    waiting.sort(key=lambda x: (x.deadline or _FAR, x.since, x.handoff.id or 0))
+    return waiting
+
+
+def _upcoming(w: _Week) -> list[Handoff]:
+    """Meetings in the 7 days ahead that are still on (accepted or awaiting acceptance)."""
+    week_end = w.now + WEEK
+    return sorted(
+        (h for h in w.rows if h.state in (State.ACCEPTED, State.PENDING) and h.meeting_start is not None
+         and w.now <= h.meeting_start < week_end),
+        key=lambda h: (h.meeting_start, h.id or 0),
+    )
+
+
+def _pipeline(w: _Week) -> list[PipelineItem]:
+    """The pipeline by next-step date: overdue ones have the earliest dates, so they come first;
+    steps without a date go last."""
+    return sorted(
+        (PipelineItem(h, h.next_step_due is not None and h.next_step_due < w.now)
+         for h in w.rows if h.state == State.ACCEPTED and h.next_step),
+        key=lambda p: (p.handoff.next_step_due or _FAR, p.handoff.id or 0),
+    )
+
+
+def _no_shows(w: _Week) -> list[Handoff]:
+    """Missed meetings not yet rebooked (a withdrawn handoff needs no rebook)."""
+    return [h for h in w.rows
+            if h.meeting_outcome == "no_show" and h.completed_at is None and h.state != State.WITHDRAWN]
+
+
+def _rejections(w: _Week) -> list[Rejection]:
+    """Each reject event of the week (a handoff rejected, revised and rejected again shows twice),
+    or the row itself when its trail is missing."""
+    rejections: list[Rejection] = []
+    for h in w.rows:
+        all_rejects = [e for e in w.trail(h) if e.action == "reject"]
+        if all_rejects:
+            rejections.extend(_rejection_of(h, e, e is all_rejects[-1]) for e in all_rejects if w.in_week(e.at))
+        elif h.state == State.REJECTED and w.in_week(h.decided_at):
+            rejections.append(_rejection_of(h, None, True))
+    rejections.sort(key=lambda r: (r.at, r.handoff.id or 0))
+    return rejections
+
+
+def _hours_to_accept(w: _Week, accepted: list[Event]) -> list[float]:
+    """Working hours from the SLA clock's start to each acceptance, in the AE's calendar."""
+    hours: list[float] = []
+    for e in accepted:
+        h = w.by_id[e.handoff_id]
+        start = h.sla_start if h.sla_start is not None else _pending_since(h, w.trail(h), before=e.at)
+        # Accepted before the clock started (e.g. before the meeting ended) counts as 0.
+        spent = working_time_between(_ae_calendar(w.team, h), start, e.at) if start < e.at else timedelta(0)
+        hours.append(spent / HOUR)
+    return hours
+
+
+def _sla_breaches(w: _Week, sla_deadline: Callable[[Handoff], datetime | None],
+                  deadlines: dict[int, datetime | None]) -> int:
+    """Deadlines falling this week that passed before the handoff stopped waiting."""
+    breaches = 0
+    for h in w.rows:
+        deadline = deadlines[h.id or 0] if (h.id or 0) in deadlines else sla_deadline(h)
+        if deadline is None or not w.in_week(deadline):
+            continue
+        left = _left_pending(h, w.trail(h))
+        if left is None or left > deadline:
+            breaches += 1
+    return breaches
+
+
+def _numbers(w: _Week, sla_deadline: Callable[[Handoff], datetime | None],
+             deadlines: dict[int, datetime | None]) -> Numbers:
+    """The week's numbers."""
+    decisions = [e for e in w.events if e.action in DECISIONS and w.in_week(e.at) and e.handoff_id in w.by_id]
+    accepted = [e for e in decisions if e.action == "accept"]
+    hours_to_accept = _hours_to_accept(w, accepted)
+    breaches = _sla_breaches(w, sla_deadline, deadlines)
+    held = [h for h in w.rows if h.meeting_outcome in HELD_OUTCOMES and w.in_week(h.outcome_at)]
+    missed = sum(1 for h in held if h.meeting_outcome == "no_show")
+    return Numbers(
+        submitted=sum(1 for h in w.rows if w.in_week(h.created_at)),
+        accepted=len(accepted),
+        rejected=len(decisions) - len(accepted),
+        acceptance_rate=len(accepted) / len(decisions) if decisions else None,
+        median_hours_to_accept=statistics.median(hours_to_accept) if hours_to_accept else None,
+        sla_breaches=breaches,
+        no_shows=missed,
+        meetings_with_outcome=len(held),
+        no_show_rate=missed / len(held) if held else None,
+    )
+
+
+def _action_items(pipeline: list[PipelineItem], no_shows: list[Handoff], waiting: list[Waiting]) -> list[ActionItem]:
+    """Who owes what: next steps (their owner, else the AE), rebooks (the SDR), acceptances (the AE)."""
+    items: list[ActionItem] = []
+    for p in pipeline:
+        h = p.handoff
+        items.append(ActionItem(h.next_step_owner or h.ae_id, "next_step", h, h.next_step_due, h.next_step, p.overdue))
+    for h in no_shows:
+        items.append(ActionItem(h.sdr_id, "rebook", h, None))
+    for x in waiting:
+        items.append(ActionItem(x.handoff.ae_id, "accept", x.handoff, x.deadline, None, x.overdue))
+    items.sort(key=lambda i: (i.owner, i.due or _FAR, i.handoff.id or 0))
+    return items
+
+
 def build_agenda(
     team: TeamPolicy,
     handoffs: Sequence[Handoff],
@@ -200,123 +360,27 @@ def build_agenda(
 ) -> Agenda:
     """Everything the weekly sync goes through, for the 7 days before `now` and the 7 after."""
     now = _require_aware(now)
-    week_start, week_end = now - WEEK, now + WEEK
-    team_cal = team.calendar()
-    by_handoff: dict[int, list[Event]] = {}
-    for e in sorted(events, key=lambda e: (e.at, e.id or 0)):
-        by_handoff.setdefault(e.handoff_id, []).append(e)
-    rows = sorted(handoffs, key=lambda h: (h.created_at, h.id or 0))
-    by_id = {h.id: h for h in rows}
-
-    def trail(h: Handoff) -> list[Event]:
-        return by_handoff.get(h.id or 0, [])
-
-    def in_week(at: datetime | None) -> bool:
-        return at is not None and week_start <= at < now
-
-    # Handoffs created this week, per SDR.
-    created: dict[str, list[Handoff]] = {}
-    for h in rows:
-        if in_week(h.created_at):
-            created.setdefault(h.sdr_id, []).append(h)
-
-    # Waiting for acceptance; deadlines are computed once and reused by the action items.
+    w = _index(team, handoffs, events, now)
+    created = _created_by_sdr(w)
+    # Deadlines are computed once, for the waiting handoffs, and reused by the numbers.
     deadlines: dict[int, datetime | None] = {}
-    waiting: list[Waiting] = []
-    for h in rows:
-        if h.state != State.PENDING:
-            continue
-        since = _pending_since(h, trail(h))
-        deadline = deadlines[h.id or 0] = sla_deadline(h)
-        label, overdue = sla_state(deadline, now, _ae_calendar(team, h), team)
-        age = working_time_between(team_cal, since, now) if since < now else timedelta(0)
-        waiting.append(Waiting(h, since, age, deadline, label, overdue))
-    far = datetime.max.replace(tzinfo=timezone.utc)
-    waiting.sort(key=lambda w: (w.deadline or far, w.since, w.handoff.id or 0))
-
-    upcoming = sorted(
-        (h for h in rows if h.state in (State.ACCEPTED, State.PENDING) and h.meeting_start is not None
-         and now <= h.meeting_start < week_end),
-        key=lambda h: (h.meeting_start, h.id or 0),
-    )
-
-    # The pipeline by next-step date: overdue ones have the earliest dates, so they come first;
-    # steps without a date go last.
-    pipeline = sorted(
-        (PipelineItem(h, h.next_step_due is not None and h.next_step_due < now)
-         for h in rows if h.state == State.ACCEPTED and h.next_step),
-        key=lambda p: (p.handoff.next_step_due or far, p.handoff.id or 0),
-    )
-
-    no_shows = [h for h in rows
-                if h.meeting_outcome == "no_show" and h.completed_at is None and h.state != State.WITHDRAWN]
-
-    # Rejections of the week: each reject event (a handoff rejected, revised and rejected again
-    # shows twice), or the row itself when its trail is missing.
-    rejections: list[Rejection] = []
-    for h in rows:
-        all_rejects = [e for e in trail(h) if e.action == "reject"]
-        if all_rejects:
-            rejections.extend(_rejection_of(h, e, e is all_rejects[-1]) for e in all_rejects if in_week(e.at))
-        elif h.state == State.REJECTED and in_week(h.decided_at):
-            rejections.append(_rejection_of(h, None, True))
-    rejections.sort(key=lambda r: (r.at, r.handoff.id or 0))
-
-    # The week's numbers.
-    decisions = [e for e in events if e.action in DECISIONS and in_week(e.at) and e.handoff_id in by_id]
-    accepted = [e for e in decisions if e.action == "accept"]
-    rejected_count = len(decisions) - len(accepted)
-    hours_to_accept: list[float] = []
-    for e in accepted:
-        h = by_id[e.handoff_id]
-        start = h.sla_start if h.sla_start is not None else _pending_since(h, trail(h), before=e.at)
-        # Accepted before the clock started (e.g. before the meeting ended) counts as 0.
-        spent = working_time_between(_ae_calendar(team, h), start, e.at) if start < e.at else timedelta(0)
-        hours_to_accept.append(spent / HOUR)
-    breaches = 0
-    for h in rows:
-        deadline = deadlines[h.id or 0] if (h.id or 0) in deadlines else sla_deadline(h)
-        if deadline is None or not in_week(deadline):
-            continue
-        left = _left_pending(h, trail(h))
-        if left is None or left > deadline:
-            breaches += 1
-    held = [h for h in rows if h.meeting_outcome in HELD_OUTCOMES and in_week(h.outcome_at)]
-    missed = sum(1 for h in held if h.meeting_outcome == "no_show")
-    numbers = Numbers(
-        submitted=sum(1 for h in rows if in_week(h.created_at)),
-        accepted=len(accepted),
-        rejected=rejected_count,
-        acceptance_rate=len(accepted) / len(decisions) if decisions else None,
-        median_hours_to_accept=statistics.median(hours_to_accept) if hours_to_accept else None,
-        sla_breaches=breaches,
-        no_shows=missed,
-        meetings_with_outcome=len(held),
-        no_show_rate=missed / len(held) if held else None,
-    )
-
-    # Who owes what: next steps (their owner, else the AE), rebooks (the SDR), acceptances (the AE).
-    items: list[ActionItem] = []
-    for p in pipeline:
-        h = p.handoff
-        items.append(ActionItem(h.next_step_owner or h.ae_id, "next_step", h, h.next_step_due, h.next_step, p.overdue))
-    for h in no_shows:
-        items.append(ActionItem(h.sdr_id, "rebook", h, None))
-    for w in waiting:
-        items.append(ActionItem(w.handoff.ae_id, "accept", w.handoff, w.deadline, None, w.overdue))
-    items.sort(key=lambda i: (i.owner, i.due or far, i.handoff.id or 0))
-
+    waiting = _waiting(w, sla_deadline, deadlines)
+    upcoming = _upcoming(w)
+    pipeline = _pipeline(w)
+    no_shows = _no_shows(w)
+    rejections = _rejections(w)
+    numbers = _numbers(w, sla_deadline, deadlines)
     return Agenda(
-        week_start=week_start,
+        week_start=w.start,
         now=now,
-        created_by_sdr={sdr: tuple(hs) for sdr, hs in created.items()},
+        created_by_sdr=created,
         waiting=tuple(waiting),
         upcoming_meetings=tuple(upcoming),
         pipeline=tuple(pipeline),
         no_shows=tuple(no_shows),
         rejections=tuple(rejections),
         numbers=numbers,
-        action_items=tuple(items),
+        action_items=tuple(_action_items(pipeline, no_shows, waiting)),
     )
 
 

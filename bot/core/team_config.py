@@ -255,104 +255,150 @@ def _by_line(errors: list[str]) -> list[str]:
     return sorted(errors, key=line)
 
 
-def _team(r: _Reader, node: Node, index: int, seen_ids: dict[str, int],
-          seen_users: dict[str, tuple[int, str, int]]) -> TeamPolicy | None:
-    # Name the team in its own errors, even those found before its id is checked.
+_Fields = dict[str, tuple[Node, Node]]  # key -> (key node, value node), as _Reader.mapping returns
+
+
+def _team_label(node: Node) -> str:
+    """Name the team in its own errors, even those found before its id is checked."""
     peek = next((v.value for k, v in node.value if isinstance(k, ScalarNode) and k.value == "id"
                  and isinstance(v, ScalarNode) and v.value), None) if isinstance(node, MappingNode) else None
-    label = f"team {peek!r}" if peek else "a team"
-    before = len(r.errors)
-    fields = r.mapping(node, label, TEAM_KEYS)
-    if fields is None:
+    return f"team {peek!r}" if peek else "a team"
+
+
+def _required(r: _Reader, node: Node, fields: _Fields, label: str, key: str, check: Callable[[Node], Any]) -> Any:
+    if key not in fields:
+        r.error(node, f"{label} is missing `{key}`")
         return None
-    values: dict[str, Any] = {}
+    return check(fields[key][1])
 
-    def required(key: str, check: Callable[[Node], Any]) -> Any:
-        if key not in fields:
-            r.error(node, f"{label} is missing `{key}`")
-            return None
-        return check(fields[key][1])
 
-    team_id = required("id", lambda n: r.text(n, "id", SLUG, ": use lower-case letters, digits and -"))
+def _identity(r: _Reader, node: Node, fields: _Fields, label: str, seen_ids: dict[str, int]) -> dict[str, Any]:
+    """The required keys: id (unique across the file), name, region, channel and tz."""
+    team_id = _required(r, node, fields, label, "id",
+                        lambda n: r.text(n, "id", SLUG, ": use lower-case letters, digits and -"))
     if team_id is not None:
-        label = f"team {team_id!r}"
+        label = f"team {team_id!r}"  # later errors name the checked id
         if team_id in seen_ids:
             r.error(fields["id"][1], f"team id {team_id!r} is used twice (first on line {seen_ids[team_id]})")
         else:
             seen_ids[team_id] = fields["id"][1].start_mark.line + 1
-    values["id"] = team_id
-    values["name"] = required("name", lambda n: r.text(n, "name"))
-    values["region"] = required("region", lambda n: r.text(n, "region"))
-    values["channel_id"] = required("channel", lambda n: r.text(
+    values: dict[str, Any] = {"id": team_id}
+    values["name"] = _required(r, node, fields, label, "name", lambda n: r.text(n, "name"))
+    values["region"] = _required(r, node, fields, label, "region", lambda n: r.text(n, "region"))
+    values["channel_id"] = _required(r, node, fields, label, "channel", lambda n: r.text(
         n, "channel", CHANNEL_ID, ": expected a Slack channel id like C0123ABCD (not #name)"))
-    tz_name = required("tz", lambda n: r.text(n, "tz"))
+    tz_name = _required(r, node, fields, label, "tz", lambda n: r.text(n, "tz"))
     if tz_name is not None and (problem := check_tz(tz_name)):
         r.error(fields["tz"][1], problem)
     values["tz"] = tz_name
+    return values
 
-    if "workdays" in fields:
-        values["workdays"] = _workdays(r, fields["workdays"][1])
-    if "hours" in fields:
-        hours = r.mapping(fields["hours"][1], "hours", ("start", "end"))
-        if hours is not None:
-            for key, attr in (("start", "day_start"), ("end", "day_end")):
-                if key in hours:
-                    values[attr] = r.clock(hours[key][1], f"hours.{key}")
-            start = values.get("day_start", TeamPolicy.day_start)
-            end = values.get("day_end", TeamPolicy.day_end)
-            if start is not None and end is not None and end <= start:
-                r.error(fields["hours"][1], f"hours.end ({format_hhmm(end)}) must be after hours.start "
-                                            f"({format_hhmm(start)})")
-    if "holidays" in fields and not r.is_null(fields["holidays"][1]):
-        hol_node = fields["holidays"][1]
-        hol = r.mapping(hol_node, "holidays", ("country", "subdivision"))
-        if hol is not None:
-            country = r.text(hol["country"][1], "holidays.country") if "country" in hol else None
-            if "country" not in hol:
-                r.error(hol_node, "holidays needs `country` (e.g. US)")
-            sub = None
-            if "subdivision" in hol and not r.is_null(hol["subdivision"][1]):
-                sub = r.text(hol["subdivision"][1], "holidays.subdivision")
-            if country is not None and (problem := check_holidays(country, sub)):
-                r.error(hol_node, problem)
-            values["holiday_country"], values["holiday_subdivision"] = country, sub
-    if "sync" in fields:
-        sync = r.mapping(fields["sync"][1], "sync", ("day", "time"))
-        if sync is not None:
-            if "day" in sync:
-                values["sync_weekday"] = r.weekday(sync["day"][1], "sync.day")
-            if "time" in sync:
-                values["sync_time"] = r.clock(sync["time"][1], "sync.time")
-    if "sla" in fields:
-        sla = r.mapping(fields["sla"][1], "sla", SLA_KEYS)
-        if sla is not None:
-            if "hours" in sla:
-                values["sla_hours"] = r.number(sla["hours"][1], "sla.hours", low=0, low_open=True, high=24 * 365)
-            if "from" in sla:
-                start_from = r.text(sla["from"][1], "sla.from")
-                if start_from is not None and start_from not in SLA_FROM:
-                    r.error(sla["from"][1], f"sla.from must be one of {', '.join(SLA_FROM)}, got {start_from!r}")
-                values["sla_from"] = start_from
-            if "heads_up_at" in sla:
-                fraction = r.number(sla["heads_up_at"][1], "sla.heads_up_at", low=0, low_open=True, high=1)
-                if fraction == 1:  # a heads-up at the deadline is no heads-up
-                    r.error(sla["heads_up_at"][1], "sla.heads_up_at is a fraction of the SLA below 1, like 0.75")
-                    fraction = None
-                values["heads_up_fraction"] = fraction
-            if "escalate_after_hours" in sla:
-                values["escalate_after_hours"] = r.number(sla["escalate_after_hours"][1], "sla.escalate_after_hours",
-                                                          low=0, high=24 * 365)
-            if "auto_reassign" in sla:
-                values["auto_reassign"] = r.boolean(sla["auto_reassign"][1], "sla.auto_reassign")
+
+def _hours(r: _Reader, node: Node) -> dict[str, Any]:
+    """hours: {start, end}; a missing side falls back to the default when checking end > start."""
+    hours = r.mapping(node, "hours", ("start", "end"))
+    values: dict[str, Any] = {}
+    if hours is None:
+        return values
+    for key, attr in (("start", "day_start"), ("end", "day_end")):
+        if key in hours:
+            values[attr] = r.clock(hours[key][1], f"hours.{key}")
+    start = values.get("day_start", TeamPolicy.day_start)
+    end = values.get("day_end", TeamPolicy.day_end)
+    if start is not None and end is not None and end <= start:
+        r.error(node, f"hours.end ({format_hhmm(end)}) must be after hours.start ({format_hhmm(start)})")
+    return values
+
+
+def _holidays(r: _Reader, node: Node) -> dict[str, Any]:
+    """holidays: {country, subdivision}, checked against the holidays library."""
+    hol = r.mapping(node, "holidays", ("country", "subdivision"))
+    if hol is None:
+        return {}
+    country = r.text(hol["country"][1], "holidays.country") if "country" in hol else None
+    if "country" not in hol:
+        r.error(node, "holidays needs `country` (e.g. US)")
+    sub = None
+    if "subdivision" in hol and not r.is_null(hol["subdivision"][1]):
+        sub = r.text(hol["subdivision"][1], "holidays.subdivision")
+    if country is not None and (problem := check_holidays(country, sub)):
+        r.error(node, problem)
+    return {"holiday_country": country, "holiday_subdivision": sub}
+
+
+def _sync(r: _Reader, node: Node) -> dict[str, Any]:
+    """sync: {day, time} of the weekly SDR-sales sync."""
+    sync = r.mapping(node, "sync", ("day", "time"))
+    values: dict[str, Any] = {}
+    if sync is not None:
+        if "day" in sync:
+            values["sync_weekday"] = r.weekday(sync["day"][1], "sync.day")
+        if "time" in sync:
+            values["sync_time"] = r.clock(sync["time"][1], "sync.time")
+    return values
+
+
+def _sla(r: _Reader, node: Node) -> dict[str, Any]:
+    """sla: {hours, from, heads_up_at, escalate_after_hours, auto_reassign}."""
+    sla = r.mapping(node, "sla", SLA_KEYS)
+    values: dict[str, Any] = {}
+    if sla is None:
+        return values
+    if "hours" in sla:
+        values["sla_hours"] = r.number(sla["hours"][1], "sla.hours", low=0, low_open=True, high=24 * 365)
+    if "from" in sla:
+        start_from = r.text(sla["from"][1], "sla.from")
+        if start_from is not None and start_from not in SLA_FROM:
+            r.error(sla["from"][1], f"sla.from must be one of {', '.join(SLA_FROM)}, got {start_from!r}")
+        values["sla_from"] = start_from
+    if "heads_up_at" in sla:
+        fraction = r.number(sla["heads_up_at"][1], "sla.heads_up_at", low=0, low_open=True, high=1)
+        if fraction == 1:  # a heads-up at the deadline is no heads-up
+            r.error(sla["heads_up_at"][1], "sla.heads_up_at is a fraction of the SLA below 1, like 0.75")
+            fraction = None
+        values["heads_up_fraction"] = fraction
+    if "escalate_after_hours" in sla:
+        values["escalate_after_hours"] = r.number(sla["escalate_after_hours"][1], "sla.escalate_after_hours",
+                                                  low=0, high=24 * 365)
+    if "auto_reassign" in sla:
+        values["auto_reassign"] = r.boolean(sla["auto_reassign"][1], "sla.auto_reassign")
+    return values
+
+
+def _reminders(r: _Reader, fields: _Fields) -> dict[str, Any]:
+    """The top-level hour settings: the outcome reminder and the minimum booking notice."""
+    values: dict[str, Any] = {}
     if "outcome_reminder_after_hours" in fields:
         values["outcome_after_hours"] = r.number(fields["outcome_reminder_after_hours"][1],
                                                  "outcome_reminder_after_hours", low=0, high=24 * 365)
     if "min_notice_hours" in fields:
         values["min_notice_hours"] = r.number(fields["min_notice_hours"][1], "min_notice_hours", low=0,
                                               high=24 * 365, integer=True)
-    if "members" in fields:
-        values["members"] = _members(r, fields["members"][1], index, team_id or "?", seen_users)
+    return values
 
+
+def _team(r: _Reader, node: Node, index: int, seen_ids: dict[str, int],
+          seen_users: dict[str, tuple[int, str, int]]) -> TeamPolicy | None:
+    """One team, or None if it has any problem (each one recorded on `r`)."""
+    label = _team_label(node)
+    before = len(r.errors)
+    fields = r.mapping(node, label, TEAM_KEYS)
+    if fields is None:
+        return None
+    values = _identity(r, node, fields, label, seen_ids)
+    if "workdays" in fields:
+        values["workdays"] = _workdays(r, fields["workdays"][1])
+    if "hours" in fields:
+        values.update(_hours(r, fields["hours"][1]))
+    if "holidays" in fields and not r.is_null(fields["holidays"][1]):
+        values.update(_holidays(r, fields["holidays"][1]))
+    if "sync" in fields:
+        values.update(_sync(r, fields["sync"][1]))
+    if "sla" in fields:
+        values.update(_sla(r, fields["sla"][1]))
+    values.update(_reminders(r, fields))
+    if "members" in fields:
+        values["members"] = _members(r, fields["members"][1], index, values["id"] or "?", seen_users)
     if len(r.errors) > before:
         return None
     return TeamPolicy(**values)

@@ -30,7 +30,7 @@ class Delivery:
 
 
 def claim_due(db: Database, now: datetime, limit: int = 200, per_conversation: int = 10,
-              recover: bool = True) -> list[list[Delivery]]:
+              recover: bool = True, lease: timedelta = LEASE) -> list[list[Delivery]]:
     """Claim, per conversation, the leading run of open messages that are due (at most `per_conversation`).
 
     Only a conversation's first open messages are claimed, so messages arrive in order; a lease
@@ -78,7 +78,7 @@ def claim_due(db: Database, now: datetime, limit: int = 200, per_conversation: i
         ids = [i for run in runs.values() for i in run]
         session.execute(
             update(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
-            .values(status="sending", next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1)
+            .values(status="sending", next_attempt_at=now + lease, attempts=OutboxMessage.attempts + 1)
             .execution_options(synchronize_session=False)
         )
         rows = {r.id: r for r in session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids)))}

@@ -140,6 +140,7 @@ def env_for(store_: Store, api_url: str, port: int) -> dict[str, str]:
     env.update(
         PYTHONPATH=str(ROOT), SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api_url,
         DATABASE_URL=store_.url, PORT=str(port), HOST="127.0.0.1", HANDOFF_TICK_SECONDS="1", LOG_LEVEL="INFO",
+        HANDOFF_OUTBOX_LEASE_SECONDS="10",  # a claim outlives a dead claimer by seconds here, not a minute
     )
     return env
 

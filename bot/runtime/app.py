@@ -66,7 +66,8 @@ def build_app(settings: Settings, db: Database, clock: Clock | None = None) -> t
     )
     directory = Directory(client, settings.default_tz)
     inflight = Inflight()
-    deliverer = Deliverer(db, client, directory, clock, default_tz=settings.default_tz, inflight=inflight)
+    deliverer = Deliverer(db, client, directory, clock, default_tz=settings.default_tz, inflight=inflight,
+                          lease_seconds=settings.outbox_lease_seconds)
     ctx = Context(db=db, clock=clock, people=directory, installation=installation(settings),
                   wake_outbox=deliverer.kick)
     handoff_service = Handoffs(ctx)

@@ -42,6 +42,7 @@ class Settings:
     segment_thresholds: tuple[int, int] = (100, 2000)
     regions: tuple[str, ...] = ("AMER", "EMEA", "APAC")
     tick_seconds: float = 60.0
+    outbox_lease_seconds: float = 60.0
 
     @property
     def socket_mode(self) -> bool:
@@ -158,8 +159,14 @@ def _handoff_rules(e: _Env) -> dict[str, Any]:
             tick_seconds = float(raw)
         else:
             e.problem(f"HANDOFF_TICK_SECONDS is malformed: expected whole seconds above 0, got {raw!r}.")
+    lease = 60.0
+    if (raw := e.get("HANDOFF_OUTBOX_LEASE_SECONDS")) is not None:
+        if raw.isdigit() and int(raw) > 0:
+            lease = float(raw)
+        else:
+            e.problem(f"HANDOFF_OUTBOX_LEASE_SECONDS is malformed: expected whole seconds above 0, got {raw!r}.")
     return {"min_notice_hours": min_notice, "segment_thresholds": thresholds, "regions": regions,
-            "tick_seconds": tick_seconds}
+            "tick_seconds": tick_seconds, "outbox_lease_seconds": lease}
 
 
 def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:

@@ -42,13 +42,17 @@ def backoff(attempts: int) -> timedelta:
 
 class Deliverer:
     def __init__(self, db: Database, client: AsyncWebClient, directory: Directory, clock: Clock,
-                 default_tz: str = "UTC", poll_seconds: float = 1.0, inflight: Inflight | None = None):
+                 default_tz: str = "UTC", poll_seconds: float = 1.0, inflight: Inflight | None = None,
+                 lease_seconds: float = 60.0):
         self._db = db
         self._client = client
         self._directory = directory
         self._clock = clock
         self._default_tz = default_tz
         self._poll = poll_seconds
+        self._lease = timedelta(seconds=lease_seconds)
+        # Looking for rows a dead claimer left is for crashes: often enough to find them soon after their lease.
+        self._recovery_every = min(RECOVERY_EVERY_SECONDS, lease_seconds / 2)
         self._wake = asyncio.Event()
         self._last_post: dict[str, float] = {}
         self._inflight = inflight or Inflight()
@@ -79,8 +83,8 @@ class Deliverer:
                 # Slack waits 3 s for an answer and not at all for a post: answers go first.
                 await self._inflight.quiet(YIELD_TO_REQUESTS_SECONDS)
                 loop = asyncio.get_running_loop()
-                recover = loop.time() - self._last_recovery >= RECOVERY_EVERY_SECONDS
-                runs = await self._db.run(outbox.claim_due, self._clock.now(), recover=recover)
+                recover = loop.time() - self._last_recovery >= self._recovery_every
+                runs = await self._db.run(outbox.claim_due, self._clock.now(), recover=recover, lease=self._lease)
                 if recover:
                     self._last_recovery = loop.time()
                 if not runs:

@@ -15,7 +15,7 @@ demo: $(STAMP)
 	$(BIN)/handoff-bot demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 # The gate on the pure core and the use cases: lint, and strict types.
 lint: $(STAMP)

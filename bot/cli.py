@@ -4,10 +4,11 @@ from __future__ import annotations
 import argparse
 
 from bot.runtime.cli import build_parser
-from bot.sandbox.demo import run_demo
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.sandbox.demo import run_demo  # the stand-in is for the demo only: `run` and friends start lean
+
     return run_demo(verbose=args.verbose)
 
 

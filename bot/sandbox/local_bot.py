@@ -51,6 +51,8 @@ class LocalBot:
         self.db = Database(self.settings.database_url)
         upgrade(self.db.engine)
         app, self.wiring = build_app(self.settings, self.db, self.clock)
+        # The stand-in has no rate limit to respect; its tests and the demo run on a hand-driven clock.
+        self.wiring.deliverer.channel_post_interval = 0.01
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))

@@ -13,7 +13,7 @@ from typing import Any
 
 VERSION = 1
 MAX_ID = 2**63 - 1  # what the database's integer key can hold
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
 def _load(raw: Any) -> dict[str, Any] | None:
@@ -21,9 +21,10 @@ def _load(raw: Any) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting is a forgery too, not a crash
         return None
-    if not isinstance(data, dict) or data.get("v", VERSION) != VERSION:
+    version = data.get("v", VERSION) if isinstance(data, dict) else None
+    if not isinstance(data, dict) or type(version) is not int or version != VERSION:
         return None
     return data
 
@@ -76,7 +77,7 @@ class TeamRef:
         team_id = data.get("team", data.get("id"))  # "id": the form's key before v1
         if team_id is None:
             return cls(None)
-        return cls(team_id) if isinstance(team_id, str) and _SLUG.match(team_id) else None
+        return cls(team_id) if isinstance(team_id, str) and _SLUG.fullmatch(team_id) else None
 
 
 def blank(raw: Any) -> bool:

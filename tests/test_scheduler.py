@@ -121,7 +121,7 @@ def test_accepting_stops_the_chase_and_skips_a_reminder_still_queued(bot, standi
     card = submitted(bot, standin)
 
     # The heads-up is claimed, but Slack fails it once: it stays queued for the AE.
-    standin.fail("chat.postMessage", status=500, times=1)
+    standin.fail("chat.postMessage", status=500, times=1, channel=AE)
     report = tick_at(bot, ny(2026, 11, 23, 15, 0))
     assert report.reminders == 1
     [row] = outbox_rows(bot, dedupe_key=f"h1:r1:heads_up>{AE}")

@@ -22,6 +22,7 @@ class _FailRule:
     retry_after: int | None
     error: str | None
     delay: float
+    channel: str | None = None  # only calls to this channel (or user, for a DM) fail
 
 
 @dataclass
@@ -109,6 +110,7 @@ class StandInCore:
         retry_after: int | None = None,
         error: str | None = None,
         delay: float = 0.0,
+        channel: str | None = None,
     ) -> None:
         """Make the next ``times`` calls to ``method`` fail.
 
@@ -127,12 +129,12 @@ class StandInCore:
             else:
                 status = 500
         with self._lock:
-            self._state.rules.append(_FailRule(method, status, times, retry_after, error, delay))
+            self._state.rules.append(_FailRule(method, status, times, retry_after, error, delay, channel))
 
-    def _take_rule(self, method: str) -> _FailRule | None:
+    def _take_rule(self, method: str, channel: object = None) -> _FailRule | None:
         with self._lock:
             for rule in self._state.rules:
-                if rule.method == method and rule.remaining > 0:
+                if rule.method == method and rule.remaining > 0 and rule.channel in (None, channel):
                     rule.remaining -= 1
                     if rule.remaining == 0:
                         self._state.rules.remove(rule)

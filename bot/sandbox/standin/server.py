@@ -112,7 +112,7 @@ class SlackStandIn(Views, Messages, SocketMode):
         token = header_token or args.pop("token", None)
         args.pop("token", None)
 
-        rule = self._take_rule(method)
+        rule = self._take_rule(method, args.get("channel"))
         if rule is not None:
             if rule.delay > 0:
                 await asyncio.sleep(rule.delay)

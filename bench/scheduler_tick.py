@@ -13,11 +13,11 @@ from the same state:
   heads-up is ahead, accepted handoffs with a meeting ahead, no-shows to rebook later, next
   steps due later (next_check_at in the future) and finished ones -- completed, rejected,
   withdrawn, closed -- with next_check_at NULL. Half the outbox rows carry reminder dedupe keys.
-* `storage.chase.run_tick(db, now, teams, managers_of)`, the database part of a tick:
+* `bot.services.chase.claim_due_reminders(db, now, teams)`, the database part of a tick:
   - "idle": at a `now` before anything is due (0 due), on the fresh copy;
   - "1k due": at NOW, 1,000 due, reminders claimed;
   - "re-tick": at NOW again: the due rows were re-planned with next_check_at moved on, so ~0.
-* the full `bot.runtime.scheduler.Chaser.tick` (load_teams + run_tick + the weekly agendas check) on
+* the full `bot.services.chase.Chaser.tick` (load_teams + run_tick + the weekly agendas check) on
   another fresh copy, with a stub Deps: a ManualClock, the real Database, a no-op deliverer.
   The teams do not auto-reassign and this week's agendas are already posted (seeded in the
   outbox), so no Slack call is needed; building a weekly agenda (once per team per week) is
@@ -43,7 +43,6 @@ import tempfile
 import time
 from datetime import datetime, time as dtime, timedelta, timezone
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,14 +55,17 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect  # noqa: E402
 from sqlmodel import col, select  # noqa: E402
 
 from bot.core.agenda import agenda_key  # noqa: E402
-from bot.core.chase import plan_chase  # noqa: E402
+from bot.core.chase import ChaseFacts, plan_chase  # noqa: E402
 from bot.runtime.clock import ManualClock  # noqa: E402
-from bot.runtime.scheduler import Chaser  # noqa: E402
+from bot.services.chase import TICK_LIMIT, Chaser, claim_due_reminders  # noqa: E402
+from bot.services.context import Context, Installation  # noqa: E402
+from bot.services.handoffs import Handoffs  # noqa: E402
 from bot.core.teams import Member, TeamPolicy  # noqa: E402
-from storage import chase as chase_store  # noqa: E402
+from storage.chase import CHASE_COLUMNS  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Handoff, OutboxMessage  # noqa: E402
+from storage.models import HandoffRow as Handoff  # noqa: E402
+from storage.models import OutboxMessage  # noqa: E402
 from storage.teams import load_teams, replace_teams  # noqa: E402
 
 UTC = timezone.utc
@@ -90,6 +92,11 @@ def make_teams() -> list[TeamPolicy]:
                                 holiday_country=country, sync_weekday=0, sync_time=dtime(10, 0),
                                 members=tuple(members)))
     return teams
+
+
+def chase_facts(h: Handoff) -> ChaseFacts:
+    """What the chase reads of a stored row, as the tick selects it (storage.chase.CHASE_COLUMNS)."""
+    return ChaseFacts(**{c.key: getattr(h, c.key) for c in CHASE_COLUMNS})
 
 
 def managers_of(h: Handoff, team: TeamPolicy | None) -> tuple[str, ...]:  # as Chaser.tick does
@@ -294,13 +301,13 @@ def measure_run_tick(base: Path, work: Path, teams: dict[str, TeamPolicy]) -> di
     db = open_copy(base, work)
     counter = StatementCounter(db.engine)
     try:
-        idle_ms, idle = timed(lambda: chase_store.run_tick(db, IDLE_NOW, teams, managers_of))
+        idle_ms, idle = timed(lambda: claim_due_reminders(db, IDLE_NOW, teams))
         counter.n = 0
-        due_ms, due = timed(lambda: chase_store.run_tick(db, NOW, teams, managers_of))
+        due_ms, due = timed(lambda: claim_due_reminders(db, NOW, teams))
         statements = counter.n
         # The WAL checkpoint the running bot takes every few seconds on its own thread, off the tick.
         checkpoint_ms, _ = timed(db.checkpoint)
-        again_ms, again = timed(lambda: chase_store.run_tick(db, NOW, teams, managers_of))
+        again_ms, again = timed(lambda: claim_due_reminders(db, NOW, teams))
     finally:
         db.close()
     return {"idle_ms": idle_ms, "idle_examined": idle.examined, "due_ms": due_ms, "examined": due.examined,
@@ -310,9 +317,9 @@ def measure_run_tick(base: Path, work: Path, teams: dict[str, TeamPolicy]) -> di
 
 def measure_chaser(base: Path, work: Path, loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
     db = open_copy(base, work)
-    deps = SimpleNamespace(db=db, clock=ManualClock(NOW), deliverer=SimpleNamespace(kick=lambda: None),
-                           directory=None)
-    chaser = Chaser(deps)  # type: ignore[arg-type]
+    ctx = Context(db=db, clock=ManualClock(NOW), people=None, installation=Installation(),  # type: ignore[arg-type]
+                  wake_outbox=lambda: None)
+    chaser = Chaser(ctx, Handoffs(ctx))
     try:
         due_ms, due = timed(lambda: loop.run_until_complete(chaser.tick()))
         again_ms, again = timed(lambda: loop.run_until_complete(chaser.tick()))
@@ -328,7 +335,7 @@ def plan_only_ms(base: Path, teams: dict[str, TeamPolicy]) -> float:
     try:
         with db.read() as session:
             rows = session.exec(select(Handoff).where(col(Handoff.next_check_at) <= NOW)).all()
-        facts = [(chase_store.chase_facts(h), teams.get(h.team_id or ""), managers_of(h, teams.get(h.team_id or "")))
+        facts = [(chase_facts(h), teams.get(h.team_id or ""), managers_of(h, teams.get(h.team_id or "")))
                  for h in rows]
     finally:
         db.close()
@@ -345,7 +352,7 @@ def full_scan_ms(base: Path, teams: dict[str, TeamPolicy]) -> tuple[float, int]:
                 rows = session.exec(select(Handoff)).all()
             for h in rows:
                 team = teams.get(h.team_id or "")
-                plan_chase(chase_store.chase_facts(h), team, NOW, managers_of(h, team))
+                plan_chase(chase_facts(h), team, NOW, managers_of(h, team))
             return len(rows)
         return timed(scan)
     finally:
@@ -354,7 +361,7 @@ def full_scan_ms(base: Path, teams: dict[str, TeamPolicy]) -> tuple[float, int]:
 
 def query_plans(base: Path) -> list[tuple[str, str]]:
     select_tick = select(Handoff).where(col(Handoff.next_check_at) <= NOW).order_by(col(Handoff.next_check_at)) \
-        .limit(chase_store.TICK_LIMIT)
+        .limit(TICK_LIMIT)
     select_taken = select(OutboxMessage.dedupe_key).where(col(OutboxMessage.dedupe_key).in_(["a", "b", "c"]))
     dialect = sqlite_dialect.dialect()
     statements = [
@@ -391,7 +398,7 @@ def main() -> None:
     print("Handoff scheduler tick benchmark")
     print(f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, SQLAlchemy {sqlalchemy.__version__},"
           f" {os.cpu_count()} cores, {platform.machine()} {platform.system()}")
-    print(f"now = {NOW.isoformat()}, due per size = {DUE}, TICK_LIMIT = {chase_store.TICK_LIMIT}, reps = {args.reps}")
+    print(f"now = {NOW.isoformat()}, due per size = {DUE}, TICK_LIMIT = {TICK_LIMIT}, reps = {args.reps}")
     tmp = Path(tempfile.mkdtemp(prefix="handoff-tick-"))
     teams = {t.id: t for t in make_teams()}
     loop = asyncio.new_event_loop()
@@ -430,7 +437,7 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    print("\nrun_tick (storage.chase) and Chaser.tick (bot.runtime.scheduler), ms median / max over "
+    print("\nclaim_due_reminders and Chaser.tick (bot.services.chase), ms median / max over "
           f"{args.reps} fresh copies")
     header = (f"{'stored N':>10} {'due':>5} {'claimed':>7} {'run_tick 1k due':>17} {'re-tick (0 due)':>17}"
               f" {'idle (0 due)':>17} {'Chaser.tick 1k':>17} {'Chaser.tick 0':>17} {'plan_chase':>10}"

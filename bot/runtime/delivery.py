@@ -51,6 +51,8 @@ class Deliverer:
         self._poll = poll_seconds
         self._wake = asyncio.Event()
         self._last_post: dict[str, float] = {}
+        # Seconds between posts to one channel (Slack asks ~1/s); the local stand-in has no such limit.
+        self.channel_post_interval = CHANNEL_POST_INTERVAL
         self._inflight = inflight or Inflight()
         self._last_recovery = float("-inf")
         self._lock = asyncio.Lock()
@@ -169,7 +171,7 @@ class Deliverer:
         if conversation[:1] not in "CG":
             return
         loop = asyncio.get_running_loop()
-        wait = self._last_post.get(conversation, 0.0) + CHANNEL_POST_INTERVAL - loop.time()
+        wait = self._last_post.get(conversation, 0.0) + self.channel_post_interval - loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
         self._last_post[conversation] = loop.time()

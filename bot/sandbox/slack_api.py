@@ -159,6 +159,9 @@ class SlackStandIn:
         self.port = port
         self.trigger_ttl = trigger_ttl
         self._lock = threading.RLock()
+        # Notified on every recorded call, so wait_for() wakes as soon as one lands rather than polling.
+        self._recorded = threading.Condition(self._lock)
+        self._record_count = 0
         self._state = _State()
         self._users: dict[str, _User] = {}
         self._channels: dict[str, str] = {}  # id -> name
@@ -332,20 +335,25 @@ class SlackStandIn:
         """Block until ``count`` successful matching calls exist."""
         deadline = time.monotonic() + timeout
         while True:
+            with self._lock:
+                seen = self._record_count
             matching = [c for c in self.calls_to(method) if c.ok and (where is None or where(c))]
             if len(matching) >= count:
                 return matching
-            if time.monotonic() >= deadline:
-                seen = "\n".join(
+            left = deadline - time.monotonic()
+            if left <= 0:
+                seen_calls = "\n".join(
                     f"  {c.method} status={c.status} ok={c.response.get('ok')} "
                     f"error={c.response.get('error')} args={_short(c.args)}"
                     for c in self.calls
                 ) or "  (none)"
                 raise AssertionError(
                     f"expected {count} successful {method} call(s) within {timeout}s, "
-                    f"got {len(matching)}. Calls seen:\n{seen}"
+                    f"got {len(matching)}. Calls seen:\n{seen_calls}"
                 )
-            time.sleep(0.01)
+            with self._recorded:
+                if self._record_count == seen:  # nothing new since the check above: sleep until something is
+                    self._recorded.wait(left)
 
     def open_views(self, user_id: str) -> list[str]:
         """The modal stack currently open for a user (root first)."""
@@ -427,8 +435,10 @@ class SlackStandIn:
         return f"{prefix}{next(self._ids):010d}"
 
     def _record(self, method: str, args: dict[str, Any], status: int, response: dict[str, Any]) -> None:
-        with self._lock:
+        with self._recorded:
             self._state.calls.append(RecordedCall(method, args, status, response, time.time()))
+            self._record_count += 1
+            self._recorded.notify_all()
 
     def _emit(
         self,

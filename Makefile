@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/handoff-bot demo
 
+# One xdist worker per core, handed tests one at a time (--maxschedchunk 1) rather than in long
+# consecutive runs: the tests marked slow (real processes, real waits) are ordered first by
+# tests/conftest.py, so they spread over the workers and overlap with the rest.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q -n auto --dist load --maxschedchunk 1
 
 # The gate on the pure core and the use cases: lint, and strict types.
 lint: $(STAMP)

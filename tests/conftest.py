@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -12,6 +14,8 @@ import pytest
 from bot.runtime.clock import ManualClock
 from bot.sandbox import SlackDriver, SlackStandIn
 from bot.sandbox.local_bot import LocalBot
+from storage.db import Database
+from storage.migrate import upgrade
 
 # Monday 23 Nov 2026, 14:00 UTC: 09:00 in New York, 15:00 in Berlin.
 START = datetime(2026, 11, 23, 14, 0, tzinfo=timezone.utc)
@@ -24,6 +28,19 @@ PEOPLE = {
     "U_STRANGER": ("eve", "UTC"),
     ADMIN: ("olga", "America/Chicago"),
 }
+
+
+def reserve_port() -> socket.socket:
+    """A loopback port the OS picks, for a server in a subprocess that can only be told a port number.
+
+    Keep the returned socket open until that server has bound the port (or is gone). It is bound with
+    SO_REUSEADDR and never listens, so uvicorn (which binds with SO_REUSEADDR) can take the port while
+    the OS hands it to no other socket, in this process or another xdist worker. A probe socket closed
+    before the subprocess binds would leave that gap open to a parallel test."""
+    held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    held.bind(("127.0.0.1", 0))
+    return held
 
 
 @pytest.fixture
@@ -44,13 +61,29 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated from empty to head by the real Alembic migrations, once per test
+    process (each xdist worker has its own base temp directory); each test starts from a copy of it."""
+    path = tmp_path_factory.mktemp("template") / "handoff.db"
+    db = Database(f"sqlite:///{path}")
+    try:
+        upgrade(db.engine)
+    finally:
+        db.close()  # checkpoints the WAL into the file, so the file alone is the whole database
+    return path
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> Iterator[str]:
+def db_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh database per test: a SQLite file, or, with HANDOFF_TEST_POSTGRES set to a server URL
     (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres), a new PostgreSQL database."""
     server = os.environ.get("HANDOFF_TEST_POSTGRES")
     if not server:
-        yield f"sqlite:///{tmp_path / 'handoff.db'}"
+        path = tmp_path / "handoff.db"
+        # A copy of the migrated file: the same schema the migrations make, without running them per test.
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+        yield f"sqlite:///{path}"
         return
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
@@ -67,12 +100,25 @@ def db_url(tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
+def local_bot(standin: SlackStandIn, db_url: str, clock: ManualClock) -> LocalBot:
+    """The bot as the tests run it (start it with `with`). Channel posts are not paced: the pacing (a
+    post a second per channel, Slack's rate limit) sleeps in real time, not on the tests' clock, and the
+    stand-in has no rate limit to respect."""
+    return LocalBot(standin, db_url, clock=clock, admins=frozenset({ADMIN}), channel_post_interval=0.0)
+
+
 @pytest.fixture
 def bot(standin: SlackStandIn, db_url: str, clock: ManualClock) -> Iterator[LocalBot]:
-    with LocalBot(standin, db_url, clock=clock, admins=frozenset({ADMIN})) as running:
+    with local_bot(standin, db_url, clock) as running:
         yield running
 
 
 @pytest.fixture
 def driver(bot: LocalBot) -> SlackDriver:
     return bot.driver
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` (mostly waiting on real processes) run first: under xdist they then overlap
+    with the rest instead of being the last thing a worker does while the others sit idle."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: order kept otherwise

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 
 from bot.runtime.config import ConfigError, load_settings
 from bot.sandbox import SlackDriver, SlackStandIn
+from conftest import reserve_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "xoxb-1111-2222-secretsecret"
@@ -68,6 +68,7 @@ def test_socket_mode_needs_no_signing_secret() -> None:
     assert any("SLACK_APP_TOKEN is malformed" in p for p in error.value.problems)
 
 
+@pytest.mark.slow
 def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path / 'm.db'}")
     result = run_cli(["migrate"], env, tmp_path)
@@ -77,16 +78,12 @@ def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     assert again.returncode == 0 and again.stdout == result.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
+@pytest.mark.slow
 def test_run_serves_http_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     standin = SlackStandIn(token=TOKEN).start()
     standin.add_user("U_SDR1", "alice", tz="America/New_York")
-    port = free_port()
+    held = reserve_port()  # kept until the bot is gone, so no parallel test can take the port meanwhile
+    port = held.getsockname()[1]
     env = clean_env(
         SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET="sign-me", SLACK_API_URL=standin.base_url, PORT=str(port),
         HOST="127.0.0.1", DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}", LOG_LEVEL="DEBUG",
@@ -103,7 +100,7 @@ def test_run_serves_http_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             except OSError:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise AssertionError("the bot did not come up")
-                time.sleep(0.1)
+                time.sleep(0.02)
         driver = SlackDriver(f"http://127.0.0.1:{port}/slack/events", "sign-me", standin)
         assert driver.slash_command("U_SDR1").status == 200
         standin.wait_for("views.open")
@@ -113,6 +110,8 @@ def test_run_serves_http_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait(timeout=30)
+        held.close()
         standin.stop()
     assert proc.returncode == 0, output
     assert "stopped cleanly" in output

@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from bot.sandbox import SlackStandIn
 from bot.sandbox.local_bot import LocalBot
-from conftest import ADMIN, START
+from conftest import START, local_bot
 from flow import VALID, card_for, handoff_submitted, posts_to, submit
 from storage import handoffs as store
 from storage.models import OutboxMessage
@@ -72,7 +72,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 @contextmanager
 def running(standin: SlackStandIn, db_url: str, clock) -> Iterator[LocalBot]:
-    with LocalBot(standin, db_url, clock=clock, admins=frozenset({ADMIN})) as bot:
+    with local_bot(standin, db_url, clock) as bot:
         yield bot
 
 

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from bot.sandbox import SlackStandIn
 from bot.sandbox.local_bot import LocalBot
-from conftest import ADMIN
+from conftest import local_bot
 from flow import handoff_submitted
 from bot.core.handoff import Handoff, State
 from bot.services.chase import claim_due_reminders
@@ -493,7 +493,7 @@ def test_two_schedulers_on_one_database_post_every_reminder_once(bot, standin, c
     clock.set(MONDAY_9)
     for company in ("Acme Corp", "Globex", "Initech"):
         submitted(bot, standin, company=company)
-    with LocalBot(standin, db_url, clock=clock, admins=frozenset({ADMIN})) as other:
+    with local_bot(standin, db_url, clock) as other:
         bots = [bot, other]
 
         def both(make) -> list:
@@ -593,7 +593,7 @@ def test_two_schedulers_escalating_at_once_reassign_only_once(bot, standin, cloc
     clock.set(MONDAY_9)
     for company in ("Acme Corp", "Globex", "Initech", "Umbrella", "Hooli"):
         submitted(bot, standin, company=company)
-    with LocalBot(standin, db_url, clock=clock, admins=frozenset({ADMIN})) as other:
+    with local_bot(standin, db_url, clock) as other:
         bots = [bot, other]
         clock.set(ny(2026, 11, 24, 13, 0))
         reports = on_both(bots, lambda b: b.wiring.chaser.tick())
@@ -620,7 +620,7 @@ def test_a_second_scheduler_does_not_act_on_an_escalation_the_first_claimed(bot,
     install(bot, standin, AMER, auto_reassign=True)
     clock.set(MONDAY_9)
     submitted(bot, standin)
-    with LocalBot(standin, db_url, clock=clock, admins=frozenset({ADMIN})) as other:
+    with local_bot(standin, db_url, clock) as other:
         clock.set(ny(2026, 11, 24, 13, 0))
         # Scheduler A is inside its tick: it has just claimed the escalation (and will reassign it)...
         teams = {t.id: t for t in team_store.load_teams(bot.db)}

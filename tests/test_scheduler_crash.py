@@ -4,6 +4,9 @@ The bot runs as `python -m bot run` with the real clock and a one-second tick, a
 stand-in. The tests write the handoff rows straight into its SQLite file with times in the past, so
 a reminder is due as soon as the process starts, whatever day the tests run on. The waits below only
 bound how long the test waits for the process; nothing asserts on how fast it is.
+
+These tests mostly wait on real processes and real time, so they are marked `slow` and start first
+under xdist, beside the rest of the suite.
 """
 from __future__ import annotations
 
@@ -27,6 +30,8 @@ from sqlmodel import select
 
 from bot.sandbox import SlackStandIn
 from bot.core.teams import Member, TeamPolicy
+from bot.runtime.delivery import RECOVERY_EVERY_SECONDS
+from conftest import reserve_port
 from storage import handoffs as store
 from storage import teams as team_store
 from storage.db import Database
@@ -34,6 +39,8 @@ from storage.migrate import upgrade
 from bot.core.handoff import Handoff, State
 from bot.services.handoffs import create_handoff
 from storage.models import HandoffRow, OutboxMessage
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "xoxb-1111-2222-crashcrash"
@@ -60,13 +67,7 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) 
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {timeout:.0f}s and still not: {what}")
-        time.sleep(0.05)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        time.sleep(0.02)
 
 
 # ---------------------------------------------------------------- the database the process uses
@@ -140,14 +141,15 @@ def env_for(store_: Store, api_url: str, port: int) -> dict[str, str]:
     env.update(
         PYTHONPATH=str(ROOT), SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=api_url,
         DATABASE_URL=store_.url, PORT=str(port), HOST="127.0.0.1", HANDOFF_TICK_SECONDS="1", LOG_LEVEL="INFO",
-        HANDOFF_OUTBOX_LEASE_SECONDS="10",  # a claim outlives a dead claimer by seconds here, not a minute
+        HANDOFF_OUTBOX_LEASE_SECONDS="30",  # expired claims are looked for every 15 s here, not every 30 s
     )
     return env
 
 
 class BotProcess:
     def __init__(self, store_: Store, api_url: str, cwd: Path):
-        self.port = free_port()
+        self._port = reserve_port()  # held while the process lives: no parallel test can take the port
+        self.port = self._port.getsockname()[1]
         self.log = cwd / f"bot-{self.port}.log"
         self._out = open(self.log, "w")
         self.proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env_for(store_, api_url, self.port),
@@ -173,13 +175,18 @@ class BotProcess:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
-        self._out.close()
+        self.close()
 
     def terminate(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
         code = self.proc.wait(timeout=60)
-        self._out.close()
+        self.close()
         return code
+
+    def close(self) -> None:
+        if not self._out.closed:
+            self._out.close()
+        self._port.close()
 
 
 @contextmanager
@@ -191,8 +198,7 @@ def running(store_: Store, api_url: str, cwd: Path) -> Iterator[BotProcess]:
         if bot.proc.poll() is None:
             bot.proc.kill()
             bot.proc.wait(timeout=30)
-        if not bot._out.closed:
-            bot._out.close()
+        bot.close()
 
 
 @pytest.fixture
@@ -210,7 +216,7 @@ def standin() -> Iterator[SlackStandIn]:
 def silent_slack() -> Iterator[str]:
     """A Slack that takes every connection and never answers: nothing sent to it is ever posted."""
     listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
+    listener.bind(("127.0.0.1", 0))  # the OS picks the port
     listener.listen(64)
     held: list[socket.socket] = []
     stop = threading.Event()
@@ -285,7 +291,8 @@ def test_killed_between_claiming_and_posting_the_reminder_is_parked_not_reposted
 def test_killed_between_posting_and_recording_the_reminder_is_not_posted_again(tmp_path, standin):
     db = Store(tmp_path / "crash.db")
     db.seed(waiting=timedelta(days=30))
-    standin.fail("chat.postMessage", delay=6, times=1)  # Slack takes the post, then answers 6 s later
+    # Slack takes the post, then answers 3 s later: the process is killed well before that.
+    standin.fail("chat.postMessage", delay=3, times=1)
 
     first = BotProcess(db, standin.base_url, tmp_path)
     try:
@@ -301,7 +308,14 @@ def test_killed_between_posting_and_recording_the_reminder_is_not_posted_again(t
 
     # Restarted at once: the claim's lease is still running, then it runs out inside the new process.
     with running(db, standin.base_url, tmp_path) as second:
-        wait_until(lambda: db.status(ESCALATION) == "unknown", "the unconfirmed post is parked as unknown", 150)
+        time.sleep(3)  # ticks and delivery passes, the first of them looking for expired claims
+        assert db.status(ESCALATION) == "sending", "taken over while its claim's lease was still running"
+        assert len(escalations(standin)) == 1
+        # The lease (30 s here) runs out now rather than being waited out; the process sees it on its
+        # next look for expired claims, which it makes every half lease.
+        db.lease_ran_out(ESCALATION)
+        wait_until(lambda: db.status(ESCALATION) == "unknown", "the unconfirmed post is parked as unknown",
+                   RECOVERY_EVERY_SECONDS + 60)
         time.sleep(3)  # a few more ticks and delivery passes
         assert len(db.rows(ESCALATION)) == 1 and db.status(ESCALATION) == "unknown"
         assert second.terminate() == 0

@@ -101,6 +101,7 @@ def open_form_over_socket(standin: SlackStandIn, driver: SlackDriver, user: str 
 # ---------------------------------------------------------------------- the real bot, over Socket Mode
 
 
+@pytest.mark.slow
 def test_run_in_socket_mode_takes_a_handoff_end_to_end(standin: SlackStandIn, tmp_path: Path) -> None:
     bot = Bot(bot_env(standin, tmp_path), tmp_path)
     driver = SlackDriver("unused: Socket Mode", "no-signing-secret", standin)
@@ -141,6 +142,7 @@ def test_run_in_socket_mode_takes_a_handoff_end_to_end(standin: SlackStandIn, tm
     assert "botsecret" not in output and "appsecret" not in output
 
 
+@pytest.mark.slow
 def test_run_with_a_refused_app_token_exits_1_with_one_clear_line(standin: SlackStandIn, tmp_path: Path) -> None:
     bot = Bot(bot_env(standin, tmp_path, app_token="xapp-wrong"), tmp_path)
     try:
@@ -177,6 +179,7 @@ def test_apps_connections_open_wants_the_app_level_token(standin: SlackStandIn) 
     assert raised.value.response["error"] == "not_allowed_token_type"
 
 
+@pytest.mark.slow
 def test_sdk_socket_client_gets_hello_envelopes_and_reconnects(standin: SlackStandIn) -> None:
     driver = SlackDriver("unused: Socket Mode", "no-signing-secret", standin)
     seen: list[dict[str, Any]] = []

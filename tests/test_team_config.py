@@ -289,6 +289,7 @@ def run_cli(args: list[str], db_file: Path, cwd: Path) -> subprocess.CompletedPr
                           text=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_cli_import_export_and_a_refused_file(tmp_path: Path) -> None:
     db_file = tmp_path / "cli.db"
     ok = run_cli(["import", str(ROOT / "teams.yaml")], db_file, tmp_path)

@@ -55,6 +55,7 @@ class Deliverer:
         self._recovery_every = min(RECOVERY_EVERY_SECONDS, lease_seconds / 2)
         self._wake = asyncio.Event()
         self._last_post: dict[str, float] = {}
+        # Seconds between posts to one channel (Slack asks ~1/s); the local stand-in has no such limit.
         self.channel_post_interval = CHANNEL_POST_INTERVAL
         self._inflight = inflight or Inflight()
         self._last_recovery = float("-inf")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -22,11 +23,53 @@ from storage.db import Database
 from storage.migrate import upgrade
 
 SIGNING_SECRET = "local-signing-secret"
+START_TIMEOUT_SECONDS = 10.0
+
+
+class _LoopbackServer(uvicorn.Server):
+    """uvicorn's server without its fixed waits on stopping: uvicorn looks at `should_exit` on a 0.1 s
+    poll, then gives open connections a 0.1 s grace even when there are none; the tests stop a bot per
+    test and would wait both out every time. What runs on shutdown (the app's lifespan) is unchanged."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._stop_requested: asyncio.Event | None = None
+
+    async def main_loop(self) -> None:
+        self._stop_requested = asyncio.Event()
+        counter = 0
+        while not await self.on_tick(counter):  # uvicorn's own tick: date header, should_exit, max requests
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop_requested.wait(), timeout=0.1)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()  # no new connections from here on
+        if self.server_state.connections or self.server_state.tasks or self.force_exit:
+            await super().shutdown(sockets)  # uvicorn's own path: ask them to finish, then wait
+            return
+        # Nobody is connected (the driver closes each request's connection), so uvicorn's fixed 0.1 s
+        # grace for open connections would wait for nothing; the app's shutdown runs as in uvicorn.
+        for sock in sockets or []:
+            sock.close()
+        for server in self.servers:
+            await server.wait_closed()
+        await self.lifespan.shutdown()
+
+    def request_stop(self) -> None:
+        """Called on the server's loop."""
+        self.should_exit = True
+        if self._stop_requested is not None:
+            self._stop_requested.set()
 
 
 class LocalBot:
     def __init__(self, standin: SlackStandIn, database_url: str, *, clock: Clock | None = None,
-                 admins: frozenset[str] = frozenset(), **overrides: Any):
+                 admins: frozenset[str] = frozenset(), channel_post_interval: float | None = None,
+                 **overrides: Any):
+        """channel_post_interval: seconds between posts to one channel; None keeps the product's pacing
+        (the stand-in has no rate limit, so the tests set 0 rather than sleep a second per channel post)."""
         self.standin = standin
         self.settings = replace(
             Settings(bot_token=standin.token,
@@ -36,10 +79,11 @@ class LocalBot:
             **overrides,
         )
         self.clock = clock
+        self.channel_post_interval = channel_post_interval
         self.wiring: Wiring | None = None
         self.db: Database | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._server: uvicorn.Server | None = None
+        self._server: _LoopbackServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
 
@@ -51,14 +95,14 @@ class LocalBot:
         self.db = Database(self.settings.database_url)
         upgrade(self.db.engine)
         app, self.wiring = build_app(self.settings, self.db, self.clock)
-        # The stand-in has no rate limit to respect; its tests and the demo run on a hand-driven clock.
-        self.wiring.deliverer.channel_post_interval = 0.01
+        if self.channel_post_interval is not None:
+            self.wiring.deliverer.channel_post_interval = self.channel_post_interval
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", 0))  # the OS picks a free port: parallel test processes never collide
         port = sock.getsockname()[1]
         config = uvicorn.Config(build_http(app, self.wiring), log_level="warning", lifespan="on", access_log=False)
-        self._server = uvicorn.Server(config)
+        self._server = _LoopbackServer(config)
         ready = threading.Event()
 
         def serve() -> None:
@@ -70,12 +114,13 @@ class LocalBot:
 
         self._thread = threading.Thread(target=serve, name="local-bot", daemon=True)
         self._thread.start()
-        ready.wait()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        if not ready.wait(START_TIMEOUT_SECONDS):
+            raise RuntimeError("the bot did not start")
         while not self._server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("the bot did not start")
-            time.sleep(0.005)
+            time.sleep(0.002)
         self.url = f"http://127.0.0.1:{port}/slack/events"
         return self
 
@@ -85,8 +130,12 @@ class LocalBot:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
+        server, loop = self._server, self.loop
+        if server is not None:
+            server.should_exit = True  # seen on uvicorn's next tick even if the wake-up below misses
+            if loop is not None and not loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: it has stopped anyway
+                    loop.call_soon_threadsafe(server.request_stop)
         if self._thread is not None:
             self._thread.join(timeout=15)
         if self.db is not None:

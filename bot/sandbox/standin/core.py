@@ -40,6 +40,9 @@ class StandInCore:
         self.host = host
         self.port = port
         self._lock = threading.RLock()
+        # Notified on every recorded call, so wait_for() wakes as soon as one lands rather than polling.
+        self._recorded = threading.Condition(self._lock)
+        self._record_count = 0
         self._state = _State()
         self._ids = itertools.count(1)
         self._last_ts_us = 0
@@ -79,20 +82,25 @@ class StandInCore:
         """Block until ``count`` successful matching calls exist."""
         deadline = time.monotonic() + timeout
         while True:
+            with self._lock:
+                seen = self._record_count
             matching = [c for c in self.calls_to(method) if c.ok and (where is None or where(c))]
             if len(matching) >= count:
                 return matching
-            if time.monotonic() >= deadline:
-                seen = "\n".join(
+            left = deadline - time.monotonic()
+            if left <= 0:
+                seen_calls = "\n".join(
                     f"  {c.method} status={c.status} ok={c.response.get('ok')} "
                     f"error={c.response.get('error')} args={short(c.args)}"
                     for c in self.calls
                 ) or "  (none)"
                 raise AssertionError(
                     f"expected {count} successful {method} call(s) within {timeout}s, "
-                    f"got {len(matching)}. Calls seen:\n{seen}"
+                    f"got {len(matching)}. Calls seen:\n{seen_calls}"
                 )
-            time.sleep(0.01)
+            with self._recorded:
+                if self._record_count == seen:  # nothing new since the check above: sleep until something is
+                    self._recorded.wait(left)
 
     def reset(self) -> None:
         """Forget calls, events and failure rules; keep the directory."""
@@ -155,8 +163,10 @@ class StandInCore:
         return f"{prefix}{next(self._ids):010d}"
 
     def _record(self, method: str, args: dict[str, Any], status: int, response: dict[str, Any]) -> None:
-        with self._lock:
+        with self._recorded:
             self._state.calls.append(RecordedCall(method, args, status, response, time.time()))
+            self._record_count += 1
+            self._recorded.notify_all()
 
     def _emit(
         self,

@@ -93,6 +93,12 @@ def add_event(session: Session, handoff_id: int, *, actor: str, action: str, at:
 def enqueue(session: Session, owed: Sequence[Owed], *, handoff_id: int | None, event_id: int | None,
             now: datetime) -> None:
     """Owe these messages in the caller's transaction; the outbox worker delivers them."""
+    enqueue_many(session, [(handoff_id, o) for o in owed], event_id=event_id, now=now)
+
+
+def enqueue_many(session: Session, owed: Sequence[tuple[int | None, Owed]], *, event_id: int | None,
+                 now: datetime) -> None:
+    """Messages about several handoffs (a scheduler tick's claims) in one statement."""
     if not owed:
         return
     session.connection().execute(insert(OutboxMessage.__table__), [
@@ -100,7 +106,7 @@ def enqueue(session: Session, owed: Sequence[Owed], *, handoff_id: int | None, e
          "handoff_id": handoff_id, "audit_event_id": event_id, "thread_key": o.thread_key,
          "dedupe_key": o.dedupe_key, "status": o.status, "attempts": 0, "next_attempt_at": now,
          "created_at": now, "last_error": None, "sent_at": None, "payload": o.payload}
-        for o in owed
+        for handoff_id, o in owed
     ])
 
 

@@ -134,7 +134,7 @@ def apply(h: Handoff, command: Command, *, actor: str, now: datetime, team: Team
             # Keeping it restarts the rebook ladder from now (a new outcome_at); closing ends the chase.
             changes = {"outcome_by": actor, "outcome_at": now}
             reason = "kept open after a no-show"
-    managers = _managers_of(team, h.ae_id)
+    managers = managers_of(team, h.ae_id)
     # The scheduler acts for the installation, as an admin would.
     decision = decide(command.action, actor=actor, handoff=h, admins=admins | {SYSTEM_ACTOR},
                       card_revision=card_revision, managers=managers)
@@ -147,7 +147,7 @@ def apply(h: Handoff, command: Command, *, actor: str, now: datetime, team: Team
     return Change(h, after, command.action, actor, now, reason, detail)
 
 
-def _managers_of(team: TeamPolicy | None, ae_id: str) -> frozenset[str]:
+def managers_of(team: TeamPolicy | None, ae_id: str) -> frozenset[str]:
     """The AE's manager in the handoff's team: the one an escalation asks to reassign."""
     manager = team.manager_of(ae_id) if team else None
     return frozenset({manager}) if manager else frozenset()

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from bot.core.audience import Owed, owed_for_reminder
 from bot.core.chase import ChaseFacts, ChasePlan, plan_chase
-from bot.core.handoff import Handoff, Person
+from bot.core.handoff import Handoff, Person, short_id
 from bot.core.lifecycle import SYSTEM_ACTOR, Reassign
 from bot.core.teams import TeamPolicy
 from bot.services.agenda import post_due_agendas
@@ -80,10 +80,11 @@ def claim_due_reminders(db: Database, now: datetime, teams: dict[str, TeamPolicy
                              False))
         taken = chase_store.claimed(session, [o.dedupe_key for _, items, _ in owed for o in items if o.dedupe_key])
         reassign_to = {h.id: plan.reassign_to for h, _team, plan in plans if plan.reassign_to}
+        claims: list[tuple[int | None, Owed]] = []
         for h, items, escalation in owed:
             fresh = [o for o in items if o.dedupe_key not in taken]
             taken.update(o.dedupe_key for o in fresh if o.dedupe_key)
-            store.enqueue(session, fresh, handoff_id=h.id, event_id=None, now=now)
+            claims.extend((h.id, o) for o in fresh)
             for o in fresh:
                 if o.status == "superseded":
                     result.superseded += 1
@@ -91,6 +92,7 @@ def claim_due_reminders(db: Database, now: datetime, teams: dict[str, TeamPolicy
                     result.claimed += 1
             if escalation and fresh and h.id in reassign_to:  # whoever claims the escalation, reassigns
                 result.reassign.append(Reassignment(h.id, h.revision, reassign_to[h.id]))
+        store.enqueue_many(session, claims, event_id=None, now=now)
         chase_store.set_next_checks(session, [(h, plan.next_check_at) for h, _team, plan in plans])
     return result
 
@@ -126,6 +128,6 @@ class Chaser:
         done = await self.handoffs.act(r.handoff_id, Reassign(ae, REASSIGN_NOTE), actor=SYSTEM_ACTOR,
                                        card_revision=r.revision)
         if isinstance(done, Handoff):
-            log.info("%s reassigned from %s to %s after escalation", done.id, handoff.ae_id, r.to_ae)
+            log.info("%s reassigned from %s to %s after escalation", short_id(done.id), handoff.ae_id, r.to_ae)
             return True
         return False

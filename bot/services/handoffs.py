@@ -15,7 +15,17 @@ from sqlmodel import Session
 from bot.core.audience import owed_on_change, owed_on_submit
 from bot.core.form import FormInput, Invalid, OutcomeInput, validate_submission
 from bot.core.handoff import Action, Decision, Event, Handoff, decide, parties, short_id
-from bot.core.lifecycle import Change, Command, Reassign, RecordOutcome, Refused, Revise, apply, submit
+from bot.core.lifecycle import (
+    Change,
+    Command,
+    Reassign,
+    RecordOutcome,
+    Refused,
+    Revise,
+    apply,
+    managers_of,
+    submit,
+)
 from bot.core.refs import HandoffRef
 from bot.core.teams import TeamPolicy
 from bot.services.context import Context
@@ -78,10 +88,9 @@ class Handoffs:
         if handoff is None:
             return Missing()
         team = await self.team(handoff.team_id)
-        manager = team.manager_of(handoff.ae_id) if team else None
         decision = decide(action, actor=actor, handoff=handoff, admins=self.ctx.installation.admins,
                           card_revision=ref.revision if check_revision else None,
-                          managers=frozenset({manager}) if manager else frozenset())
+                          managers=managers_of(team, handoff.ae_id))
         if not decision.ok:
             return Refusal(decision, await self.ctx.people.tz(actor))
         return handoff

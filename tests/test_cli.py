@@ -117,3 +117,11 @@ def test_run_serves_http_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert "stopped cleanly" in output
     assert "Traceback" not in output
     assert "secretsecret" not in output  # slack_sdk's debug logs carry the token; ours are scrubbed
+
+
+def test_the_outbox_lease_is_a_setting_and_a_bad_one_is_named() -> None:
+    base = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
+    assert load_settings(base, dotenv=False).outbox_lease_seconds == 60.0
+    assert load_settings({**base, "HANDOFF_OUTBOX_LEASE_SECONDS": "30"}, dotenv=False).outbox_lease_seconds == 30.0
+    with pytest.raises(ConfigError, match="HANDOFF_OUTBOX_LEASE_SECONDS is malformed"):
+        load_settings({**base, "HANDOFF_OUTBOX_LEASE_SECONDS": "soon"}, dotenv=False)

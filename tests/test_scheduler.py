@@ -15,7 +15,10 @@ from bot.sandbox import SlackStandIn
 from bot.sandbox.local_bot import LocalBot
 from conftest import local_bot
 from flow import handoff_submitted
-from bot.core.handoff import Handoff, State
+from bot.core.handoff import Handoff, Person, State
+from bot.core.lifecycle import SYSTEM_ACTOR, Reassign
+from bot.core.refs import HandoffRef
+from bot.services.handoffs import Refusal
 from bot.services.chase import claim_due_reminders
 from bot.services.handoffs import create_handoff
 from storage import handoffs as store
@@ -672,8 +675,8 @@ def test_the_aes_manager_may_reassign_from_the_escalation_and_a_stranger_may_not
     assert response.status == 200 and not response.body, response.body
     settle(bot)
     h = stored(bot)
-    assert (h.ae_id, h.revision) == (AE2, 2)
-    assert [e.actor for e in store.audit_trail(bot.db, 1) if e.action == "reassign"] == [MANAGER]
+    assert (h.ae_id, h.revision) == (AE, 3)
+    assert [e.actor for e in store.audit_trail(bot.db, 1) if e.action == "reassign"] == [MANAGER, MANAGER]
     assert len([c for c in posts(standin, AE2) if "handoff_accept" in action_ids(c)]) == 1
 
 
@@ -714,3 +717,25 @@ def test_a_rejection_reaches_the_sdrs_manager_as_coaching(bot, standin, clock):
     text = to_manager[0].args["text"]
     assert "H-1" in text and "No budget: No budget until Q3; ask about timing." in text
     assert not any(e.get("type") == "actions" for e in to_manager[0].args.get("blocks") or [])  # coaching, not a to-do
+
+
+def test_auto_reassign_gives_way_to_a_person_who_reassigned_after_the_claim(bot, standin, clock):
+    install(bot, standin, AMER, auto_reassign=True)
+    clock.set(MONDAY_9)
+    submitted(bot, standin)
+    clock.set(ny(2026, 11, 24, 13, 0))
+    teams = {t.id: t for t in team_store.load_teams(bot.db)}
+    [claim] = claim_due_reminders(bot.db, clock.now(), teams).reassign  # the escalation, about revision 1
+    assert (claim.handoff_id, claim.revision, claim.to_ae) == (1, 1, AE2)
+    # Between the claim and its reassignment, the manager moves it to AE2, then back to AE with a word.
+    handoffs = bot.wiring.services.handoffs
+    moved = bot.call(handoffs.reassign(HandoffRef(1, 1), AE2, None, actor=MANAGER))
+    moved = bot.call(handoffs.reassign(HandoffRef(1, 2), AE, "Keep it, call them today", actor=MANAGER))
+    assert isinstance(moved, Handoff) and (moved.ae_id, moved.revision) == (AE, 3)
+    # The scheduler's reassignment names the revision it was about (as Chaser.tick does): it is refused.
+    late = bot.call(handoffs.act(1, Reassign(Person(AE2, "America/New_York"), "late"), actor=SYSTEM_ACTOR,
+                                 card_revision=claim.revision))
+    assert isinstance(late, Refusal) and late.decision.why == "stale"
+    h = stored(bot)
+    assert (h.ae_id, h.revision) == (AE, 3)
+    assert [e.actor for e in store.audit_trail(bot.db, 1) if e.action == "reassign"] == [MANAGER, MANAGER]

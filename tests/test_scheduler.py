@@ -675,8 +675,8 @@ def test_the_aes_manager_may_reassign_from_the_escalation_and_a_stranger_may_not
     assert response.status == 200 and not response.body, response.body
     settle(bot)
     h = stored(bot)
-    assert (h.ae_id, h.revision) == (AE, 3)
-    assert [e.actor for e in store.audit_trail(bot.db, 1) if e.action == "reassign"] == [MANAGER, MANAGER]
+    assert (h.ae_id, h.revision) == (AE2, 2)
+    assert [e.actor for e in store.audit_trail(bot.db, 1) if e.action == "reassign"] == [MANAGER]
     assert len([c for c in posts(standin, AE2) if "handoff_accept" in action_ids(c)]) == 1
 
 

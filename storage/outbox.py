@@ -1,9 +1,10 @@
 """The outbox: claiming what is due, recording what was delivered."""
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Collection, Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, case, delete, func, insert, update
 from sqlmodel import Session, col, select

@@ -11,26 +11,26 @@ kill a real `python -m bot run` with SIGKILL while the stand-in holds its post's
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from conftest import START
+from flow import submit
 from sqlalchemy import update
 from sqlmodel import select
+from test_resilience import ae_cards, sdr_cards, settle, tick, wait_until
+from test_resilience import outbox as outbox_rows
+from test_scheduler_crash import AE, ALWAYS, MANAGER, SDR, TOKEN, BotProcess, Store, doctor, running, utcnow
+from test_scheduler_crash import wait_until as wait_for_process
 
 from bot.core.handoff import Handoff, State
 from bot.runtime.delivery import RETRY_AFTER_MAX_SECONDS, retry_after_seconds
 from bot.services.handoffs import create_handoff
-from conftest import START
-from flow import submit
 from storage import outbox
 from storage import teams as team_store
 from storage.db import Database
 from storage.models import OutboxMessage, SlackMessage
-from test_resilience import ae_cards, outbox as outbox_rows, sdr_cards, settle, tick, wait_until
-from test_scheduler_crash import (ALWAYS, AE, MANAGER, SDR, TOKEN, BotProcess, Store, doctor, running,
-                                  utcnow)
-from test_scheduler_crash import wait_until as wait_for_process
 
 
 def row_for(bot, key: str) -> OutboxMessage:
@@ -199,6 +199,49 @@ def test_history_the_bot_may_not_read_keeps_the_post_for_an_admin_then_it_is_res
     settle(bot)
     assert len(ae_cards(standin)) == 1 and row_for(bot, "ae_card:1:1").status == "sent"
     assert outbox.stuck(bot.db) == []
+
+
+def _owe_snapshot(bot, conversation: str, key: str, text: str, thread_key: str | None = None) -> None:
+    """A message owed as is (as the weekly agenda is), straight into the outbox."""
+    now = bot.clock.now()
+    with bot.db.write() as session:
+        session.add(OutboxMessage(conversation=conversation, op="post", view="snapshot", message_key=key,
+                                  thread_key=thread_key, payload=json.dumps({"text": text}), next_attempt_at=now,
+                                  created_at=now))
+
+
+def test_a_thread_reply_without_an_answer_is_looked_for_in_the_thread(bot, standin, clock):
+    bot.wiring.deliverer.call_deadline = 0.5
+    standin.add_channel("C_TEAM", "team-amer")
+    _owe_snapshot(bot, "C_TEAM", "agenda:0", "This week's agenda")
+    settle(bot)
+    parent = slack_message(bot, "agenda:0")
+    assert parent is not None
+
+    standin.hold("chat.postMessage", applied=True, channel="C_TEAM")  # the reply is posted; its answer is lost
+    _owe_snapshot(bot, "C_TEAM", "agenda:1", "continued", thread_key="agenda:0")
+    bot.wiring.deliverer.kick()
+    wait_until(lambda: tried_once(bot, "agenda:1"))
+    tick(bot, clock, 1)
+    replies = [m for m in standin.messages.values() if m.get("thread_ts") == parent.ts and m["ts"] != parent.ts]
+    assert len(replies) == 1 and row_for(bot, "agenda:1").status == "sent"
+    assert slack_message(bot, "agenda:1").ts == replies[0]["ts"]
+    [look] = standin.calls_to("conversations.replies")  # a reply is not in the channel's history: its thread is read
+    assert (look.args["channel"], look.args["ts"]) == ("C_TEAM", parent.ts)
+    assert standin.calls_to("conversations.history") == []
+
+
+def test_a_channel_the_bot_is_not_in_keeps_the_post_for_an_admin(bot, standin, clock):
+    bot.wiring.deliverer.call_deadline = 0.5
+    standin.add_channel("C_PUBLIC", "sales", is_member=False)  # posted to with chat:write.public, never joined
+    standin.hold("chat.postMessage", applied=False, channel="C_PUBLIC")
+    _owe_snapshot(bot, "C_PUBLIC", "agenda:0", "This week's agenda")
+    bot.wiring.deliverer.kick()
+    wait_until(lambda: tried_once(bot, "agenda:0"))
+    tick(bot, clock, 1)
+    row = row_for(bot, "agenda:0")
+    assert (row.status, row.last_error) == ("unknown", "history unreadable: not_in_channel")
+    assert [m for m in standin.messages.values() if m["channel"] == "C_PUBLIC"] == []
 
 
 # ---------------------------------------------------------------------- a real process, killed

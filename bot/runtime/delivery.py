@@ -18,8 +18,9 @@ import contextlib
 import email.utils
 import logging
 import math
+from collections.abc import Awaitable
 from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -27,12 +28,12 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.clock import Clock
-from bot.runtime.directory import Directory
 from bot.core.handoff import short_id
 from bot.render.cards import Viewer
 from bot.render.text import Message
-from bot.runtime.tasks import Inflight
 from bot.render.views import render_snapshot, render_view
+from bot.runtime.directory import Directory
+from bot.runtime.tasks import Inflight
 from storage import outbox
 from storage.db import Database
 
@@ -51,6 +52,7 @@ YIELD_TO_REQUESTS_SECONDS = 0.25
 RECOVERY_EVERY_SECONDS = 30.0  # looking for rows a dead claimer left is for crashes, not every pass
 CALL_DEADLINE_SECONDS = 15.0  # a Web API call, retries included (the session's own timeout is shorter)
 MAX_LANES = 200  # conversations delivered at once
+LANE_SHARE_OF_LEASE = 0.75  # a message's whole delivery (history, render, post) ends within this much of its lease
 METADATA_EVENT_TYPE = "handoff_outbox"
 # History is read from a little before the first unanswered claim: Slack's clock and ours may differ.
 HISTORY_MARGIN = timedelta(minutes=10)
@@ -219,8 +221,12 @@ class Deliverer:
                     task.cancel()
 
     async def _lane(self, d: outbox.Delivery) -> outbox.Outcome:
+        # Done well inside the claim's lease, or another copy of the bot could take the message over meanwhile.
         try:
-            return await self._deliver(d)
+            return await asyncio.wait_for(self._deliver(d), self._lease.total_seconds() * LANE_SHARE_OF_LEASE)
+        except TimeoutError as error:
+            return self._network_error(d, f"{short_id(d.row.handoff_id)} " if d.row.handoff_id else "", error,
+                                       ambiguous=True)
         except Exception as error:  # a bug must not leave the row claimed: treat it like a lost answer
             log.exception("delivering outbox #%s failed unexpectedly", d.row.id)
             return outbox.Outcome(d.row, "pending", error=f"internal: {type(error).__name__}",
@@ -354,7 +360,8 @@ class Deliverer:
                        ambiguous: bool) -> outbox.Outcome:
         row = d.row
         at = self._clock.now() + backoff(row.attempts)
-        kind = "no answer in time" if isinstance(error, asyncio.TimeoutError) else f"network error {type(error).__name__}"
+        timed_out = isinstance(error, asyncio.TimeoutError)
+        kind = "no answer in time" if timed_out else f"network error {type(error).__name__}"
         log.warning("%s%s %s to %s: %s; %s at %s", label, row.op, row.view, row.conversation, kind,
                     "looking in history, then retrying" if ambiguous and row.op == "post" else "retrying",
                     at.isoformat())

@@ -79,7 +79,8 @@ def _ts(message: dict[str, Any]) -> float:
     return float(message["ts"])
 
 
-def _page(s: Messages, method: str, args: dict[str, Any], ordered: list[dict[str, Any]], channel: str) -> dict[str, Any]:
+def _page(s: Messages, method: str, args: dict[str, Any], ordered: list[dict[str, Any]],
+          channel: str) -> dict[str, Any]:
     """oldest/latest (exclusive unless inclusive), limit and an opaque cursor, as Slack pages them."""
     inclusive = truthy(args.get("inclusive"))
     try:

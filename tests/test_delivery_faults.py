@@ -152,6 +152,12 @@ def test_one_hung_conversation_does_not_hold_up_the_others(bot, standin, driver,
     assert {r.status for r in outbox_rows(bot)} == {"sent"}
 
 
+def test_every_web_api_call_of_the_shared_session_has_a_deadline(bot):
+    # slack_sdk applies its timeout only to sessions it makes; the one every call shares carries it too.
+    session = bot.wiring.slack.session
+    assert session is not None and session.timeout.total == bot.wiring.slack.timeout <= 30
+
+
 @pytest.mark.parametrize("fault", ["answer lost", "request lost", "connection cut", "internal_error"])
 def test_a_post_without_an_answer_is_looked_for_in_history_and_is_in_slack_once(bot, standin, driver, clock, fault):
     bot.wiring.deliverer.call_deadline = 0.5  # a held answer is given up on soon (the product waits 15 s)

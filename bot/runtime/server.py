@@ -38,7 +38,9 @@ class Workers:
     async def start(self) -> None:
         # One connection pool for every Slack call (Bolt's per-request clients share it): a TCP and TLS
         # handshake per call would cost more than the call.
-        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64))
+        # slack_sdk applies its timeout only to sessions it makes itself: this one carries it (aiohttp's is 300 s).
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64),
+                                              timeout=aiohttp.ClientTimeout(total=self.wiring.slack.timeout))
         self.wiring.slack.session = self._session
         self._stop = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self.wiring.deliverer.run(self._stop), name="outbox")

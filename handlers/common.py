@@ -58,7 +58,7 @@ def chosen_user(view: dict[str, Any], name: str) -> str | None:
 
 
 # A datetimepicker's epoch seconds: bounded so no stamp Slack could not send reaches date arithmetic.
-_EPOCH_MAX = int(datetime(9000, 1, 1, tzinfo=timezone.utc).timestamp())
+_EPOCH_MAX = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp())
 
 
 def chosen_time(view: dict[str, Any], name: str) -> datetime | None:

@@ -49,12 +49,15 @@ def _kind(body: dict[str, Any]) -> str:
     return str(body.get("type") or body.get("command") or "untyped")[:40]
 
 
+MALFORMED = "(not an object)"  # what id_of gives for {"user": "U1"}: no id shape matches it
+
+
 def id_of(body: dict[str, Any], key: str) -> Any:
     """`body[key]["id"]` for interactivity, `body[key + "_id"]` for slash commands; None when absent."""
     holder = body.get(key)
     if holder is None:
         return body.get(f"{key}_id")
-    return holder.get("id") if isinstance(holder, dict) else holder
+    return holder.get("id") if isinstance(holder, dict) else MALFORMED
 
 
 def payload_problem(body: dict[str, Any]) -> str | None:

@@ -84,7 +84,7 @@ ODD_SHAPES = [
 ]
 
 
-@pytest.mark.parametrize(("body", "content_type"), MALFORMED)
+@pytest.mark.parametrize(("body", "content_type"), MALFORMED, ids=range(len(MALFORMED)))
 def test_unsigned_malformed_body_is_401(bot: LocalBot, body: bytes | str, content_type: str) -> None:
     raw = body.encode() if isinstance(body, str) else body
     assert post_raw(bot, raw, content_type, signed=False)[0] == 401
@@ -93,7 +93,7 @@ def test_unsigned_malformed_body_is_401(bot: LocalBot, body: bytes | str, conten
                     headers={"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=00"})[0] == 401
 
 
-@pytest.mark.parametrize(("body", "content_type"), MALFORMED)
+@pytest.mark.parametrize(("body", "content_type"), MALFORMED, ids=range(len(MALFORMED)))
 def test_signed_malformed_body_is_400_and_one_log_line(bot: LocalBot, caplog: pytest.LogCaptureFixture,
                                                        body: bytes | str, content_type: str) -> None:
     raw = body.encode() if isinstance(body, str) else body

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import shutil
 import urllib.parse
 from collections.abc import Iterator
@@ -26,11 +27,11 @@ from bot.core.slack_ids import is_user
 from bot.render.cards import ACCEPT, REASSIGN, REJECT, REVISE, WITHDRAW
 from bot.render.modals import HANDOFF_CALLBACK, OUTCOME_CALLBACK, REASSIGN_CALLBACK, REJECT_CALLBACK
 from bot.render.reminders import CLOSE, KEEP, OUTCOME
-from bot.render.team_modals import TEAM_EDIT_CALLBACK, TEAM_PICK_CALLBACK
+from bot.render.team_modals import AUTO_REASSIGN, TEAM_EDIT_CALLBACK, TEAM_PICK_CALLBACK
 from bot.runtime.clock import ManualClock
 from bot.sandbox import SlackStandIn
 from bot.sandbox.local_bot import LocalBot
-from tests.conftest import PEOPLE, START, local_bot
+from tests.conftest import ADMIN, PEOPLE, START, local_bot
 from tests.flow import VALID, handoff_submitted, open_form
 from tests.test_input_hardening import FORM, JSON, post_raw
 from tests.test_security import settle
@@ -55,23 +56,27 @@ ODD = st.recursive(
 
 @st.composite
 def mutated(draw: st.DrawFn, value: Any, rate: float) -> Any:
-    """`value` with, at each place, a `rate` chance of being dropped (in objects) or replaced by something odd."""
-    def roll() -> bool:  # hypothesis leans to small draws: small is "left as it was"
-        return draw(st.integers(0, 999)) >= 1000 - rate * 1000
+    """`value` with, at each place, a `rate` chance of being dropped (in objects) or replaced by something odd.
+    Where to mutate comes from one seeded Random (a hypothesis draw per node would cost more than the request);
+    what to put there is drawn by hypothesis."""
+    rnd = random.Random(draw(st.integers(0, 2**32)))  # hypothesis's own Random leans to 0.0: to mutating all
 
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if roll():
-                continue  # dropped
-            out[key] = draw(ODD) if roll() else draw(mutated(item, rate))
-        if roll():
-            out[draw(st.text(max_size=12))] = draw(ODD)
-        return out
-    if isinstance(value, list):
-        items = [draw(ODD) if roll() else draw(mutated(item, rate)) for item in value if not roll()]
-        return items + [draw(ODD)] if roll() else items
-    return draw(ODD) if roll() else value
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out: dict[str, Any] = {}
+            for key, item in node.items():
+                if rnd.random() < rate:
+                    continue  # dropped
+                out[key] = draw(ODD) if rnd.random() < rate else walk(item)
+            if rnd.random() < rate:
+                out[draw(st.text(max_size=12))] = draw(ODD)
+            return out
+        if isinstance(node, list):
+            items = [draw(ODD) if rnd.random() < rate else walk(item) for item in node if rnd.random() >= rate]
+            return items + [draw(ODD)] if rnd.random() < rate else items
+        return draw(ODD) if rnd.random() < rate else node
+
+    return walk(value)
 
 
 class Shapes:
@@ -89,11 +94,11 @@ class Shapes:
         self.standin = standin
         self.driver = driver
 
-    def click(self, action_id: str, value: str) -> dict[str, Any]:
+    def click(self, action_id: str, value: str, user: str) -> dict[str, Any]:
         channel, ts = self.card
         return {
-            "type": "block_actions", "user": self.driver._user("U_AE1"), "api_app_id": self.driver.api_app_id,
-            "token": "legacy", "trigger_id": self.standin.issue_trigger_id("U_AE1"), "team": self.driver._team(),
+            "type": "block_actions", "user": self.driver._user(user), "api_app_id": self.driver.api_app_id,
+            "token": "legacy", "trigger_id": self.standin.issue_trigger_id(user), "team": self.driver._team(),
             "enterprise": None, "is_enterprise_install": False,
             "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
             "channel": {"id": channel, "name": "dm"}, "state": {"values": {}},
@@ -116,7 +121,8 @@ def arena(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path) -> It
         standin.stop()
 
 
-ACTIONS = [ACCEPT, REJECT, REASSIGN, REVISE, WITHDRAW, OUTCOME, CLOSE, KEEP, "team_pick", "anything"]
+ACTORS = ["U_SDR1", "U_AE1", ADMIN]  # the admin reaches the team forms
+ACTIONS = [ACCEPT, REJECT, REASSIGN, REVISE, WITHDRAW, OUTCOME, CLOSE, KEEP, AUTO_REASSIGN, "anything"]
 CALLBACKS = [HANDOFF_CALLBACK, REJECT_CALLBACK, REASSIGN_CALLBACK, OUTCOME_CALLBACK, TEAM_PICK_CALLBACK,
              TEAM_EDIT_CALLBACK, "nobody_listens"]
 WORDS = ["", "help", "list", "show H-1", "show H-" + "9" * 30, "show", "team", "team amer", "new", "\u200b", "<!here>"]
@@ -124,19 +130,21 @@ WORDS = ["", "help", "list", "show H-1", "show H-" + "9" * 30, "show", "team", "
 
 @st.composite
 def request_body(draw: st.DrawFn, shapes: Shapes) -> tuple[bytes, str]:
-    rate = draw(st.sampled_from([0.0, 0.01, 0.03, 0.1, 0.3]))
-    kind = draw(st.sampled_from(["command", "click", "submission", "event", "raw"]))
+    rate = draw(st.sampled_from([0.0, 0.01, 0.02, 0.05, 0.15]))
+    kind = draw(st.sampled_from(["command", "click", "click", "submission", "submission", "event", "raw"]))
     if kind == "command":
-        fields = draw(mutated({**shapes.command, "text": draw(st.sampled_from(WORDS))}, rate))
+        fields = draw(mutated({**shapes.command, "text": draw(st.sampled_from(WORDS)),
+                               "user_id": draw(st.sampled_from(ACTORS))}, rate))
         flat = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}
         return urllib.parse.urlencode(flat, errors="surrogatepass").encode(), FORM  # a lone surrogate: not UTF-8
     if kind == "click":
         value = draw(st.sampled_from([HandoffRef(1, 1).encode(), TeamRef(None).encode()] + ODD_STRINGS))
-        body = draw(mutated(shapes.click(draw(st.sampled_from(ACTIONS)), value), rate))
+        body = draw(mutated(shapes.click(draw(st.sampled_from(ACTIONS)), value, draw(st.sampled_from(ACTORS))), rate))
         return urllib.parse.urlencode({"payload": json.dumps(body)}).encode(), FORM
     if kind == "submission":
         submission = json.loads(json.dumps(shapes.submission))
         submission["view"]["callback_id"] = draw(st.sampled_from(CALLBACKS))
+        submission["user"]["id"] = draw(st.sampled_from(ACTORS))
         submission["view"]["private_metadata"] = draw(st.sampled_from(["", HandoffRef(1, 1).encode()] + ODD_STRINGS))
         body = draw(mutated(submission, rate))
         return urllib.parse.urlencode({"payload": json.dumps(body)}).encode(), FORM

@@ -340,3 +340,13 @@ def test_show_is_for_the_handoffs_people_not_whoever_a_note_names(standin: Slack
     for party in ("U_SDR1", "U_AE1", "U_AE2", "U_ADMIN"):  # SDR, the AE before, the AE now, an admin
         answer = driver.slash_command(party, text="show H-1").json()
         assert "Acme" in json.dumps(answer), party
+
+
+def test_a_team_member_whose_id_is_markup_is_an_inline_error(standin: SlackStandIn, driver: SlackDriver,
+                                                             bot: LocalBot) -> None:
+    from tests.test_team_admin import VALID_TEAM, new_team_modal
+
+    view_id = new_team_modal(standin, driver, bot)
+    body = driver.submit_view("U_ADMIN", view_id, {**VALID_TEAM, "sdrs": ["U_SDR1", "U0SE><!channel"]}).json()
+    assert body is not None and body["response_action"] == "errors" and set(body["errors"]) == {"sdrs"}
+    assert count_rows(bot, "team") == 0

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.handoff import parse_short_id
 from bot.render import replies
 from bot.render.modals import new_handoff_modal
-from bot.render.text import Message
+from bot.render.text import Message, escape
 from bot.services import Services
 from bot.services.handoffs import Missing
 from handlers import team_admin
@@ -54,7 +54,7 @@ async def handoff_command(ack: AsyncAck, command: dict[str, Any], client: AsyncW
         await ack(**_ephemeral(replies.usage(replies.not_found(words[1][:24].upper() + "…"))))
     else:
         problem = "`/handoff show` needs a handoff id, like `H-42`." if verb == "show" else (
-            f"I don't know `{' '.join(words)[:50]}`.")
+            f"I don't know `{escape(' '.join(words)[:50])}`.")
         await ack(**_ephemeral(replies.usage(problem)))
 
 

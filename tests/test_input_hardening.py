@@ -350,3 +350,15 @@ def test_a_team_member_whose_id_is_markup_is_an_inline_error(standin: SlackStand
     body = driver.submit_view("U_ADMIN", view_id, {**VALID_TEAM, "sdrs": ["U_SDR1", "U0SE><!channel"]}).json()
     assert body is not None and body["response_action"] == "errors" and set(body["errors"]) == {"sdrs"}
     assert count_rows(bot, "team") == 0
+
+
+def test_a_stored_id_that_is_markup_is_shown_not_parsed() -> None:
+    from bot.render.text import mention
+
+    assert mention("U_AE1") == "<@U_AE1>"
+    assert mention("U0SE><!channel") == "U0SE&gt;&lt;!channel"
+
+
+def test_an_unknown_verb_is_echoed_escaped(driver: SlackDriver, bot: LocalBot) -> None:
+    answer = driver.slash_command("U_SDR1", text="<!channel> please").json()
+    assert "&lt;!channel&gt;" in answer["text"] and "<!channel>" not in json.dumps(answer)

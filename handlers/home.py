@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.slack_ids import is_user
 from bot.render.home import home_view
 from bot.services import Services
 
@@ -18,9 +19,9 @@ def register(app: AsyncApp) -> None:
 
 
 async def home_opened(event: dict[str, Any], client: AsyncWebClient, services: Services) -> None:
-    if event.get("tab", "home") != "home":
-        return
-    user = event["user"]
+    user = event.get("user")
+    if event.get("tab", "home") != "home" or not is_user(user):
+        return  # another tab, or not a user Slack would name: nothing to publish
     handoffs = await services.handoffs.mine(user)
     tz = await services.ctx.people.tz(user)
     try:

@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time as dtime, timedelta, timezone
 
 import pytest
 
@@ -258,6 +258,10 @@ def test_working_time_arithmetic_refuses_spans_of_centuries() -> None:
     with pytest.raises(ValueError, match="longer than"):
         add_working_time(cal, START, timedelta(days=365 * 100))
     assert working_time_between(cal, START, START + timedelta(days=7)) == timedelta(days=5)
+    # A quarter of an hour a week: six working days would be eleven years of calendar; refused, not walked.
+    sparse = WorkingCalendar("Europe/Berlin", frozenset({0}), dtime(0, 45), dtime(1, 0), frozenset())
+    with pytest.raises(ValueError, match="longer than"):
+        add_working_time(sparse, START, timedelta(days=6))
 
 
 def test_a_next_step_centuries_away_is_an_inline_error(standin: SlackStandIn, driver: SlackDriver,

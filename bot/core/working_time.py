@@ -242,6 +242,7 @@ def add_working_time(cal: WorkingCalendar, start: datetime, amount: timedelta) -
     for p_start, p_end in _periods(cal, _first_day(cal, start_utc)):
         if p_end <= start_utc:
             continue
+        _require_bounded(p_start - start_utc)  # a calendar with a few minutes a week must not walk for decades
         begin = max(p_start, start_utc)
         available = p_end - begin
         if remaining <= available:
@@ -262,6 +263,7 @@ def next_working_moment(cal: WorkingCalendar, at: datetime) -> datetime:
     """`at` itself (in UTC) if it is working time, else the start of the next working period."""
     at_utc = _require_aware(at, "at")
     for p_start, p_end in _periods(cal, _first_day(cal, at_utc)):
+        _require_bounded(p_start - at_utc)
         if p_end > at_utc:
             return max(p_start, at_utc)
     raise AssertionError("unreachable: _periods is unbounded")  # pragma: no cover

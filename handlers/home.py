@@ -22,7 +22,7 @@ async def home_opened(event: dict[str, Any], client: AsyncWebClient, services: S
         return
     user = event["user"]
     handoffs = await services.handoffs.mine(user)
-    tz = await services.ctx.people.tz(user)
+    tz = await services.ctx.people.tz(user, quick=True)
     try:
         await client.views_publish(user_id=user, view=home_view(user, handoffs, tz))
     except Exception as error:

@@ -43,6 +43,7 @@ class Settings:
     regions: tuple[str, ...] = ("AMER", "EMEA", "APAC")
     tick_seconds: float = 60.0
     outbox_lease_seconds: float = 60.0
+    lookup_deadline_seconds: float = 1.0  # users.info before an ack; a fallback zone past it
 
     @property
     def socket_mode(self) -> bool:
@@ -165,7 +166,16 @@ def _handoff_rules(e: _Env) -> dict[str, Any]:
             lease = float(raw)
         else:
             e.problem(f"HANDOFF_OUTBOX_LEASE_SECONDS is malformed: expected whole seconds above 0, got {raw!r}.")
-    return {"min_notice_hours": min_notice, "segment_thresholds": thresholds, "regions": regions,
+    lookup_deadline = 1.0
+    if (raw := e.get("HANDOFF_LOOKUP_DEADLINE_SECONDS")) is not None:
+        try:
+            lookup_deadline = float(raw)
+        except ValueError:
+            lookup_deadline = -1.0
+        if not 0 < lookup_deadline <= 2.5:
+            e.problem("HANDOFF_LOOKUP_DEADLINE_SECONDS is malformed: expected seconds above 0 and at most 2.5 "
+                      f"(Slack waits 3 s for an answer), got {raw!r}.")
+    return {"lookup_deadline_seconds": lookup_deadline, "min_notice_hours": min_notice, "segment_thresholds": thresholds, "regions": regions,
             "tick_seconds": tick_seconds, "outbox_lease_seconds": lease}
 
 

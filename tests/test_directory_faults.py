@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterator
 from datetime import time as dtime
 
 import pytest
+from conftest import ADMIN
 
 from bot.core.teams import Member, TeamPolicy
+from bot.runtime.clock import ManualClock
 from bot.sandbox import SlackDriver, SlackStandIn
 from bot.sandbox.local_bot import LocalBot
-from bot.runtime.clock import ManualClock
-from conftest import ADMIN
 from storage import handoffs as store
 from storage.teams import replace_teams
 from tests.flow import card_for, message_text, submit

@@ -49,7 +49,7 @@ class Directory:
                 person = await asyncio.wait_for(asyncio.shield(fetch), timeout=self.quick_seconds)
             else:
                 person = await fetch
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("users.info for %s took over %.1fs; answering from %s meanwhile", user_id,
                         self.quick_seconds, "the cache" if hit else "the fallback zone")
             return _with_tz(hit[1], fallback) if hit else Person(user_id, fallback)

@@ -98,6 +98,35 @@ def test_two_processes_migrating_one_fresh_sqlite_file_at_once_both_finish_at_he
             db.close()
 
 
+def test_two_processes_migrating_one_fresh_postgresql_database_at_once_both_finish_at_head(tmp_path: Path) -> None:
+    server = os.environ.get("HANDOFF_TEST_POSTGRES")
+    if not server:
+        pytest.skip("HANDOFF_TEST_POSTGRES is not set (a PostgreSQL server URL)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        for attempt in range(3):  # without the advisory lock the race was lost four times in five
+            name = f"handoff_race_{os.getpid()}_{attempt}"
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            url = make_url(server).set(database=name).render_as_string(hide_password=False)
+            try:
+                env = clean_env(DATABASE_URL=url)
+                procs = [subprocess.Popen([sys.executable, "-m", "bot", "migrate"], env=env, cwd=tmp_path,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         for _ in range(2)]
+                for code, out, err in [(p.wait(timeout=60), *p.communicate()) for p in procs]:
+                    assert code == 0, err
+                    assert f"database at revision {HEAD}" in out
+            finally:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 def test_migrate_on_a_database_that_cannot_be_opened_is_one_line_and_exit_2(tmp_path: Path) -> None:
     env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path / 'no-such-dir' / 'handoff.db'}")
     result = subprocess.run([sys.executable, "-m", "bot", "migrate"], env=env, cwd=tmp_path, capture_output=True,

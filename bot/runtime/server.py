@@ -66,7 +66,7 @@ class Workers:
         if not self.started:
             return
         self.started = False
-        self._ticker.shutdown()
+        await self._ticker.stop()
         await self.wiring.background.drain()
         self._stop.set()
         waiting = {t for t in (self._task, self._checkpointer) if t is not None}

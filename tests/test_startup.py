@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
+from conftest import reserve_port
 
 from bot.sandbox import SlackStandIn
-from conftest import reserve_port
 from storage.db import Database
 from storage.migrate import MIGRATIONS, _config, current_revision
 
@@ -262,3 +262,29 @@ def test_socket_mode_with_a_refused_bot_token_is_one_line_and_exit_1(standin: Sl
     assert result.returncode == 1
     assert "Slack refused SLACK_BOT_TOKEN (token_revoked)" in one_line(result.stderr)
     assert standin.socket_connections() == 0
+
+
+def test_a_sigterm_while_slack_is_being_asked_is_a_clean_stop(tmp_path: Path) -> None:
+    silent = socket.socket()  # a Slack that takes the connection and never answers: auth.test waits
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    silent.settimeout(30)
+    held = reserve_port()
+    env = clean_env(SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET="sign-me",
+                    SLACK_API_URL=f"http://127.0.0.1:{silent.getsockname()[1]}/api/", HOST="127.0.0.1",
+                    PORT=str(held.getsockname()[1]), DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}")
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        conn, _ = silent.accept()  # auth.test is on its way: the checks are under way
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+        conn.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        silent.close()
+        held.close()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err

@@ -4,13 +4,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from bot.runtime.config import ConfigError, Settings, load_settings
 from bot.runtime.logs import setup_logging
 
 log = logging.getLogger("handoff")
+T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -31,11 +34,15 @@ def cmd_run(_args: argparse.Namespace) -> int:
 
     settings = _settings()
     db = sock = None
+    # A stop asked for while checking (a deploy rolled back, say) is a clean stop, not a kill by signal;
+    # the servers below put their own handlers in place.
+    signal.signal(signal.SIGTERM, _stop_before_serving)
     try:
         db = open_database(settings.database_url)
         port = settings.health_port if settings.socket_mode else settings.port
         sock = bind_port(settings.host, port) if port is not None else None
-        identity = asyncio.run(check_bot_token(settings))
+        identity = asyncio.run(_unless_stopped(check_bot_token(settings)))
+        signal.signal(signal.SIGTERM, _stop_before_serving)  # asyncio.run put the default back
     except StartupError as error:
         if sock is not None:
             sock.close()
@@ -63,6 +70,21 @@ def cmd_run(_args: argparse.Namespace) -> int:
     finally:
         db.close()
     return 0
+
+
+def _stop_before_serving(_signum: int, _frame: Any) -> None:
+    raise SystemExit(0)
+
+
+async def _unless_stopped(coro: Coroutine[Any, Any, T]) -> T:
+    """`coro`, unless SIGTERM comes first: then a clean exit (a handler raising inside the event loop
+    would leave the task's exception unretrieved, and logged with a traceback)."""
+    task = asyncio.ensure_future(coro)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        raise SystemExit(0) from None
 
 
 def _database_url() -> str:

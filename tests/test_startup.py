@@ -288,3 +288,19 @@ def test_a_sigterm_while_slack_is_being_asked_is_a_clean_stop(tmp_path: Path) ->
         held.close()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_the_lookup_deadline_and_the_health_port_are_settings_and_bad_ones_are_named() -> None:
+    from bot.runtime.config import ConfigError, load_settings
+
+    base = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}
+    settings = load_settings(base, dotenv=False)
+    assert settings.lookup_deadline_seconds == 1.0
+    assert settings.health_port is None  # Socket Mode: no health endpoint unless asked for
+    assert load_settings({**base, "PORT": "8080"}, dotenv=False).health_port == 8080
+    assert load_settings({**base, "PORT": "8080", "HANDOFF_HEALTH_PORT": "9090"}, dotenv=False).health_port == 9090
+    assert load_settings({**base, "HANDOFF_LOOKUP_DEADLINE_SECONDS": "0.5"}, dotenv=False).lookup_deadline_seconds == 0.5
+    with pytest.raises(ConfigError) as error:
+        load_settings({**base, "HANDOFF_LOOKUP_DEADLINE_SECONDS": "5", "HANDOFF_HEALTH_PORT": "web"}, dotenv=False)
+    assert any("HANDOFF_LOOKUP_DEADLINE_SECONDS is malformed" in p for p in error.value.problems)
+    assert any("HANDOFF_HEALTH_PORT is malformed" in p for p in error.value.problems)

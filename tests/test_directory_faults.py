@@ -110,3 +110,27 @@ def test_a_zone_nobody_knows_without_a_team_falls_back_to_utc(standin: SlackStan
     card_for(standin, "U_MARS")
     handoff = store.get_handoff(bot.db, 1)  # type: ignore[arg-type]
     assert handoff is not None and handoff.ae_tz == "UTC"
+
+
+@pytest.mark.slow
+def test_past_the_deadline_a_stale_cached_answer_beats_the_fallback_zone(standin: SlackStandIn) -> None:
+    import asyncio
+
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.runtime.directory import Directory
+
+    async def story() -> tuple[str, str, bool, str]:
+        client = AsyncWebClient(token=standin.token, base_url=standin.base_url)
+        directory = Directory(client, "UTC", ttl_seconds=0.0, quick_seconds=0.2)  # every answer stale at once
+        fresh = await directory.tz("U_AE1", "America/New_York")
+        standin.fail("users.info", delay=2.0, times=2)  # U_AE1's lookup, then U_AE2's
+        quick = await directory.tz("U_AE1", "America/New_York", quick=True)
+        pending = directory.pending("U_AE1")
+        nobody = await directory.tz("U_AE2", "America/New_York", quick=True)  # nothing cached: the fallback
+        return fresh, quick, pending, nobody
+
+    fresh, quick, pending, nobody = asyncio.run(story())
+    assert fresh == quick == "Europe/Berlin"
+    assert pending  # Slack's answer is still on its way
+    assert nobody == "America/New_York"  # nothing cached for U_AE2 (Los Angeles): the fallback zone

@@ -134,3 +134,26 @@ def test_past_the_deadline_a_stale_cached_answer_beats_the_fallback_zone(standin
     assert fresh == quick == "Europe/Berlin"
     assert pending  # Slack's answer is still on its way
     assert nobody == "America/New_York"  # nothing cached for U_AE2 (Los Angeles): the fallback zone
+
+
+@pytest.mark.slow
+def test_a_reassignment_during_a_slow_users_info_is_acked_and_the_new_aes_zone_filled_in_after(
+        standin: SlackStandIn, quick_bot: LocalBot) -> None:
+    db = quick_bot.db
+    assert db is not None
+    driver = slack_patient(quick_bot)
+    response = submit(standin, driver, ae_id="U_AE1")
+    assert response.status == 200 and not response.body
+    card = card_for(standin, "U_AE1")
+    before = len(standin.calls_to("views.open"))
+    driver.click("U_AE1", "handoff_reassign", message=card)
+    view = standin.wait_for("views.open", count=before + 1)[-1].response["view"]
+    standin.fail("users.info", delay=USERS_INFO_DELAY)  # U_AE2 (Los Angeles), not cached yet
+    response = driver.submit_view("U_AE1", view["id"], {"new_ae": "U_AE2"})
+    assert response.status == 200 and not response.body, response.body
+    handoff = store.get_handoff(db, 1)
+    assert handoff is not None and (handoff.ae_id, handoff.ae_tz) == ("U_AE2", "America/New_York")
+    wait_until(lambda: (h := store.get_handoff(db, 1)) is not None and h.ae_tz == "America/Los_Angeles",
+               "the new AE's zone corrected to Slack's answer")
+    assert [e.detail for e in store.audit_trail(db, 1) if e.action == "ae_zone"] == [
+        {"ae": "U_AE2", "from": "America/New_York", "to": "America/Los_Angeles"}]

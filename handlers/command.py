@@ -45,7 +45,7 @@ async def handoff_command(ack: AsyncAck, command: dict[str, Any], client: AsyncW
         await ack(**_ephemeral(replies.help_text()))
     elif verb == "list" and len(words) == 1:
         handoffs = await services.handoffs.mine(user)
-        tz = await services.ctx.people.tz(user) if handoffs else services.ctx.installation.default_tz
+        tz = await services.ctx.people.tz(user, quick=True) if handoffs else services.ctx.installation.default_tz
         await ack(**_ephemeral(replies.handoff_list(user, handoffs, tz)))
     elif verb == "show" and len(words) == 2 and (handoff_id := parse_short_id(words[1])) is not None:
         await ack(**_ephemeral(await _details(services, user, handoff_id, words[1])))
@@ -84,4 +84,4 @@ async def _details(services: Services, user: str, handoff_id: int, raw: str) -> 
     if found is None:
         return replies.usage(f"You're not part of {raw.upper()}: only its SDR, AE, attendees and admins can see it.")
     handoff, events = found
-    return replies.handoff_details(handoff, events, await services.ctx.people.tz(user))
+    return replies.handoff_details(handoff, events, await services.ctx.people.tz(user, quick=True))

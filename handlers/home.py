@@ -23,7 +23,7 @@ async def home_opened(event: dict[str, Any], client: AsyncWebClient, services: S
     if event.get("tab", "home") != "home" or not is_user(user):
         return  # another tab, or not a user Slack would name: nothing to publish
     handoffs = await services.handoffs.mine(user)
-    tz = await services.ctx.people.tz(user)
+    tz = await services.ctx.people.tz(user, quick=True)
     try:
         await client.views_publish(user_id=user, view=home_view(user, handoffs, tz))
     except Exception as error:

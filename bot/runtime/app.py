@@ -64,14 +64,14 @@ def build_app(settings: Settings, db: Database, clock: Clock | None = None) -> t
         # answer as soon as the listener returns, not on Bolt's 10 ms ack poll.
         process_before_response=True,
     )
-    directory = Directory(client, settings.default_tz)
+    directory = Directory(client, settings.default_tz, quick_seconds=settings.lookup_deadline_seconds)
     inflight = Inflight()
     deliverer = Deliverer(db, client, directory, clock, default_tz=settings.default_tz, inflight=inflight,
                           lease_seconds=settings.outbox_lease_seconds)
+    background = Background()
     ctx = Context(db=db, clock=clock, people=directory, installation=installation(settings),
-                  wake_outbox=deliverer.kick)
+                  wake_outbox=deliverer.kick, later=background.spawn)
     handoff_service = Handoffs(ctx)
     services = Services(ctx, handoff_service, Teams(ctx), Chaser(ctx, handoff_service))
-    background = Background()
     handlers.register(app, services, background)
     return app, Wiring(settings, db, clock, client, directory, deliverer, background, inflight, services)

@@ -4,13 +4,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from bot.runtime.config import ConfigError, Settings, load_settings
 from bot.runtime.logs import setup_logging
 
 log = logging.getLogger("handoff")
+T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -23,30 +26,65 @@ def _settings() -> Settings:
         raise SystemExit(2)
 
 
-def _database(settings: Settings):
-    from storage.db import Database
-    from storage.migrate import upgrade
-
-    db = Database(settings.database_url)
-    upgrade(db.engine)
-    return db
-
-
 def cmd_run(_args: argparse.Namespace) -> int:
+    """Checks before serving, each failing in one line with its exit status (bot.runtime.startup): the
+    database opens and is migrated, the port binds, Slack accepts the token. Logging starts after them,
+    so a failed start prints nothing but its reason."""
+    from bot.runtime.startup import StartupError, bind_port, check_bot_token, open_database
+
     settings = _settings()
+    db = sock = None
+    # A stop asked for while checking (a deploy rolled back, say) is a clean stop, not a kill by signal;
+    # the servers below put their own handlers in place.
+    signal.signal(signal.SIGTERM, _stop_before_serving)
+    try:
+        db = open_database(settings.database_url)
+        port = settings.health_port if settings.socket_mode else settings.port
+        sock = bind_port(settings.host, port) if port is not None else None
+        identity = asyncio.run(_unless_stopped(check_bot_token(settings)))
+        signal.signal(signal.SIGTERM, _stop_before_serving)  # asyncio.run put the default back
+    except StartupError as error:
+        if sock is not None:
+            sock.close()
+        if db is not None:
+            db.close()
+        print(f"handoff-bot: {error}", file=sys.stderr)
+        return error.exit_code
     setup_logging(settings.log_level)
+    if isinstance(identity, str):
+        log.warning("could not check SLACK_BOT_TOKEN with Slack at %s (%s); serving anyway: what the bot owes "
+                    "Slack waits in the outbox", settings.api_url, identity)
+    else:
+        log.info("Slack knows this bot as @%s (%s) in %s", identity.user, identity.user_id, identity.team)
     from bot.runtime.app import build_app
     from bot.runtime.server import serve_http, serve_socket_mode
 
-    db = _database(settings)
     app, deps = build_app(settings, db)
-    if settings.socket_mode:
-        assert settings.app_token
-        asyncio.run(serve_socket_mode(app, deps, settings.app_token))
-    else:
-        serve_http(app, deps, settings.host, settings.port, settings.log_level)
-    db.close()
+    try:
+        if settings.socket_mode:
+            assert settings.app_token
+            asyncio.run(serve_socket_mode(app, deps, settings.app_token, sock))
+        else:
+            assert sock is not None
+            serve_http(app, deps, sock, settings.log_level)
+    finally:
+        db.close()
     return 0
+
+
+def _stop_before_serving(_signum: int, _frame: Any) -> None:
+    raise SystemExit(0)
+
+
+async def _unless_stopped(coro: Coroutine[Any, Any, T]) -> T:
+    """`coro`, unless SIGTERM comes first: then a clean exit (a handler raising inside the event loop
+    would leave the task's exception unretrieved, and logged with a traceback)."""
+    task = asyncio.ensure_future(coro)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        raise SystemExit(0) from None
 
 
 def _database_url() -> str:
@@ -60,13 +98,16 @@ def _database_url() -> str:
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
-    from storage.db import Database
-    from storage.migrate import current_revision, upgrade
+    from bot.runtime.startup import StartupError, open_database
+    from storage.migrate import current_revision
 
     url = _database_url()
     setup_logging("INFO")
-    db = Database(url)
-    upgrade(db.engine)
+    try:
+        db = open_database(url)  # under the migration lock: of two at once, the second waits and finds head
+    except StartupError as error:
+        print(f"handoff-bot: {error}", file=sys.stderr)
+        return error.exit_code
     print(f"database at revision {current_revision(db.engine)}")
     db.close()
     return 0

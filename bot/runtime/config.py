@@ -35,6 +35,7 @@ class Settings:
     database_url: str = "sqlite:///handoff.db"
     port: int = 3000
     host: str = "0.0.0.0"
+    health_port: int | None = None  # Socket Mode's GET /healthz; HTTP mode answers it on `port`
     admins: frozenset[str] = frozenset()
     log_level: str = "INFO"
     default_tz: str = "UTC"
@@ -43,6 +44,7 @@ class Settings:
     regions: tuple[str, ...] = ("AMER", "EMEA", "APAC")
     tick_seconds: float = 60.0
     outbox_lease_seconds: float = 60.0
+    lookup_deadline_seconds: float = 1.0  # users.info before an ack; a fallback zone past it
 
     @property
     def socket_mode(self) -> bool:
@@ -105,7 +107,15 @@ def _server(e: _Env) -> dict[str, Any]:
             port = int(raw)
         else:
             e.problem(f"PORT is malformed: expected a number from 1 to 65535, got {raw!r}.")
-    return {"database_url": database_url, "port": port, "host": e.get("HOST") or "0.0.0.0"}
+    # Socket Mode serves only GET /healthz: on HANDOFF_HEALTH_PORT, else on PORT if that is set, else not at all.
+    health_port = port if e.get("PORT") is not None else None
+    if (raw := e.get("HANDOFF_HEALTH_PORT")) is not None:
+        if raw.isdigit() and 0 < int(raw) < 65536:
+            health_port = int(raw)
+        else:
+            e.problem(f"HANDOFF_HEALTH_PORT is malformed: expected a number from 1 to 65535, got {raw!r}.")
+    return {"database_url": database_url, "port": port, "host": e.get("HOST") or "0.0.0.0",
+            "health_port": health_port}
 
 
 def _operations(e: _Env) -> dict[str, Any]:
@@ -165,7 +175,17 @@ def _handoff_rules(e: _Env) -> dict[str, Any]:
             lease = float(raw)
         else:
             e.problem(f"HANDOFF_OUTBOX_LEASE_SECONDS is malformed: expected whole seconds above 0, got {raw!r}.")
-    return {"min_notice_hours": min_notice, "segment_thresholds": thresholds, "regions": regions,
+    lookup_deadline = 1.0
+    if (raw := e.get("HANDOFF_LOOKUP_DEADLINE_SECONDS")) is not None:
+        try:
+            lookup_deadline = float(raw)
+        except ValueError:
+            lookup_deadline = -1.0
+        if not 0 < lookup_deadline <= 2.5:
+            e.problem("HANDOFF_LOOKUP_DEADLINE_SECONDS is malformed: expected seconds above 0 and at most 2.5 "
+                      f"(Slack waits 3 s for an answer), got {raw!r}.")
+    return {"lookup_deadline_seconds": lookup_deadline,
+            "min_notice_hours": min_notice, "segment_thresholds": thresholds, "regions": regions,
             "tick_seconds": tick_seconds, "outbox_lease_seconds": lease}
 
 

@@ -5,10 +5,14 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import aiohttp
 import uvicorn
+from aiohttp import web
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -29,6 +33,7 @@ class Workers:
 
     def __init__(self, wiring: Wiring):
         self.wiring = wiring
+        self.started = False
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._ticker = Ticker(wiring.chaser, wiring.settings.tick_seconds)
@@ -36,6 +41,8 @@ class Workers:
         self._checkpointer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Called once the server listens: never tick or deliver for a process that cannot serve."""
+        self.started = True
         # One connection pool for every Slack call (Bolt's per-request clients share it): a TCP and TLS
         # handshake per call would cost more than the call.
         # slack_sdk applies its timeout only to sessions it makes itself: this one carries it (aiohttp's is 300 s).
@@ -52,14 +59,17 @@ class Workers:
         while not self._stop.is_set():
             try:
                 await asyncio.wait_for(self._stop.wait(), timeout=CHECKPOINT_EVERY_SECONDS)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 try:
                     await self.wiring.db.checkpoint_soon()
                 except Exception:  # a busy database checkpoints next time
                     log.warning("WAL checkpoint failed; retrying later", exc_info=True)
 
     async def stop(self) -> None:
-        self._ticker.shutdown()
+        if not self.started:
+            return
+        self.started = False
+        await self._ticker.stop()
         await self.wiring.background.drain()
         self._stop.set()
         waiting = {t for t in (self._task, self._checkpointer) if t is not None}
@@ -90,16 +100,17 @@ def build_http(app: AsyncApp, wiring: Wiring) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        await workers.start()
-        log.info("serving Slack requests on /slack/events")
+        # uvicorn runs this before it binds the port; the workers start from Server.startup, after.
         yield
         await workers.stop()
         log.info("stopped cleanly")
 
-    return Starlette(routes=[
+    http = Starlette(routes=[
         Route("/slack/events", events, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
     ], lifespan=lifespan)
+    http.state.workers = workers
+    return http
 
 
 def _ping(db) -> None:
@@ -107,7 +118,19 @@ def _ping(db) -> None:
         conn.execute(text("SELECT 1"))
 
 
-class _Server(uvicorn.Server):
+class Server(uvicorn.Server):
+    """uvicorn's server for an app from `build_http`: the outbox worker and the scheduler start once the
+    socket listens (uvicorn's lifespan startup runs before it binds), so a process that cannot serve
+    never ticks or posts."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and not self.should_exit:
+            await self.config.app.state.workers.start()
+            log.info("serving Slack requests on /slack/events")
+
+
+class _Server(Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         # uvicorn re-raises the signal after its graceful shutdown (exit status -15); a clean stop exits 0.
@@ -119,14 +142,17 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def serve_http(app: AsyncApp, wiring: Wiring, host: str, port: int, log_level: str) -> None:
-    """Blocks until SIGTERM/SIGINT; uvicorn finishes in-flight requests, then the workers stop."""
-    config = uvicorn.Config(build_http(app, wiring), host=host, port=port, log_level=log_level.lower(),
-                            lifespan="on", access_log=False)
-    _Server(config).run()
+def serve_http(app: AsyncApp, wiring: Wiring, sock: socket.socket, log_level: str) -> None:
+    """Serves on `sock` (bound by the caller, so a port in use is its one-line error). Blocks until
+    SIGTERM/SIGINT; uvicorn finishes in-flight requests, then the workers stop."""
+    config = uvicorn.Config(build_http(app, wiring), log_level=log_level.lower(), lifespan="on", access_log=False)
+    host, port = sock.getsockname()[:2]
+    log.info("listening on http://%s:%d", host, port)
+    _Server(config).run(sockets=[sock])
 
 
-async def serve_socket_mode(app: AsyncApp, wiring: Wiring, app_token: str) -> None:
+async def serve_socket_mode(app: AsyncApp, wiring: Wiring, app_token: str,
+                            health_sock: socket.socket | None = None) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from slack_sdk.errors import SlackApiError
 
@@ -140,14 +166,17 @@ async def serve_socket_mode(app: AsyncApp, wiring: Wiring, app_token: str) -> No
         reason = error.response.get("error") if error.response is not None else None
         if reason != "ratelimited":  # the SDK waits out a rate limit itself
             await handler.close_async()
+            if health_sock is not None:
+                health_sock.close()
             log.error("Slack refused to open a Socket Mode connection (%s): SLACK_APP_TOKEN must be this app's "
                       "app-level token (xapp-...) with the connections:write scope; exiting", reason or error)
             raise SystemExit(1)
-    except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+    except (TimeoutError, aiohttp.ClientError) as error:
         log.warning("cannot reach Slack to open a Socket Mode connection yet (%s); retrying",
                     type(error).__name__)
+    health = await _serve_health(health_sock, wiring, handler) if health_sock is not None else None
     workers = Workers(wiring)
-    await workers.start()
+    await workers.start()  # after the health port listens, as in HTTP mode
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -166,4 +195,30 @@ async def serve_socket_mode(app: AsyncApp, wiring: Wiring, app_token: str) -> No
     elif connecting.exception() is not None:
         log.error("the Socket Mode connection failed: %s", type(connecting.exception()).__name__)
     await workers.stop()
+    if health is not None:
+        await health.cleanup()
     log.info("stopped cleanly")
+
+
+async def _serve_health(sock: socket.socket, wiring: Wiring, handler: Any) -> web.AppRunner:
+    """Socket Mode has no HTTP server of its own: a small one answers GET /healthz with the database's
+    and the Slack connection's state (503 unless both are well)."""
+
+    async def healthz(_request: web.Request) -> web.Response:
+        body: dict[str, Any] = {"ok": True, "database": "ok", "slack": "connected"}
+        try:
+            await wiring.db.run(_ping)
+        except Exception as error:
+            body.update(ok=False, database=type(error).__name__)
+        if not await handler.client.is_connected():
+            body.update(ok=False, slack="disconnected")
+        return web.json_response(body, status=200 if body["ok"] else 503)
+
+    health = web.Application()
+    health.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(health, access_log=None)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    host, port = sock.getsockname()[:2]
+    log.info("health on http://%s:%d/healthz", host, port)
+    return runner

@@ -5,6 +5,7 @@ the first tick catches up what came due, once.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timezone
 
@@ -23,6 +24,7 @@ class Ticker:
         self._chaser = chaser
         self._seconds = seconds
         self._scheduler: AsyncIOScheduler | None = None
+        self._current: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         if self._seconds <= 0:
@@ -34,11 +36,21 @@ class Ticker:
         self._scheduler.start()
 
     async def _run(self) -> None:
+        self._current = asyncio.current_task()
         try:
             await self._chaser.tick()
         except Exception:  # the next tick tries again; the database keeps what is owed
             log.exception("scheduler tick failed")
+        finally:
+            self._current = None
 
     def shutdown(self) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """No more ticks, and the one running (if any) finishes: one transaction, not cancelled midway
+        when the event loop closes."""
+        self.shutdown()
+        if (running := self._current) is not None:
+            await asyncio.wait({running}, timeout=timeout)

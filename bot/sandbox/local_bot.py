@@ -16,7 +16,7 @@ from bot.runtime.app import build_app
 from bot.core.clock import Clock
 from bot.runtime.config import Settings
 from bot.runtime.app import Wiring
-from bot.runtime.server import build_http
+from bot.runtime.server import Server, build_http
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.standin import SlackStandIn
 from storage.db import Database
@@ -26,7 +26,7 @@ SIGNING_SECRET = "local-signing-secret"
 START_TIMEOUT_SECONDS = 10.0
 
 
-class _LoopbackServer(uvicorn.Server):
+class _LoopbackServer(Server):
     """uvicorn's server without its fixed waits on stopping: uvicorn looks at `should_exit` on a 0.1 s
     poll, then gives open connections a 0.1 s grace even when there are none; the tests stop a bot per
     test and would wait both out every time. What runs on shutdown (the app's lifespan) is unchanged."""

@@ -1,9 +1,9 @@
 """What every use case is given: the database, the clock, who people are, and the installation's settings."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.core.clock import Clock
 from bot.core.form import Policy
@@ -15,9 +15,15 @@ from storage.db import Database
 class People(Protocol):
     """Who someone is (time zone, bot or not): Slack's users.info behind a cache, in production."""
 
-    async def person(self, user_id: str, fallback_tz: str | None = None) -> Person: ...
+    async def person(self, user_id: str, fallback_tz: str | None = None, *, quick: bool = False) -> Person:
+        """quick: before an ack; answer within a short deadline, from the cache or the fallback zone if need be."""
+        ...
 
-    async def tz(self, user_id: str, fallback_tz: str | None = None) -> str: ...
+    async def tz(self, user_id: str, fallback_tz: str | None = None, *, quick: bool = False) -> str: ...
+
+    def pending(self, user_id: str) -> bool:
+        """Slack's answer for this user is still on its way: the last quick lookup was a fallback."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -43,3 +49,5 @@ class Context:
     people: People
     installation: Installation
     wake_outbox: Callable[[], None]  # a change owes messages: deliver them now, not at the next poll
+    # Work to do after Slack has its ack (kept referenced, awaited at shutdown); None runs nothing later.
+    later: Callable[[Coroutine[Any, Any, Any]], object] | None = None

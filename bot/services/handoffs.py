@@ -5,8 +5,9 @@ applies the core rule, and saves the record, its audit line and the messages it 
 """
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +17,7 @@ from bot.core.audience import owed_on_change, owed_on_submit
 from bot.core.form import FormInput, Invalid, OutcomeInput, validate_submission
 from bot.core.handoff import Action, Decision, Event, Handoff, decide, parties, short_id
 from bot.core.lifecycle import (
+    SYSTEM_ACTOR,
     Change,
     Command,
     Reassign,
@@ -93,7 +95,7 @@ class Handoffs:
                           card_revision=ref.revision if check_revision else None,
                           managers=managers_of(team, handoff.ae_id))
         if not decision.ok:
-            return Refusal(decision, await self.ctx.people.tz(actor))
+            return Refusal(decision, await self.ctx.people.tz(actor, quick=True))
         return handoff
 
     # --- changes ----------------------------------------------------------------
@@ -103,35 +105,45 @@ class Handoffs:
         """A new handoff, or a revision of a rejected one, from the SDR's form."""
         team = await self.team_for(sdr_id) or (await self.team_for(form.ae_id) if form.ae_id else None)
         zone = team.tz if team else None  # when Slack does not know someone's zone, their team's
-        sdr = await self.ctx.people.person(sdr_id, zone)
-        # An id not of Slack's shape is refused by the form's rules; never looked up.
-        ae = await self.ctx.people.person(form.ae_id, zone) if is_user(form.ae_id) else None
+        # Before the ack: both lookups at once, each with a short deadline (a fallback zone past it).
+        sdr, ae = await asyncio.gather(
+            self.ctx.people.person(sdr_id, zone, quick=True),
+            # An id not of Slack's shape is refused by the form's rules; never looked up.
+            self.ctx.people.person(form.ae_id, zone, quick=True) if is_user(form.ae_id) else _nobody())
         now = self.ctx.clock.now()
         valid = validate_submission(form, sdr=sdr, ae=ae, now=now, policy=self.ctx.installation.policy_for(team))
         if isinstance(valid, Invalid):
             return valid
         ae_tz = ae.tz if ae else zone or self.ctx.installation.default_tz
+        result: Result
         if revising is not None:
-            return await self.act(revising.handoff_id, Revise(dict(valid.values), ae_tz), actor=sdr_id,
-                                  card_revision=revising.revision)
-        draft = submit(dict(valid.values), sdr_id=sdr_id, team=team, ae_tz=ae_tz, now=now,
-                       submission_key=submission_key, slack_team_id=slack_team_id)
-        handoff, created = await self.ctx.db.run(create_handoff, draft, team.channel_id if team else None)
-        if created:
-            log.info("%s submitted by %s for %s", short_id(handoff.id), sdr_id, handoff.ae_id)
-            self.ctx.wake_outbox()
-        return handoff
+            result = await self.act(revising.handoff_id, Revise(dict(valid.values), ae_tz), actor=sdr_id,
+                                    card_revision=revising.revision)
+        else:
+            draft = submit(dict(valid.values), sdr_id=sdr_id, team=team, ae_tz=ae_tz, now=now,
+                           submission_key=submission_key, slack_team_id=slack_team_id)
+            handoff, created = await self.ctx.db.run(create_handoff, draft, team.channel_id if team else None)
+            result = handoff
+            if created:
+                log.info("%s submitted by %s for %s", short_id(handoff.id), sdr_id, handoff.ae_id)
+                self.ctx.wake_outbox()
+        self._settle_zone_later(result, ae_tz, zone)
+        return result
 
     async def reassign(self, ref: HandoffRef, new_ae_id: str | None, note: str | None, *, actor: str) -> Result:
         handoff = await self.get(ref.handoff_id)
         if handoff is None:
             return Missing()
         team = await self.team(handoff.team_id)
-        new_ae = await self.ctx.people.person(new_ae_id, team.tz if team else None) if new_ae_id else None
-        return await self.act(ref.handoff_id, Reassign(new_ae, note), actor=actor, card_revision=ref.revision)
+        new_ae = (await self.ctx.people.person(new_ae_id, team.tz if team else None, quick=True)
+                  if new_ae_id else None)
+        result = await self.act(ref.handoff_id, Reassign(new_ae, note), actor=actor, card_revision=ref.revision)
+        if new_ae is not None:
+            self._settle_zone_later(result, new_ae.tz, team.tz if team else None)
+        return result
 
     async def record_outcome(self, ref: HandoffRef, form: OutcomeInput, *, actor: str) -> Result:
-        tz = await self.ctx.people.tz(actor)
+        tz = await self.ctx.people.tz(actor, quick=True)
         return await self.act(ref.handoff_id, RecordOutcome(form, tz), actor=actor, card_revision=ref.revision)
 
     async def act(self, handoff_id: int, command: Command, *, actor: str, card_revision: int | None) -> Result:
@@ -139,11 +151,36 @@ class Handoffs:
         result = await self.ctx.db.run(_act, handoff_id, command, actor, card_revision, self.ctx.clock.now(),
                                        self.ctx.installation.admins)
         if isinstance(result, Refused):
-            return Refusal(result.decision, await self.ctx.people.tz(actor))
+            return Refusal(result.decision, await self.ctx.people.tz(actor, quick=True))
         if isinstance(result, Handoff):
             log.info("%s %s by %s", short_id(handoff_id), command.action.value, actor)
             self.ctx.wake_outbox()
         return result
+
+    # --- the AE's zone, when Slack answered after the ack --------------------------
+
+    def _settle_zone_later(self, result: Result, assumed_tz: str, team_tz: str | None) -> None:
+        """The record was just written with `assumed_tz` for its AE; if that was a fallback (Slack had not
+        answered yet), look again after the ack and correct the record if Slack says otherwise."""
+        if not isinstance(result, Handoff) or self.ctx.later is None or not self.ctx.people.pending(result.ae_id):
+            return
+        self.ctx.later(self._settle_zone(result.id, result.ae_id, assumed_tz, team_tz))
+
+    async def _settle_zone(self, handoff_id: int, ae_id: str, assumed_tz: str, team_tz: str | None) -> None:
+        actual = await self.ctx.people.tz(ae_id, team_tz)  # not quick: waits for Slack's answer
+        if actual != assumed_tz:
+            await self.correct_ae_zone(handoff_id, ae_id, assumed_tz=assumed_tz, actual_tz=actual)
+
+    async def correct_ae_zone(self, handoff_id: int, ae_id: str, *, assumed_tz: str, actual_tz: str) -> bool:
+        """The AE's zone as Slack gives it, in place of the one assumed when the handoff was written (the
+        SLA clock counts in it), with an audit line. Nothing changes if the handoff has moved to another
+        AE or zone meanwhile."""
+        changed = await self.ctx.db.run(_correct_ae_zone, handoff_id, ae_id, assumed_tz, actual_tz,
+                                        self.ctx.clock.now())
+        if changed:
+            log.info("%s: %s's zone is %s, not %s as assumed at the ack", short_id(handoff_id), ae_id, actual_tz,
+                     assumed_tz)
+        return changed
 
 
 def create_handoff(db: Database, draft: Handoff, channel: str | None = None) -> tuple[Handoff, bool]:
@@ -163,6 +200,25 @@ def create_handoff(db: Database, draft: Handoff, channel: str | None = None) -> 
         if existing is None:
             raise
         return existing, False
+
+
+async def _nobody() -> None:
+    return None
+
+
+def _correct_ae_zone(db: Database, handoff_id: int, ae_id: str, assumed_tz: str, actual_tz: str,
+                     now: datetime) -> bool:
+    with db.write() as session:
+        before = store.get(session, handoff_id, lock=True)
+        if before is None or before.ae_id != ae_id or before.ae_tz != assumed_tz:
+            return False
+        # The chase looks at it again at once, counting in the right zone from here on.
+        after = replace(before, ae_tz=actual_tz, updated_at=now, next_check_at=now)
+        if not store.save(session, before, after):
+            return False
+        store.add_event(session, handoff_id, actor=SYSTEM_ACTOR, action="ae_zone", at=now, from_state=before.state,
+                        to_state=after.state, detail={"ae": ae_id, "from": assumed_tz, "to": actual_tz})
+        return True
 
 
 def _act(db: Database, handoff_id: int, command: Command, actor: str, card_revision: int | None, now: datetime,

@@ -12,7 +12,6 @@ from typing import Any
 import aiohttp
 import uvicorn
 from aiohttp import web
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
 from starlette.applications import Starlette

@@ -36,8 +36,8 @@ from bot.render.text import (
     SECTION_TEXT_MAX,
     Message,
     clip,
+    date_token,
     escape,
-    local_time,
     mention,
 )
 
@@ -81,7 +81,7 @@ def _facts_line(h: Handoff) -> str:
 def meeting_line(h: Handoff, tz: str) -> str:
     if h.meeting_start is None:
         return "*Meeting:* none (direct pass)"
-    text = f"*Meeting:* {local_time(h.meeting_start, tz)}"
+    text = f"*Meeting:* {date_token(h.meeting_start, tz)}"
     if h.meeting_kind:
         text += f" ({MEETING_MINUTES[h.meeting_kind]} min) · {MEETING_KINDS[h.meeting_kind]}"
     if h.meeting_link:
@@ -92,18 +92,23 @@ def meeting_line(h: Handoff, tz: str) -> str:
     return text
 
 
+def reject_label(code: str | None) -> str:
+    return REJECT_REASONS.get(code or "", code or "")
+
+
 def status_line(h: Handoff, tz: str) -> str:
+    """Where the handoff stands: who did what, when (each reader sees the time in their own zone)."""
     if h.state == State.PENDING:
-        return f"⏳ Waiting for {mention(h.ae_id)} to accept · submitted {local_time(h.created_at, tz)}"
+        return f"⏳ Waiting for {mention(h.ae_id)} to accept · submitted {date_token(h.created_at, tz)}"
     if h.state == State.ACCEPTED:
-        return f"✅ Accepted by {mention(h.decided_by)} · {local_time(h.decided_at, tz)}"
+        return f"✅ Accepted by {mention(h.decided_by)} · {date_token(h.decided_at, tz)}"
     if h.state == State.REJECTED:
-        reason = REJECT_REASONS.get(h.rejection_reason or "", h.rejection_reason or "")
-        return f"❌ Rejected by {mention(h.decided_by)} · {local_time(h.decided_at, tz)} · {reason}"
+        return (f"❌ Rejected by {mention(h.decided_by)} · {date_token(h.decided_at, tz)} · "
+                f"{reject_label(h.rejection_reason)}")
     if h.state == State.WITHDRAWN:
-        return f"↩️ Withdrawn by {mention(h.decided_by)} · {local_time(h.decided_at, tz)}"
+        return f"↩️ Withdrawn by {mention(h.decided_by)} · {date_token(h.decided_at, tz)}"
     if h.state == State.CLOSED:
-        return f"🗄️ Closed by {mention(h.outcome_by)} · {local_time(h.outcome_at, tz)}"
+        return f"🗄️ Closed by {mention(h.outcome_by)} · {date_token(h.outcome_at, tz)}"
     return h.state
 
 
@@ -220,13 +225,13 @@ def _sdr_buttons(h: Handoff) -> list[ButtonElement]:
 def render_notice_accepted(h: Handoff, viewer: Viewer, event: Event | None) -> Message:
     at = event.at if event else h.decided_at
     who = event.actor if event else h.decided_by
-    text = f"✅ {mention(who)} accepted *{short_id(h.id or 0)} {escape(h.company)}* · {local_time(at, viewer.tz)}"
+    text = f"✅ {mention(who)} accepted *{short_id(h.id or 0)} {escape(h.company)}* · {date_token(at, viewer.tz)}"
     return Message(clip(text, 3000), [SectionBlock(text=_md(text)).to_dict()])
 
 
 def render_notice_rejected(h: Handoff, viewer: Viewer, card_revision: int) -> Message:
     """The rejection as coaching; its buttons live while this revision is the rejected one."""
-    reason = REJECT_REASONS.get(h.rejection_reason or "", h.rejection_reason or "")
+    reason = reject_label(h.rejection_reason)
     live = h.state == State.REJECTED and h.revision == card_revision
     head = f"❌ {mention(h.decided_by)} rejected *{short_id(h.id or 0)} {escape(h.company)}*"
     blocks: list = [SectionBlock(text=_md(head))]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 SECTION_TEXT_MAX = 3000
@@ -15,6 +15,7 @@ MESSAGE_TEXT_MAX = 3000  # the notification fallback; Slack allows more, people 
 class Message:
     text: str
     blocks: list[dict] = field(default_factory=list)
+    reply_broadcast: bool = False  # a thread reply the whole channel should see too (escalations)
 
 
 def escape(text: str | None) -> str:
@@ -30,6 +31,23 @@ def local_time(at: datetime | None, tz: str) -> str:
     if at is None:
         return "not set"
     return at.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y, %H:%M %Z")
+
+
+def date_token(at: datetime | None, tz: str, form: str = "{date_short_pretty} at {time}") -> str:
+    """A time each reader's Slack shows in their own zone; the fallback (old clients, notifications
+    that do not format) is the time in `tz`, the reader's zone as far as the bot knows it."""
+    if at is None:
+        return "not set"
+    return f"<!date^{int(at.timestamp())}^{form}|{local_time(at, tz)}>"
+
+
+def working_duration(span: timedelta) -> str:
+    """Working time as people say it: "3 h 20 min", "45 min", "2 h"."""
+    minutes = max(int(span.total_seconds() // 60), 0)
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return f"{hours} h {minutes} min"
+    return f"{hours} h" if hours else f"{minutes} min"
 
 
 def mention(user_id: str | None) -> str:

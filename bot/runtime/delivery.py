@@ -148,6 +148,7 @@ class Deliverer:
                 response = await self._client.chat_postMessage(
                     channel=row.conversation, text=message.text, blocks=message.blocks,
                     thread_ts=d.thread.ts if d.thread else None, unfurl_links=False, unfurl_media=False,
+                    reply_broadcast=True if d.thread and message.reply_broadcast else None,
                 )
             else:
                 assert d.target is not None

@@ -141,8 +141,11 @@ def live(r: Reminder, h: Handoff) -> bool:
 
 
 def settles(change: Change, r: Reminder) -> bool:
-    """A reminder is settled by the change after which it no longer asks for anything."""
-    return live(r, change.before) and not live(r, change.after)
+    """A reminder is settled by the change after which it no longer asks for anything (or that answered
+    it: keeping a no-show open answers "close it or keep it?", though the rebook is still owed)."""
+    if not live(r, change.before):
+        return False
+    return not live(r, change.after) or (change.action is Action.KEEP and r.kind == "close_or_keep")
 
 
 def owed_for_reminder(handoff_id: int, revision: int, ae_id: str, r: Reminder, *, channel: str | None,

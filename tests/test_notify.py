@@ -250,3 +250,15 @@ def test_a_rebooked_no_show_is_told_to_the_ae_and_attendees_and_settles_the_nudg
     now = seen(standin, where(nudge))
     assert buttons(now) == [] and f"New time set by <@{SDR}>" in said(now)
     assert str(int(new_time.timestamp())) in said(now)
+
+
+def test_a_reassigned_card_says_who_moved_it_and_when(bot, standin):
+    install(bot, standin, AMER)
+    card = submitted(bot, standin)
+    bot.clock.set(ny(2026, 11, 23, 10, 0))  # type: ignore[union-attr]
+    view = open_modal(bot, standin, AE, "handoff_reassign", card)
+    assert bot.driver.submit_view(AE, view, {"new_ae": AE2}).status == 200
+    settle(bot)
+    now = seen(standin, card)
+    assert buttons(now) == []
+    assert f"Reassigned to <@{AE2}> by <@{AE}> · " in said(now) and "Mon 23 Nov 2026, 10:00 EST" in shown(said(now))

@@ -141,7 +141,7 @@ def _record_blocks(h: Handoff, tz: str) -> list:
     return blocks
 
 
-def render_ae_card(h: Handoff, viewer: Viewer, card_revision: int) -> Message:
+def render_ae_card(h: Handoff, viewer: Viewer, card_revision: int, event: Event | None = None) -> Message:
     current = card_revision == h.revision and viewer.user_id == h.ae_id
     title = _title(h)
     blocks: list = [
@@ -151,10 +151,14 @@ def render_ae_card(h: Handoff, viewer: Viewer, card_revision: int) -> Message:
         DividerBlock(),
     ]
     if not current:
+        # Who moved it on, and when (the change that closed this card, when that is what is redrawing it).
+        moved = event is not None and event.action in ("reassign", "revise")
+        by = f" by {mention(event.actor)} · {date_token(event.at, viewer.tz)}" if event and moved else ""
+        when = f" · {date_token(event.at, viewer.tz)}" if event and moved else ""
         if h.ae_id != viewer.user_id:
-            note = f"➡️ Reassigned to {mention(h.ae_id)}: this card is closed."
+            note = f"➡️ Reassigned to {mention(h.ae_id)}{by}: this card is closed."
         else:
-            note = "✏️ The SDR revised this handoff: see the newer card."
+            note = f"✏️ The SDR revised this handoff{when}: see the newer card."
         if h.state == State.WITHDRAWN:
             note = status_line(h, viewer.tz)
         blocks.append(ContextBlock(elements=[_md(note)]))

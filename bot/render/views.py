@@ -28,7 +28,7 @@ def render_snapshot(payload: str | None) -> Message:
 def render_view(view: str, *, handoff: Handoff, event: Event | None, message_key: str, viewer: Viewer,
                 payload: str | None = None) -> Message | None:
     if view == "ae_card":
-        return cards.render_ae_card(handoff, viewer, card_revision(message_key))
+        return cards.render_ae_card(handoff, viewer, card_revision(message_key), event)
     if view == "sdr_card":
         return cards.render_sdr_card(handoff, viewer)
     if view == "notice_accepted":

@@ -10,15 +10,29 @@ import json
 import re
 from datetime import date, timedelta
 
-from bot.sandbox import RecordedCall, SlackStandIn
-from bot.sandbox.local_bot import LocalBot
 from conftest import ADMIN
 from flow import handoff_submitted
-from storage import handoffs as store
 from teams_fixture import (
-    AE, AE2, AMER, AMER_CHANNEL, MANAGER, SDR, action_ids, install, ny, outbox_rows, posts, reminders_to, settle,
-    shown, tick_at, where,
+    AE,
+    AE2,
+    AMER,
+    AMER_CHANNEL,
+    MANAGER,
+    SDR,
+    install,
+    ny,
+    outbox_rows,
+    posts,
+    reminders_to,
+    settle,
+    shown,
+    tick_at,
+    where,
 )
+
+from bot.sandbox import RecordedCall, SlackStandIn
+from bot.sandbox.local_bot import LocalBot
+from storage import handoffs as store
 
 SE = "U_NSE"  # a solutions engineer, an extra attendee
 MONDAY_9 = ny(2026, 11, 23, 9, 0)

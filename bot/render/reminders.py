@@ -162,8 +162,8 @@ def outcome_line(h: Handoff, tz: str) -> str:
     if h.meeting_outcome:
         parts.append(f"meeting: {MEETING_OUTCOMES[h.meeting_outcome]}")
     if h.next_step:
-        parts.append(f"next step: {escape(clip(h.next_step, 200))} by {date_token(h.next_step_due, tz, '{date_short_pretty}')} "
-                     f"({mention(h.next_step_owner)})")
+        due = date_token(h.next_step_due, tz, "{date_short_pretty}")
+        parts.append(f"next step: {escape(clip(h.next_step, 200))} by {due} ({mention(h.next_step_owner)})")
     if h.completed_at:
         parts.append("🏁 complete")
     return (" · " + " · ".join(parts)) if parts else ""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 SECTION_TEXT_MAX = 3000
@@ -39,15 +39,6 @@ def date_token(at: datetime | None, tz: str, form: str = "{date_short_pretty} at
     if at is None:
         return "not set"
     return f"<!date^{int(at.timestamp())}^{form}|{local_time(at, tz)}>"
-
-
-def working_duration(span: timedelta) -> str:
-    """Working time as people say it: "3 h 20 min", "45 min", "2 h"."""
-    minutes = max(int(span.total_seconds() // 60), 0)
-    hours, minutes = divmod(minutes, 60)
-    if hours and minutes:
-        return f"{hours} h {minutes} min"
-    return f"{hours} h" if hours else f"{minutes} min"
 
 
 def mention(user_id: str | None) -> str:

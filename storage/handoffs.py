@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import insert, or_, update
 from sqlmodel import Session, col, select
 
-from bot.core.audience import Owed
+from bot.core.audience import Owed, PostedReminder
 from bot.core.handoff import Event, Handoff, State
 from storage.db import Database
 from storage.models import AuditEvent, HandoffRow, OutboxMessage
@@ -108,6 +108,19 @@ def enqueue_many(session: Session, owed: Sequence[tuple[int | None, Owed]], *, e
          "created_at": now, "last_error": None, "sent_at": None, "payload": o.payload}
         for handoff_id, o in owed
     ])
+
+
+def posted_reminders(session: Session, handoff_id: int) -> list[PostedReminder]:
+    """The reminders owed about a handoff that are, or may yet be, in Slack: a change that settles one
+    owes it an edit (queued behind the post in its conversation, so a post still queued comes first)."""
+    rows = session.execute(
+        select(OutboxMessage.conversation, OutboxMessage.message_key, OutboxMessage.payload)
+        .where(col(OutboxMessage.handoff_id) == handoff_id, col(OutboxMessage.op) == "post",
+               col(OutboxMessage.view) == "reminder",
+               col(OutboxMessage.status).in_(("pending", "sending", "sent", "unknown")))
+        .order_by(col(OutboxMessage.id))
+    ).all()
+    return [PostedReminder(conversation, key, payload) for conversation, key, payload in rows if payload]
 
 
 # --- reads ----------------------------------------------------------------------

@@ -6,6 +6,7 @@ stand-in knows them with their own time zones, so SLAs count in the AE's zone as
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import datetime, time, timedelta, timezone
 from typing import Any
@@ -126,6 +127,11 @@ def texts(calls: list[RecordedCall]) -> list[str]:
 def reminders_to(standin: SlackStandIn, channel: str, marker: str) -> list[RecordedCall]:
     """Successful posts to `channel` whose text starts with the reminder's emoji (⏰ 🔴 🚨 📝 📅 ❓ ⌛)."""
     return [c for c in posts(standin, channel) if (c.args.get("text") or "").startswith(marker)]
+
+
+def shown(text: str) -> str:
+    """Text as a reader in the recipient's zone sees it: each Slack date token as its fallback."""
+    return re.sub(r"<!date\^\d+\^[^|>]*\|([^>]*)>", r"\1", text)
 
 
 def action_ids(call: RecordedCall) -> list[str]:

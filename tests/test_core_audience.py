@@ -1,6 +1,7 @@
 """Who hears about each change: the Slack posts and edits the outbox owes, as pure values."""
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
@@ -8,10 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.audience import Owed, owed_on_change, owed_on_submit
+from bot.core.audience import Owed, PostedReminder, owed_on_change, owed_on_submit
+from bot.core.chase import Reminder
 from bot.core.form import OutcomeInput
 from bot.core.handoff import Action, Handoff, Person
 from bot.core.lifecycle import (
+    SYSTEM_ACTOR,
     Accept,
     Change,
     Close,
@@ -126,3 +129,110 @@ def test_submit_owes_both_cards_and_the_announcement() -> None:
     assert owed_on_submit(h) == [Owed(AE, "post", "ae_card", "ae_card:12:1"),
                                  Owed(SDR, "post", "sdr_card", "sdr_card:12")]
     assert owed_on_submit(h, channel=CHANNEL)[-1] == Owed(CHANNEL, "post", "announcement", "announce:12")
+
+
+# ---------------------------------------------------------------- the AE and the extra attendees
+
+SE, SE2 = "U_SE", "U_SE2"
+WITH_GUESTS = {**VALUES, "attendees": (SE, SE2, SDR_MANAGER)}
+NEW_TIME = START + timedelta(days=12)
+
+
+def walk_from(values: dict, path: list[tuple[Command, str]]) -> Change:
+    h = submit(values, sdr_id=SDR, team=None, ae_tz="UTC", now=START, submission_key="k", slack_team_id="T1")
+    h = replace(h, id=7)
+    change = None
+    for cmd, actor in path:
+        change = apply(h, cmd, actor=actor, now=START, team=None, admins=frozenset({"U_ADMIN"}),
+                       card_revision=h.revision)
+        assert isinstance(change, Change), change
+        h = change.after
+    assert change is not None
+    return change
+
+
+def told(owed: list[Owed]) -> dict[str, str]:
+    return {o.conversation: json.loads(o.payload or "{}")["news"] for o in owed if o.view == "notice_meeting"}
+
+
+RESCHEDULE = RecordOutcome(OutcomeInput("rescheduled", NEW_TIME, None, None, None), "UTC")
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    # The AE accepted: the attendees hear; the AE knows, and the SDR has their own notice.
+    ([ACCEPT], {SE: "accepted", SE2: "accepted", SDR_MANAGER: "accepted"}),
+    # An admin accepted for the AE: the AE hears too.
+    ([(Accept(), "U_ADMIN")], {AE: "accepted", SE: "accepted", SE2: "accepted", SDR_MANAGER: "accepted"}),
+    # The AE moved the meeting: the attendees hear of the new time.
+    ([ACCEPT, (RESCHEDULE, AE)], {SE: "rescheduled", SE2: "rescheduled", SDR_MANAGER: "rescheduled"}),
+    # The SDR rebooked a no-show: the AE and the attendees hear.
+    ([ACCEPT, NO_SHOW, (RESCHEDULE, SDR)], {AE: "rebooked", SE: "rebooked", SE2: "rebooked", SDR_MANAGER: "rebooked"}),
+    # Nothing about the meeting changed: nobody extra hears.
+    ([REJECT], {}), ([ACCEPT, NO_SHOW], {}), ([(Reassign(Person(AE2)), AE)], {}),
+])
+def test_the_ae_and_attendees_hear_of_accept_reschedule_and_rebook(path, expected) -> None:
+    change = walk_from(WITH_GUESTS, path)
+    owed = owed_on_change(change, event_id=3, channel=CHANNEL)
+    assert told(owed) == expected
+    assert all(o.op == "post" and o.message_key == f"meeting:7:3:{o.conversation}"
+               for o in owed if o.view == "notice_meeting")
+    assert len(set(keys(owed))) == len(owed)
+
+
+def test_an_attendee_who_is_also_the_sdr_or_ae_hears_once() -> None:
+    change = walk_from({**VALUES, "attendees": (SDR, AE, SE, SE)}, [(Accept(), "U_ADMIN")])
+    assert [o.conversation for o in owed_on_change(change, event_id=1) if o.view == "notice_meeting"] == [AE, SE]
+
+
+# ---------------------------------------------------------------- reminders settled in place
+
+
+def posted(kind: str, h: Handoff, *, subject: int | None = None, conversation: str = AE,
+           reassign_to: str | None = None) -> PostedReminder:
+    meeting = int(h.meeting_start.timestamp()) if h.meeting_start else 0
+    default = h.revision if kind in ("heads_up", "overdue", "escalation") else meeting
+    r = Reminder(f"h{h.id}:{kind}", kind, (), START, START, default if subject is None else subject, AE,
+                 reassign_to)
+    return PostedReminder(conversation, f"reminder:{r.key}>{conversation}", json.dumps(r.to_payload()))
+
+
+def settled(change: Change, reminders: list[PostedReminder]) -> list[str]:
+    owed = owed_on_change(change, event_id=1, reminders=reminders)
+    out = [o for o in owed if o.view == "reminder_settled"]
+    assert all(o.op == "update" and o.dedupe_key is None for o in out)
+    by_key = {p.message_key: p for p in reminders}
+    assert all(by_key[o.message_key].conversation == o.conversation for o in out)
+    return [json.loads(o.payload or "{}")["kind"] for o in out]
+
+
+@pytest.mark.parametrize("action", [Action.ACCEPT, Action.REJECT, Action.REASSIGN, Action.WITHDRAW])
+def test_a_decision_settles_the_acceptance_reminders_of_its_revision_only(action: Action) -> None:
+    change = walk(PATHS[action] if action is not Action.WITHDRAW else [(Withdraw(), SDR)], 7, 2)
+    h = change.before
+    reminders = [posted("heads_up", h), posted("overdue", h), posted("escalation", h, conversation=SDR_MANAGER),
+                 posted("escalation", h, conversation=CHANNEL),
+                 posted("heads_up", h, subject=h.revision - 1)]  # an older revision's: settled long ago
+    assert settled(change, reminders) == ["heads_up", "overdue", "escalation", "escalation"]
+
+
+def test_an_auto_reassignment_keeps_its_escalation_live_until_the_new_ae_decides() -> None:
+    start = walk([(Reassign(Person(AE2)), SYSTEM_ACTOR)], 7, 1)  # the escalation's own reassignment
+    escalation = posted("escalation", start.before, conversation=SDR_MANAGER, reassign_to=AE2)
+    assert settled(start, [escalation]) == []
+    accepted = apply(start.after, Accept(), actor=AE2, now=START, team=None, admins=frozenset(),
+                     card_revision=start.after.revision)
+    assert isinstance(accepted, Change)
+    assert settled(accepted, [escalation]) == ["escalation"]
+
+
+def test_meeting_reminders_settle_when_what_they_ask_for_is_done() -> None:
+    no_show = walk(PATHS[Action.RECORD_OUTCOME], 7, 1)
+    h = no_show.after
+    outcome = posted("outcome_missing", no_show.before)
+    assert settled(no_show, [outcome]) == ["outcome_missing"]
+    rebook, ask = posted("rebook", h, conversation=SDR), posted("close_or_keep", h)
+    # Keeping it open answers "close or keep?"; the SDR still owes the rebook.
+    assert settled(walk(PATHS[Action.KEEP], 7, 1), [rebook, ask]) == ["close_or_keep"]
+    assert settled(walk(PATHS[Action.CLOSE], 7, 1), [rebook, ask]) == ["rebook", "close_or_keep"]
+    rebooked = walk([ACCEPT, NO_SHOW, (RESCHEDULE, SDR)], 7, 1)
+    assert settled(rebooked, [rebook, ask]) == ["rebook", "close_or_keep"]

@@ -110,6 +110,7 @@ def apply(h: Handoff, command: Command, *, actor: str, now: datetime, team: Team
             changes = {"decided_by": actor, "decided_at": now, "rejection_reason": code,
                        "rejection_feedback": feedback}
             reason = f"{REJECT_REASONS[code or 'other']}: {feedback}"
+            detail = {"reason": code or "other"}  # the channel is told the reason alone, not the feedback
         case Revise(values, ae_tz):
             # decided_by/at keep the last decision: the rejection notice still names who.
             changes = _assigned(values, team, ae_tz, now)

@@ -36,8 +36,8 @@ from bot.render.text import (
     SECTION_TEXT_MAX,
     Message,
     clip,
+    date_token,
     escape,
-    local_time,
     mention,
 )
 
@@ -81,7 +81,7 @@ def _facts_line(h: Handoff) -> str:
 def meeting_line(h: Handoff, tz: str) -> str:
     if h.meeting_start is None:
         return "*Meeting:* none (direct pass)"
-    text = f"*Meeting:* {local_time(h.meeting_start, tz)}"
+    text = f"*Meeting:* {date_token(h.meeting_start, tz)}"
     if h.meeting_kind:
         text += f" ({MEETING_MINUTES[h.meeting_kind]} min) · {MEETING_KINDS[h.meeting_kind]}"
     if h.meeting_link:
@@ -92,18 +92,23 @@ def meeting_line(h: Handoff, tz: str) -> str:
     return text
 
 
+def reject_label(code: str | None) -> str:
+    return REJECT_REASONS.get(code or "", code or "")
+
+
 def status_line(h: Handoff, tz: str) -> str:
+    """Where the handoff stands: who did what, when (each reader sees the time in their own zone)."""
     if h.state == State.PENDING:
-        return f"⏳ Waiting for {mention(h.ae_id)} to accept · submitted {local_time(h.created_at, tz)}"
+        return f"⏳ Waiting for {mention(h.ae_id)} to accept · submitted {date_token(h.created_at, tz)}"
     if h.state == State.ACCEPTED:
-        return f"✅ Accepted by {mention(h.decided_by)} · {local_time(h.decided_at, tz)}"
+        return f"✅ Accepted by {mention(h.decided_by)} · {date_token(h.decided_at, tz)}"
     if h.state == State.REJECTED:
-        reason = REJECT_REASONS.get(h.rejection_reason or "", h.rejection_reason or "")
-        return f"❌ Rejected by {mention(h.decided_by)} · {local_time(h.decided_at, tz)} · {reason}"
+        return (f"❌ Rejected by {mention(h.decided_by)} · {date_token(h.decided_at, tz)} · "
+                f"{reject_label(h.rejection_reason)}")
     if h.state == State.WITHDRAWN:
-        return f"↩️ Withdrawn by {mention(h.decided_by)} · {local_time(h.decided_at, tz)}"
+        return f"↩️ Withdrawn by {mention(h.decided_by)} · {date_token(h.decided_at, tz)}"
     if h.state == State.CLOSED:
-        return f"🗄️ Closed by {mention(h.outcome_by)} · {local_time(h.outcome_at, tz)}"
+        return f"🗄️ Closed by {mention(h.outcome_by)} · {date_token(h.outcome_at, tz)}"
     return h.state
 
 
@@ -136,7 +141,7 @@ def _record_blocks(h: Handoff, tz: str) -> list:
     return blocks
 
 
-def render_ae_card(h: Handoff, viewer: Viewer, card_revision: int) -> Message:
+def render_ae_card(h: Handoff, viewer: Viewer, card_revision: int, event: Event | None = None) -> Message:
     current = card_revision == h.revision and viewer.user_id == h.ae_id
     title = _title(h)
     blocks: list = [
@@ -146,10 +151,14 @@ def render_ae_card(h: Handoff, viewer: Viewer, card_revision: int) -> Message:
         DividerBlock(),
     ]
     if not current:
+        # Who moved it on, and when (the change that closed this card, when that is what is redrawing it).
+        moved = event is not None and event.action in ("reassign", "revise")
+        by = f" by {mention(event.actor)} · {date_token(event.at, viewer.tz)}" if event and moved else ""
+        when = f" · {date_token(event.at, viewer.tz)}" if event and moved else ""
         if h.ae_id != viewer.user_id:
-            note = f"➡️ Reassigned to {mention(h.ae_id)}: this card is closed."
+            note = f"➡️ Reassigned to {mention(h.ae_id)}{by}: this card is closed."
         else:
-            note = "✏️ The SDR revised this handoff: see the newer card."
+            note = f"✏️ The SDR revised this handoff{when}: see the newer card."
         if h.state == State.WITHDRAWN:
             note = status_line(h, viewer.tz)
         blocks.append(ContextBlock(elements=[_md(note)]))
@@ -220,13 +229,13 @@ def _sdr_buttons(h: Handoff) -> list[ButtonElement]:
 def render_notice_accepted(h: Handoff, viewer: Viewer, event: Event | None) -> Message:
     at = event.at if event else h.decided_at
     who = event.actor if event else h.decided_by
-    text = f"✅ {mention(who)} accepted *{short_id(h.id or 0)} {escape(h.company)}* · {local_time(at, viewer.tz)}"
+    text = f"✅ {mention(who)} accepted *{short_id(h.id or 0)} {escape(h.company)}* · {date_token(at, viewer.tz)}"
     return Message(clip(text, 3000), [SectionBlock(text=_md(text)).to_dict()])
 
 
 def render_notice_rejected(h: Handoff, viewer: Viewer, card_revision: int) -> Message:
     """The rejection as coaching; its buttons live while this revision is the rejected one."""
-    reason = REJECT_REASONS.get(h.rejection_reason or "", h.rejection_reason or "")
+    reason = reject_label(h.rejection_reason)
     live = h.state == State.REJECTED and h.revision == card_revision
     head = f"❌ {mention(h.decided_by)} rejected *{short_id(h.id or 0)} {escape(h.company)}*"
     blocks: list = [SectionBlock(text=_md(head))]

@@ -5,14 +5,25 @@ renders as None and is skipped, so a settled item stops being chased at once.
 """
 from __future__ import annotations
 
+import json
+from datetime import datetime, timezone
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.core.chase import Reminder, auto_reassigned, still_owed
 from bot.core.handoff import MEETING_OUTCOMES, Event, Handoff, State, short_id
-from bot.render.cards import ACCEPT, REASSIGN, REJECT, _facts_line, button_value, meeting_line, status_line
-from bot.render.text import Message, clip, escape, local_time, mention
+from bot.render.cards import (
+    ACCEPT,
+    REASSIGN,
+    REJECT,
+    _facts_line,
+    button_value,
+    meeting_line,
+    reject_label,
+    status_line,
+)
+from bot.render.text import Message, clip, date_token, escape, mention
 
 OUTCOME = "handoff_outcome"
 CLOSE = "handoff_close"
@@ -29,58 +40,111 @@ def _name(h: Handoff) -> str:
 
 def render_reminder(h: Handoff, r: Reminder, viewer_id: str, tz: str) -> Message | None:
     """None when its matter was settled meanwhile: the row is skipped, not posted."""
-    kind, since, deadline = r.kind, r.since, r.deadline
-    reassigned = auto_reassigned(r, h)
-    if not (still_owed(r, h) or reassigned):
+    if not (still_owed(r, h) or auto_reassigned(r, h)):
         return None
-    value = button_value(h)
-    buttons: list[ButtonElement] = []
-    if kind == "heads_up":
-        text = (f"⏰ {_name(h)} from {mention(h.sdr_id)} is waiting for you to accept or reject. "
-                f"It is due by {local_time(deadline, tz)} (submitted {local_time(h.created_at, tz)}).")
-        buttons = [ButtonElement(text="Accept", action_id=ACCEPT, value=value, style="primary"),
-                   ButtonElement(text="Reject", action_id=REJECT, value=value, style="danger")]
-    elif kind == "overdue":
-        text = (f"🔴 {_name(h)} is overdue: {mention(h.ae_id)} owes {mention(h.sdr_id)} an accept or reject "
-                f"since {local_time(deadline, tz)}.")
-        buttons = [ButtonElement(text="Accept", action_id=ACCEPT, value=value, style="primary"),
-                   ButtonElement(text="Reject", action_id=REJECT, value=value, style="danger")]
-    elif kind == "escalation":
-        if reassigned:
-            text = (f"🚨 Escalation: {_name(h)} from {mention(h.sdr_id)} waited for {mention(r.ae)} to "
-                    f"accept; overdue since {local_time(deadline, tz)}. I reassigned it to {mention(h.ae_id)}.")
-        else:
-            text = (f"🚨 Escalation: {_name(h)} from {mention(h.sdr_id)} has waited for {mention(h.ae_id)} to "
-                    f"accept since {local_time(h.sla_start or h.created_at, tz)}; overdue since "
-                    f"{local_time(deadline, tz)}.")
-        if viewer_id[:1] in "UW":  # a manager can hand it to someone else; the channel just sees it
-            buttons = [ButtonElement(text="Reassign", action_id=REASSIGN, value=value)]
-    elif kind == "meeting_over":
-        return None  # the card itself shows the outcome buttons
-    elif kind == "outcome_missing":
-        ended = h.meeting_end or since
-        text = (f"📝 The meeting for {_name(h)} ended {local_time(ended, tz)}: {mention(h.ae_id)} owes its outcome "
-                f"(completed, no-show, rescheduled) and the next step, since {local_time(since, tz)}.")
-        buttons = [ButtonElement(text="Record outcome", action_id=OUTCOME, value=value, style="primary")]
-    elif kind == "rebook":
-        text = (f"📅 {_name(h)} was a no-show on {local_time(h.meeting_start, tz)}: {mention(h.sdr_id)}, please "
-                "rebook it and record the new time.")
-        buttons = [ButtonElement(text="Record new time", action_id=OUTCOME, value=value, style="primary")]
-    elif kind == "close_or_keep":
-        text = (f"❓ {_name(h)} has not been rebooked two weeks after its no-show. {mention(h.ae_id)}, close it "
-                "or keep it open?")
-        buttons = [ButtonElement(text="Close it", action_id=CLOSE, value=value, style="danger"),
-                   ButtonElement(text="Keep it", action_id=KEEP, value=value)]
-    elif kind == "next_step_overdue":
-        text = (f"⌛ The next step for {_name(h)} was due {local_time(h.next_step_due, tz)}: "
-                f"“{escape(h.next_step)}” (owner {mention(h.next_step_owner)}).")
-        buttons = [ButtonElement(text="Update next step", action_id=OUTCOME, value=value)]
-    else:
+    said = _reminder_says(h, r, viewer_id, tz)
+    if said is None:
         return None
+    text, buttons = said
     blocks: list = [SectionBlock(text=_md(text))]
     if buttons:
         blocks.append(ActionsBlock(block_id="reminder", elements=buttons))
-    return Message(clip(text, 3000), [b.to_dict() for b in blocks])
+    # An escalation in the channel's thread is for the whole channel to see.
+    broadcast = r.kind == "escalation" and viewer_id[:1] not in "UW"
+    return Message(clip(text, 3000), [b.to_dict() for b in blocks], reply_broadcast=broadcast)
+
+
+def render_reminder_settled(h: Handoff, r: Reminder, event: Event | None, viewer_id: str, tz: str) -> Message | None:
+    """A posted reminder once its matter is settled: what it asked, then who settled it and when; no buttons."""
+    said = _reminder_says(h, r, viewer_id, tz)
+    if said is None:
+        return None
+    text = said[0]
+    done = settled_line(h, event, tz)
+    blocks = [SectionBlock(text=_md(text)), ContextBlock(elements=[_md(done)])]
+    return Message(clip(f"{text} {done}", 3000), [b.to_dict() for b in blocks])
+
+
+def settled_line(h: Handoff, event: Event | None, tz: str) -> str:
+    """Who did what, and when, as the settled reminder shows it."""
+    if event is None:
+        return status_line(h, tz)
+    who, when = mention(event.actor), date_token(event.at, tz)
+    lines = {
+        "accept": f"✅ Accepted by {who} · {when}",
+        "reject": f"❌ Rejected by {who} · {when}",
+        "revise": f"✏️ Revised and resubmitted by {who} · {when}",
+        "withdraw": f"↩️ Withdrawn by {who} · {when}",
+        "reassign": f"➡️ Reassigned to {mention(event.detail.get('to_ae'))} by {who} · {when}",
+        "close": f"🗄️ Closed by {who} · {when}",
+        "keep": f"🔁 Kept open by {who} · {when}",
+    }
+    if event.action == "outcome":
+        if h.meeting_outcome is None and h.meeting_start is not None and h.meeting_start > event.at:
+            return f"📅 New time set by {who} · {when}: the meeting is now {date_token(h.meeting_start, tz)}"
+        return f"📝 Outcome recorded by {who} · {when}"
+    return lines.get(event.action, f"Done by {who} · {when}")
+
+
+def _reminder_says(h: Handoff, r: Reminder, viewer_id: str, tz: str) -> tuple[str, list[ButtonElement]] | None:
+    """A reminder's words, short and to its reader, and the buttons that settle it."""
+    kind, deadline = r.kind, r.deadline
+    value = button_value(h)
+    decide = [ButtonElement(text="Accept", action_id=ACCEPT, value=value, style="primary"),
+              ButtonElement(text="Reject", action_id=REJECT, value=value, style="danger")]
+    ae = r.ae or h.ae_id  # who owed it when it was sent, even once it has moved on
+    if kind == "heads_up":
+        return (f"⏰ {_name(h)} from {mention(h.sdr_id)} is waiting for you: accept or reject it, due by "
+                f"{date_token(deadline, tz)}.", decide)
+    if kind == "overdue":
+        return (f"🔴 {_name(h)} is overdue since {date_token(deadline, tz)}: {mention(h.sdr_id)} is waiting for "
+                "your accept or reject.", decide)
+    if kind == "escalation":
+        if r.reassign_to:
+            text = (f"🚨 Escalation: {_name(h)} from {mention(h.sdr_id)} waited for {mention(ae)} past its deadline, "
+                    f"{date_token(deadline, tz)}: I reassigned it to {mention(r.reassign_to)}.")
+        else:
+            text = (f"🚨 Escalation: {_name(h)} from {mention(h.sdr_id)} is overdue since "
+                    f"{date_token(deadline, tz)}: {mention(ae)} has not accepted it.")
+        # A manager can hand it to someone else; the channel just sees it.
+        buttons = [ButtonElement(text="Reassign", action_id=REASSIGN, value=value)] if viewer_id[:1] in "UW" else []
+        return text, buttons
+    if kind == "outcome_missing":
+        ended = h.meeting_end or r.since
+        return (f"📝 The meeting for {_name(h)} ended {date_token(ended, tz)}: record its outcome and the next step.",
+                [ButtonElement(text="Record outcome", action_id=OUTCOME, value=value, style="primary")])
+    if kind == "rebook":
+        met = datetime.fromtimestamp(r.subject, timezone.utc) if r.subject else h.meeting_start
+        return (f"📅 {_name(h)} was a no-show on {date_token(met, tz)}: rebook it and record the new time.",
+                [ButtonElement(text="Record new time", action_id=OUTCOME, value=value, style="primary")])
+    if kind == "close_or_keep":
+        return (f"❓ {_name(h)} has not been rebooked two weeks after its no-show: close it or keep it open?",
+                [ButtonElement(text="Close it", action_id=CLOSE, value=value, style="danger"),
+                 ButtonElement(text="Keep it", action_id=KEEP, value=value)])
+    if kind == "next_step_overdue":
+        due = datetime.fromtimestamp(r.subject, timezone.utc) if r.subject else h.next_step_due
+        yours = "yours" if viewer_id == h.next_step_owner else mention(h.next_step_owner)
+        return (f"⌛ The next step for {_name(h)} was due {date_token(due, tz)}: “{escape(h.next_step)}” "
+                f"({yours}).", [ButtonElement(text="Update next step", action_id=OUTCOME, value=value)])
+    return None  # meeting_over: the card itself shows the outcome buttons
+
+
+def render_notice_meeting(h: Handoff, event: Event | None, payload: str | None, viewer_id: str, tz: str) -> Message:
+    """For the AE (when someone else acted) and the extra attendees: the meeting they are in, and its time."""
+    news = json.loads(payload or "{}").get("news", "accepted")
+    meeting = f"Your meeting: {date_token(h.meeting_start, tz)}." if h.meeting_start else ""
+    if h.meeting_start and h.meeting_link:
+        meeting = meeting[:-1] + f" · <{h.meeting_link}|join>"
+    who = mention(event.actor if event else h.decided_by)
+    if news == "accepted":
+        whose = "for you" if viewer_id == h.ae_id else f"from {mention(h.sdr_id)}"
+        text = f"✅ {who} accepted {_name(h)} {whose}. {meeting}"
+    elif news == "rebooked":
+        text = f"📅 {_name(h)} is rebooked after the no-show. {meeting}"
+    else:
+        text = f"📅 {_name(h)} has a new time. {meeting}"
+    text = text.strip()
+    return Message(clip(text, 3000), [SectionBlock(text=_md(text)).to_dict()])
 
 
 def render_announcement(h: Handoff, tz: str) -> Message:
@@ -98,8 +162,8 @@ def outcome_line(h: Handoff, tz: str) -> str:
     if h.meeting_outcome:
         parts.append(f"meeting: {MEETING_OUTCOMES[h.meeting_outcome]}")
     if h.next_step:
-        parts.append(f"next step: {escape(clip(h.next_step, 200))} by {local_time(h.next_step_due, tz)} "
-                     f"({mention(h.next_step_owner)})")
+        due = date_token(h.next_step_due, tz, "{date_short_pretty}")
+        parts.append(f"next step: {escape(clip(h.next_step, 200))} by {due} ({mention(h.next_step_owner)})")
     if h.completed_at:
         parts.append("🏁 complete")
     return (" · " + " · ".join(parts)) if parts else ""
@@ -112,7 +176,8 @@ def render_thread_note(h: Handoff, event: Event | None, tz: str) -> Message:
     detail = event.detail
     texts = {
         "accept": f"✅ {who} accepted it.",
-        "reject": f"❌ {who} rejected it: {escape(event.reason or '')}",
+        # The reason, never the feedback: that is coaching, sent to the SDR and their manager by DM.
+        "reject": f"❌ Rejected by {who} — {reject_label(detail.get('reason') or h.rejection_reason)}",
         "revise": f"✏️ {who} revised and resubmitted it.",
         "withdraw": f"↩️ {who} withdrew it.",
         "reassign": f"➡️ {who} reassigned it to {mention(detail.get('to_ae'))}.",

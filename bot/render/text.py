@@ -17,6 +17,7 @@ MESSAGE_TEXT_MAX = 3000  # the notification fallback; Slack allows more, people 
 class Message:
     text: str
     blocks: list[dict] = field(default_factory=list)
+    reply_broadcast: bool = False  # a thread reply the whole channel should see too (escalations)
 
 
 def escape(text: str | None) -> str:
@@ -32,6 +33,14 @@ def local_time(at: datetime | None, tz: str) -> str:
     if at is None:
         return "not set"
     return at.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y, %H:%M %Z")
+
+
+def date_token(at: datetime | None, tz: str, form: str = "{date_short_pretty} at {time}") -> str:
+    """A time each reader's Slack shows in their own zone; the fallback (old clients, notifications
+    that do not format) is the time in `tz`, the reader's zone as far as the bot knows it."""
+    if at is None:
+        return "not set"
+    return f"<!date^{int(at.timestamp())}^{form}|{local_time(at, tz)}>"
 
 
 def mention(user_id: str | None) -> str:

@@ -28,7 +28,7 @@ def render_snapshot(payload: str | None) -> Message:
 def render_view(view: str, *, handoff: Handoff, event: Event | None, message_key: str, viewer: Viewer,
                 payload: str | None = None) -> Message | None:
     if view == "ae_card":
-        return cards.render_ae_card(handoff, viewer, card_revision(message_key))
+        return cards.render_ae_card(handoff, viewer, card_revision(message_key), event)
     if view == "sdr_card":
         return cards.render_sdr_card(handoff, viewer)
     if view == "notice_accepted":
@@ -50,4 +50,9 @@ def render_view(view: str, *, handoff: Handoff, event: Event | None, message_key
     if view == "reminder":
         return reminders.render_reminder(handoff, Reminder.from_payload(json.loads(payload or "{}")), viewer.user_id,
                                          viewer.tz)
+    if view == "reminder_settled":
+        return reminders.render_reminder_settled(handoff, Reminder.from_payload(json.loads(payload or "{}")), event,
+                                                 viewer.user_id, viewer.tz)
+    if view == "notice_meeting":
+        return reminders.render_notice_meeting(handoff, event, payload, viewer.user_id, viewer.tz)
     raise KeyError(f"unknown view {view!r}")

@@ -277,6 +277,7 @@ class Deliverer:
             response = await self._call(self._client.chat_postMessage(
                 channel=row.conversation, text=message.text, blocks=message.blocks,
                 thread_ts=d.thread.ts if d.thread else None, unfurl_links=False, unfurl_media=False,
+                reply_broadcast=True if d.thread and message.reply_broadcast else None,
                 metadata=post_metadata(row)))
         except SlackApiError as error:
             status = error.response.status_code

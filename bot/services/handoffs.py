@@ -244,5 +244,6 @@ def _save(session: Session, change: Change, team: TeamPolicy | None) -> None:
                                from_state=before.state, to_state=after.state, reason=change.reason,
                                detail=change.detail)
     owed = owed_on_change(change, event_id=event_id, channel=team.channel_id if team else None,
-                          sdr_manager=team.manager_of(after.sdr_id) if team else None)
+                          sdr_manager=team.manager_of(after.sdr_id) if team else None,
+                          reminders=store.posted_reminders(session, after.id))
     store.enqueue(session, owed, handoff_id=after.id, event_id=event_id, now=change.at)

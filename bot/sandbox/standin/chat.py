@@ -110,6 +110,8 @@ def chat_post_message(s: Messages, args: dict[str, Any]) -> dict[str, Any]:
     thread_ts = args.get("thread_ts")
     if thread_ts:
         message["thread_ts"] = str(thread_ts)
+        if args.get("reply_broadcast") in (True, "true", "1", 1):  # shown in the channel too
+            message["subtype"] = "thread_broadcast"
     if args.get("attachments"):
         message["attachments"] = args["attachments"]
     if args.get("metadata"):

@@ -20,7 +20,7 @@ from bot.core.handoff import (
     HANDOFF_TYPES,
     MEETING_KINDS,
     MEETING_MINUTES,
-    REJECT_REASONS,
+    rejection_label,
     SOURCES,
     Event,
     Handoff,
@@ -98,7 +98,7 @@ def status_line(h: Handoff, tz: str) -> str:
     if h.state == State.ACCEPTED:
         return f"✅ Accepted by {mention(h.decided_by)} · {local_time(h.decided_at, tz)}"
     if h.state == State.REJECTED:
-        reason = REJECT_REASONS.get(h.rejection_reason or "", h.rejection_reason or "")
+        reason = rejection_label(h)
         return f"❌ Rejected by {mention(h.decided_by)} · {local_time(h.decided_at, tz)} · {reason}"
     if h.state == State.WITHDRAWN:
         return f"↩️ Withdrawn by {mention(h.decided_by)} · {local_time(h.decided_at, tz)}"
@@ -226,7 +226,7 @@ def render_notice_accepted(h: Handoff, viewer: Viewer, event: Event | None) -> M
 
 def render_notice_rejected(h: Handoff, viewer: Viewer, card_revision: int) -> Message:
     """The rejection as coaching; its buttons live while this revision is the rejected one."""
-    reason = REJECT_REASONS.get(h.rejection_reason or "", h.rejection_reason or "")
+    reason = rejection_label(h)
     live = h.state == State.REJECTED and h.revision == card_revision
     head = f"❌ {mention(h.decided_by)} rejected *{short_id(h.id or 0)} {escape(h.company)}*"
     blocks: list = [SectionBlock(text=_md(head))]

@@ -410,8 +410,8 @@ def _team(r: _Reader, node: Node, index: int, seen_ids: dict[str, int],
     if "empty_agenda" in fields:
         choice = r.text(fields["empty_agenda"][1], "empty_agenda")
         if choice is not None and choice not in EMPTY_AGENDA:
-            r.error(fields["empty_agenda"][1], f"empty_agenda must be one of {', '.join(EMPTY_AGENDA)} (note: one "
-                                               f"line \"Nothing to align on this week.\"; skip: no post), got {choice!r}")
+            r.error(fields["empty_agenda"][1], f"empty_agenda must be one of {', '.join(EMPTY_AGENDA)} (note: "
+                                               f"one line saying so; skip: no post), got {choice!r}")
         values["empty_agenda"] = choice
     if "reject_reasons" in fields:
         values["reject_reasons"] = _reject_reasons(r, fields["reject_reasons"][1])

@@ -250,9 +250,8 @@ def render_agenda(team: TeamPolicy, agenda: Agenda, now: datetime, week: date | 
         HeaderBlock(text=clip(title, HEADER_MAX)),
         ContextBlock(elements=[_md(f"The 7 days to {_when(now, tz)} and the 7 ahead · times in your own zone")]),
     ]
-    tail: list[Block] = [_section("📊 *This week's numbers*"), _numbers(n)]
-    if quiet:
-        tail.append(ContextBlock(elements=[_md("Nothing this week: " + ", ".join(quiet) + ".")]))
+    tail: list[Block] = [ContextBlock(elements=[_md("Nothing this week: " + ", ".join(quiet) + ".")])] if quiet else []
+    tail += [_section("📊 *This week's numbers*"), _numbers(n)]
     cap = _fit(parts, MAX_BLOCKS - len(head) - len(tail))
     blocks = list(head)
     for heading, entries in parts:

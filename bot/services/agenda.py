@@ -43,8 +43,9 @@ async def post_due_agendas(ctx: Context, teams: list[TeamPolicy]) -> list[str]:
     for team in with_channel:
         if (missed := agenda_missed(team, now, claimed)) is not None:
             if await ctx.db.run(_claim, [_skipped(team, missed)], now):
-                log.warning("agenda %s not posted: its slot (%s) passed while the bot was not running; "
-                            "an agenda is caught up only the same working day", missed.key, _window(team, missed))
+                log.warning("agenda %s not posted: its slot (%s) passed with the bot not running (or before the "
+                            "team existed); an agenda is caught up only the same working day", missed.key,
+                            _window(team, missed))
         slot = agenda_due_slot(team, now, claimed)
         if slot is None:
             continue
@@ -71,7 +72,7 @@ def _skipped(team: TeamPolicy, slot: AgendaSlot) -> Owed:
 def _window(team: TeamPolicy, slot: AgendaSlot) -> str:
     zone = ZoneInfo(team.tz)
     opens, closes = slot.opens.astimezone(zone), slot.closes.astimezone(zone)
-    moved = f", moved from {slot.moved_from:%a %d %b} (a holiday)" if slot.moved_from else ""
+    moved = f", moved from {slot.moved_from:%a %d %b}, a holiday or day off" if slot.moved_from else ""
     return f"{opens:%a %d %b %H:%M}–{closes:%H:%M} {team.tz}{moved}"
 
 

@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.handoff import Action
 from bot.core.lifecycle import Accept, Reject
 from bot.core.refs import HandoffRef
+from bot.core.teams import reject_reasons_for
 from bot.render.cards import ACCEPT, REJECT
 from bot.render.modals import REJECT_CALLBACK, reject_modal
 from bot.services import Services
@@ -37,8 +38,10 @@ async def reject_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebCl
 async def _open_reject_form(services: Services, body: dict[str, Any], client: AsyncWebClient,
                             ref: HandoffRef | None) -> None:
     if (h := await may_open(services, body, client, ref, Action.REJECT)) is not None:
+        team = await services.handoffs.team(h.team_id)  # the reasons are the handoff's team's
         await client.views_open(trigger_id=body["trigger_id"],
-                                view=reject_modal(handoff_id=h.id, company=h.company, revision=h.revision))
+                                view=reject_modal(handoff_id=h.id, company=h.company, revision=h.revision,
+                                                  reasons=reject_reasons_for(team)))
 
 
 async def reject_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services,

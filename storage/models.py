@@ -81,6 +81,7 @@ class HandoffRow(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_column=utc_column())
     rejection_reason: str | None = None
     rejection_feedback: str | None = Field(default=None, sa_column=Column(Text))
+    rejection_label: str | None = None  # the reason's label as chosen (migration 0004)
     created_at: datetime = Field(sa_column=utc_column(False))
     updated_at: datetime = Field(sa_column=utc_column(False))
     # after the meeting, and the chase (migration 0002)
@@ -177,6 +178,10 @@ class Team(SQLModel, table=True):
     auto_reassign: bool = False
     outcome_after_hours: float = 2.0
     min_notice_hours: int = 48
+    # migration 0004: the reject form's reasons (a JSON list of [id, label]; NULL: the default list)
+    # and what an agenda with nothing on it does ("note" or "skip").
+    reject_reasons: str | None = Field(default=None, sa_column=Column(Text))
+    empty_agenda: str = "note"
     updated_at: datetime = Field(sa_column=utc_column(False))
 
 

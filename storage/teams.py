@@ -1,13 +1,14 @@
 """Teams in the database: rows ⇄ TeamPolicy. Every write is one transaction."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime, time
 
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from bot.core.teams import Member, TeamPolicy
+from bot.core.teams import DEFAULT_REJECT_REASONS, Member, TeamPolicy
 from storage.db import Database
 from storage.models import Team, TeamMember
 
@@ -29,6 +30,15 @@ def _time(text: str) -> time:
     return time(int(hour), int(minute))
 
 
+def _reasons_json(reasons: tuple[tuple[str, str], ...]) -> str | None:
+    """NULL for the default list, so a team that never chose its own follows the default as it grows."""
+    return None if reasons == DEFAULT_REJECT_REASONS else json.dumps([list(r) for r in reasons])
+
+
+def _reasons(text: str | None) -> tuple[tuple[str, str], ...]:
+    return DEFAULT_REJECT_REASONS if not text else tuple((str(i), str(label)) for i, label in json.loads(text))
+
+
 def to_rows(team: TeamPolicy, now: datetime) -> tuple[Team, list[TeamMember]]:
     row = Team(
         id=team.id, name=team.name, region=team.region, channel_id=team.channel_id, tz=team.tz,
@@ -38,7 +48,8 @@ def to_rows(team: TeamPolicy, now: datetime) -> tuple[Team, list[TeamMember]]:
         sync_weekday=team.sync_weekday, sync_time=_hhmm(team.sync_time),
         sla_hours=team.sla_hours, sla_from=team.sla_from, heads_up_fraction=team.heads_up_fraction,
         escalate_after_hours=team.escalate_after_hours, auto_reassign=team.auto_reassign,
-        outcome_after_hours=team.outcome_after_hours, min_notice_hours=team.min_notice_hours, updated_at=now,
+        outcome_after_hours=team.outcome_after_hours, min_notice_hours=team.min_notice_hours,
+        reject_reasons=_reasons_json(team.reject_reasons), empty_agenda=team.empty_agenda, updated_at=now,
     )
     # position keeps the file's order: it is the AEs' round-robin order.
     members = [TeamMember(team_id=team.id, user_id=m.user_id, role=m.role, manager_id=m.manager_id,
@@ -56,6 +67,7 @@ def from_rows(row: Team, members: Iterable[TeamMember]) -> TeamPolicy:
         sla_hours=float(row.sla_hours), sla_from=row.sla_from, heads_up_fraction=float(row.heads_up_fraction),
         escalate_after_hours=float(row.escalate_after_hours), auto_reassign=bool(row.auto_reassign),
         outcome_after_hours=float(row.outcome_after_hours), min_notice_hours=int(row.min_notice_hours),
+        reject_reasons=_reasons(row.reject_reasons), empty_agenda=row.empty_agenda or "note",
         members=tuple(Member(m.user_id, m.role, m.manager_id, m.paired_ae_id)
                       for m in sorted(members, key=lambda m: (m.position, m.user_id))),
     )

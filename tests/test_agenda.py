@@ -4,15 +4,25 @@ from __future__ import annotations
 from dataclasses import replace
 
 import json
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.core.agenda import agenda_due, agenda_key, build_agenda, default_sla_deadline, sync_moment
-from bot.render.agenda import render_agenda
+from bot.core.agenda import (
+    agenda_due,
+    agenda_key,
+    agenda_missed,
+    agenda_slot,
+    build_agenda,
+    default_sla_deadline,
+    nothing_to_align,
+    sync_moment,
+    working_duration,
+)
+from bot.render.agenda import render_agenda, render_nothing_to_align
 from bot.core.teams import TeamPolicy
 from storage import handoffs as store
 from storage.agenda import agenda_inputs
@@ -76,16 +86,61 @@ def test_agenda_key_is_iso_week_in_the_team_zone() -> None:
     assert agenda_key(AMER, utc(2027, 1, 4, 16)) == "agenda:amer:2027-W01"
 
 
-def test_agenda_due_once_a_week() -> None:
-    moment = utc(2026, 11, 23, 15)  # Mon 10:00 EST
+def test_agenda_due_only_in_its_slot_the_same_working_day() -> None:
+    moment = utc(2026, 11, 23, 15)  # Mon 10:00 EST; the working day ends 17:00 EST (22:00 UTC)
+    assert agenda_due(AMER, utc(2026, 11, 23, 8), set()) is None  # a first start at 03:00 posts nothing
     assert agenda_due(AMER, moment - timedelta(seconds=1), set()) is None
     assert agenda_due(AMER, moment, set()) == "agenda:amer:2026-W48"
     assert agenda_due(AMER, moment + timedelta(hours=1), {"agenda:amer:2026-W48"}) is None
-    # After downtime, the current week is caught up once...
-    assert agenda_due(AMER, utc(2026, 11, 26, 12), {"agenda:amer:2026-W47"}) == "agenda:amer:2026-W48"
-    # ...and a week whose sync has not come yet is not owed, whatever was missed before it.
-    assert agenda_due(AMER, utc(2026, 11, 30, 14), {"agenda:amer:2026-W47"}) is None
+    # Down at the slot: caught up later the same working day...
+    assert agenda_due(AMER, utc(2026, 11, 23, 21), {"agenda:amer:2026-W47"}) == "agenda:amer:2026-W48"
+    assert agenda_missed(AMER, utc(2026, 11, 23, 21), {"agenda:amer:2026-W47"}) is None
+    # ...but not after it: the day is missed, once, and not posted days later.
+    assert agenda_due(AMER, utc(2026, 11, 23, 22), set()) is None
+    assert agenda_due(AMER, utc(2026, 11, 26, 12), {"agenda:amer:2026-W47"}) is None
+    missed = agenda_missed(AMER, utc(2026, 11, 24, 14), {"agenda:amer:2026-W47"})
+    assert missed is not None and missed.key == "agenda:amer:2026-W48"
+    assert agenda_missed(AMER, utc(2026, 11, 24, 14), {"agenda:amer:2026-W48"}) is None
+    # A week whose sync has not come yet is not owed, whatever was missed before it.
+    assert agenda_due(AMER, utc(2026, 11, 30, 14), set()) is None
     assert agenda_due(AMER, utc(2026, 11, 30, 15), {"agenda:amer:2026-W48"}) == "agenda:amer:2026-W49"
+
+
+def test_a_sync_set_after_the_working_day_closes_at_midnight() -> None:
+    late = replace(AMER, sync_time=time(18, 0))
+    slot = agenda_slot(late, date(2026, 11, 23))
+    assert slot is not None and (slot.opens, slot.closes) == (utc(2026, 11, 23, 23), utc(2026, 11, 24, 5))
+
+
+US = replace(AMER, holiday_country="US")
+
+
+def test_a_holiday_moves_the_sync_to_the_next_working_day_keeping_its_week() -> None:
+    # Thanksgiving, Thu 26 Nov 2026: a Thursday sync goes out on Friday at the same time.
+    thursday = replace(US, sync_weekday=3)
+    slot = agenda_slot(thursday, date(2026, 11, 23))
+    assert slot is not None and (slot.day, slot.moved_from, slot.key) == (
+        date(2026, 11, 27), date(2026, 11, 26), "agenda:amer:2026-W48")
+    assert agenda_due(thursday, utc(2026, 11, 26, 15), set()) is None
+    assert agenda_due(thursday, utc(2026, 11, 27, 15), set()) == "agenda:amer:2026-W48"
+    # Christmas falls on Friday 25 Dec 2026 and New Year on Friday 1 Jan 2027: each Friday sync moves into
+    # the next week's Monday, under its own week's key, so each week still posts once.
+    friday = replace(US, sync_weekday=4)
+    assert agenda_due(friday, utc(2026, 12, 25, 15), set()) is None
+    assert agenda_due(friday, utc(2026, 12, 28, 15), set()) == "agenda:amer:2026-W52"
+    assert agenda_due(friday, utc(2027, 1, 1, 15), {"agenda:amer:2026-W52"}) is None
+    assert agenda_due(friday, utc(2027, 1, 4, 15), {"agenda:amer:2026-W52"}) == "agenda:amer:2026-W53"
+    # A sync on a day the team does not work moves too.
+    sunday = replace(US, sync_weekday=6)
+    assert agenda_due(sunday, utc(2026, 11, 30, 15), set()) == "agenda:amer:2026-W48"
+
+
+def test_the_slot_across_the_dst_change() -> None:
+    # Berlin leaves summer time on Sun 25 Oct 2026: Monday's 10:00 is 09:00 UTC, not 08:00.
+    assert agenda_due(EMEA, utc(2026, 10, 26, 8, 30), set()) is None
+    assert agenda_due(EMEA, utc(2026, 10, 26, 9), set()) == "agenda:emea:2026-W44"
+    assert agenda_due(EMEA, utc(2026, 10, 26, 15, 59), set()) == "agenda:emea:2026-W44"  # 16:59 CET
+    assert agenda_due(EMEA, utc(2026, 10, 26, 16), set()) is None  # 17:00 CET: the day is over
 
 
 # ---------------------------------------------------------------- what
@@ -165,8 +220,8 @@ def test_build_agenda_sections() -> None:
 
     assert ids(agenda.waiting) == [1, 3, 2]  # by deadline: the overdue one first
     w1, w3, w2 = agenda.waiting
-    assert (w1.sla_state, w1.overdue, w1.age) == ("overdue by 1h", True, timedelta(hours=9))
-    assert (w3.sla_state, w3.overdue, w3.age) == ("due in 1h", False, timedelta(hours=24))
+    assert (w1.sla_state, w1.overdue, w1.age) == ("overdue by 1 h", True, timedelta(hours=9))
+    assert (w3.sla_state, w3.overdue, w3.age) == ("due in 1 h", False, timedelta(hours=24))
     assert (w2.sla_state, w2.overdue, w2.age) == ("on track", False, timedelta(minutes=30))
     assert w3.deadline == utc(2026, 11, 23, 16)
 
@@ -202,11 +257,34 @@ def test_empty_week_has_no_rates() -> None:
     agenda = build_agenda(AMER, [], [], NOW, default_sla_deadline(AMER))
     n = agenda.numbers
     assert (n.acceptance_rate, n.median_hours_to_accept, n.no_show_rate, n.sla_breaches) == (None, None, None, 0)
+    assert nothing_to_align(agenda)
+    [message] = render_nothing_to_align(AMER, date(2026, 11, 23))
+    assert message.text == "SDR–sales sync · AMER Mid-Market · week of 23 Nov 2026: nothing to align on this week."
+    assert len(message.blocks) == 1
+
+
+def test_a_week_with_something_lists_only_the_parts_that_have_something() -> None:
+    h = handoff(1, "pending", utc(2026, 11, 20, 14), sla_start=utc(2026, 11, 20, 14))
+    agenda = build_agenda(AMER, [h], [submitted(h)], NOW, default_sla_deadline(AMER))
+    assert not nothing_to_align(agenda)
     [message] = render_agenda(AMER, agenda, NOW)
     text = json.dumps(message.blocks, ensure_ascii=False)
-    assert "No handoffs waiting. 🎉" in text
-    assert "No rejections this week." in text
     assert message.blocks[0]["text"]["text"] == "SDR–sales sync · AMER Mid-Market · week of 23 Nov 2026"
+    assert "Waiting for acceptance* (1)" in text and "Rejections and feedback" not in text
+    assert "Nothing this week: meetings in the coming week, next steps, no-shows to rebook, rejections." in text
+    # Times are Slack date tokens (each reader's own zone), never an IANA id; durations in working hours.
+    deadline = int(utc(2026, 11, 20, 22).timestamp())
+    assert f"<!date^{deadline}^{{date_short_pretty}} {{time}}|Fri 20 Nov 17:00 EST>" in text
+    assert "America/New_York" not in text
+    assert "Waiting 9 h of working time" in text and "overdue by 1 h" in text
+
+
+@pytest.mark.parametrize(("amount", "said"), [
+    (timedelta(0), "under 1 min"), (timedelta(seconds=20), "under 1 min"), (timedelta(minutes=45), "45 min"),
+    (timedelta(hours=3, minutes=20), "3 h 20 min"), (timedelta(hours=2), "2 h"), (timedelta(hours=14.5), "14 h 30 min"),
+])
+def test_working_durations_read_as_people_say_them(amount: timedelta, said: str) -> None:
+    assert working_duration(amount) == said
 
 
 def test_rejection_feedback_from_the_trail_after_a_revision() -> None:
@@ -236,21 +314,20 @@ def check_slack_limits(messages: list[Any]) -> None:
                 assert all(len(f["text"]) <= 2000 for f in raw.get("fields", []))
 
 
-def test_render_splits_a_long_agenda() -> None:
+def test_render_summarises_a_long_agenda_in_one_message() -> None:
     created = utc(2026, 11, 20, 14)
     handoffs = [handoff(i, "pending", created + timedelta(minutes=i), ae=f"U_AE{i % 7}") for i in range(1, 121)]
     agenda = build_agenda(AMER, handoffs, [submitted(h) for h in handoffs], NOW, default_sla_deadline(AMER))
     messages = render_agenda(AMER, agenda, NOW)
-    assert len(messages) >= 3
+    assert len(messages) == 1  # summarised, not split into a wall
     check_slack_limits(messages)
-    assert messages[0].blocks[0]["type"] == "header"
-    total = len(messages)
-    for index, message in enumerate(messages[1:], start=2):
-        assert f"(continued {index}/{total})" in message.text
-        assert f"(continued {index}/{total})" in message.blocks[0]["elements"][0]["text"]
-    everything = json.dumps([m.blocks for m in messages], ensure_ascii=False)
-    for h in handoffs:  # every waiting handoff is on the agenda, once in its part
-        assert everything.count(f"H-{h.id} *Company {h.id}* · waiting for") == 1
+    [message] = messages
+    assert message.blocks[0]["type"] == "header"
+    everything = json.dumps(message.blocks, ensure_ascii=False)
+    shown = [h.id for h in handoffs if f"H-{h.id} *Company {h.id}* · waiting for" in everything]
+    assert 1 <= len(shown) < 120
+    assert f"…and {120 - len(shown)} more · `/handoff list` shows yours" in everything
+    assert "This week's numbers" in everything  # the numbers always make it
 
 
 def test_render_escapes_hostile_text() -> None:

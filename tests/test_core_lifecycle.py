@@ -76,7 +76,7 @@ def values(ae_id: str, company: str = "Acme") -> dict[str, Any]:
 MAY_CHANGE: dict[Action, set[str]] = {
     Action.ACCEPT: {"decided_by", "decided_at"},
     Action.WITHDRAW: {"decided_by", "decided_at"},
-    Action.REJECT: {"decided_by", "decided_at", "rejection_reason", "rejection_feedback"},
+    Action.REJECT: {"decided_by", "decided_at", "rejection_reason", "rejection_label", "rejection_feedback"},
     Action.REVISE: set(values(AE)) | ASSIGNMENT | {"region"},
     Action.REASSIGN: ASSIGNMENT,
     Action.RECORD_OUTCOME: OUTCOME_FIELDS,
@@ -183,6 +183,7 @@ def check_change(c: Change, h: Handoff, cmd: Command, actor: str, now: datetime,
         case Reject(reason, feedback):
             assert reason is not None and feedback is not None
             assert (after.rejection_reason, after.rejection_feedback) == (reason, feedback.strip())
+            assert after.rejection_label == REJECT_REASONS[reason]  # the label as chosen, kept with the record
             assert c.reason == f"{REJECT_REASONS[reason]}: {feedback.strip()}"
         case Reassign(new_ae, note):
             assert new_ae is not None

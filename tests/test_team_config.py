@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bot.core.team_config import TeamConfigError, dump_teams, parse_teams
-from bot.core.teams import Member, TeamPolicy
+from bot.core.teams import DEFAULT_REJECT_REASONS, Member, TeamPolicy
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.teams import MemberConflict, load_teams, paired_ae, replace_teams, save_team, team_for_user
@@ -99,6 +99,23 @@ def test_norway_is_a_country_not_false() -> None:
     ("    min_notice_hours: 4.5\n", "", "teams.yaml:7: min_notice_hours must be a whole number"),
     ("    min_notice_hours: true\n", "", "teams.yaml:7: min_notice_hours must be a whole number"),
     ("    members: {user: U1}\n", "", "teams.yaml:7: members must be a list"),
+    ("    empty_agenda: silent\n", "", "teams.yaml:7: empty_agenda must be one of note, skip"),
+    ("    reject_reasons: []\n", "", "teams.yaml:7: reject_reasons must be a non-empty list"),
+    ("    reject_reasons: Timing\n", "", "teams.yaml:7: reject_reasons must be a non-empty list"),
+    ("    reject_reasons:\n      - Timing\n      - {id: timing, label: Bad timing}\n", "",
+     "teams.yaml:9: reject reason id 'timing' is listed twice (first on line 8)"),
+    ("    reject_reasons:\n      - {id: a, label: Timing}\n      - {id: b, label: TIMING}\n", "",
+     "teams.yaml:9: reject reason label 'TIMING' is listed twice (first on line 8)"),
+    ("    reject_reasons:\n      - {id: Bad Id, label: Timing}\n", "",
+     "teams.yaml:8: reject reason id 'Bad Id' is not valid: use lower-case letters, digits and _"),
+    ("    reject_reasons:\n      - {id: timing}\n", "", "teams.yaml:8: a reject reason is missing `label`"),
+    ("    reject_reasons:\n      - {id: timing, label: Timing, why: x}\n", "",
+     "teams.yaml:8: a reject reason has unknown key `why`"),
+    ("    reject_reasons:\n      - \"???\"\n", "", "teams.yaml:8: reject reason '???' needs an id"),
+    ("    reject_reasons:\n      - " + "x" * 76 + "\n", "", "teams.yaml:8: reject reason label 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'… "
+     "is 76 characters; Slack shows at most 75"),
+    ("    reject_reasons: [" + ", ".join(f"r{i}" for i in range(21)) + "]\n", "",
+     "teams.yaml:7: reject_reasons lists 21 reasons; at most 20 fit the reject form"),
     ("", "      - {user: bob, role: sdr}\n", "teams.yaml:8: user 'bob' is not valid: expected a Slack user id"),
     ("", "      - {user: U1, role: boss}\n", "teams.yaml:8: role must be one of sdr, ae, manager, got 'boss'"),
     ("", "      - {user: U1}\n", "teams.yaml:8: a member is missing `role`"),
@@ -197,6 +214,18 @@ _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl
 
 
 @st.composite
+def _reasons(draw: st.DrawFn) -> tuple[tuple[str, str], ...]:
+    """The default list, or a team's own: unique ids and labels, within Slack's limits."""
+    if draw(st.booleans()):
+        return DEFAULT_REJECT_REASONS
+    ids = draw(st.lists(st.from_regex(r"[a-z0-9][a-z0-9_]{0,20}", fullmatch=True), min_size=1, max_size=20,
+                        unique=True))
+    labels = draw(st.lists(_text.map(lambda t: t[:75].strip()).filter(bool), min_size=len(ids), max_size=len(ids),
+                           unique_by=str.casefold))
+    return tuple(zip(ids, labels))
+
+
+@st.composite
 def _team(draw: st.DrawFn, team_id: str, taken: set[str]) -> TeamPolicy:
     users = draw(st.lists(_user.filter(lambda u: u not in taken), max_size=6, unique=True))
     taken.update(users)
@@ -222,6 +251,7 @@ def _team(draw: st.DrawFn, team_id: str, taken: set[str]) -> TeamPolicy:
         heads_up_fraction=draw(st.floats(0.01, 0.99).map(lambda x: round(x, 4))),
         escalate_after_hours=draw(_hours), auto_reassign=draw(st.booleans()),
         outcome_after_hours=draw(_hours), min_notice_hours=draw(st.integers(0, 500)), members=tuple(members),
+        reject_reasons=draw(_reasons()), empty_agenda=draw(st.sampled_from(["note", "skip"])),
     )
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from bot.core.chase import acceptance_deadline
-from bot.core.handoff import REJECT_REASONS, Event, Handoff, State
+from bot.core.handoff import REJECT_REASONS, Event, Handoff, State, rejection_label
 from bot.core.teams import TeamPolicy
 from bot.core.working_time import WorkingCalendar, local_to_utc, working_time_between
 
@@ -32,33 +32,115 @@ def _require_aware(now: datetime) -> datetime:
     return now.astimezone(timezone.utc)
 
 
+def _local_week(team: TeamPolicy, now: datetime) -> date:
+    """The Monday of the ISO week `now` falls in, in the team's zone."""
+    local_day = _require_aware(now).astimezone(ZoneInfo(team.tz)).date()
+    return local_day - timedelta(days=local_day.weekday())
+
+
+def _at(team: TeamPolicy, day: date, wall: time) -> datetime:
+    # Each local time is resolved on its own, so 10:00 stays 10:00 across DST; a time in the
+    # spring-forward gap resolves to the instant the clocks jump, like working_time does.
+    return local_to_utc(ZoneInfo(team.tz), datetime.combine(day, wall.replace(tzinfo=None, fold=0)))
+
+
 def sync_moment(team: TeamPolicy, now: datetime) -> datetime:
-    """This ISO week's sync (team.sync_weekday at team.sync_time, wall clock in team.tz), as aware UTC.
+    """This ISO week's sync (team.sync_weekday at team.sync_time, wall clock in team.tz), as aware UTC,
+    as configured (before any holiday moves it: see agenda_slot).
 
     The week is the one `now` falls in *in the team's zone*, so Sunday evening in New York is
     still that week even though it is Monday in UTC.
     """
-    zone = ZoneInfo(team.tz)
-    local_day = _require_aware(now).astimezone(zone).date()
-    monday = local_day - timedelta(days=local_day.weekday())
-    day = monday + timedelta(days=team.sync_weekday % 7)
-    # Each local time is resolved on its own, so 10:00 stays 10:00 across DST; a time in the
-    # spring-forward gap resolves to the instant the clocks jump, like working_time does.
-    return local_to_utc(zone, datetime.combine(day, team.sync_time.replace(tzinfo=None, fold=0)))
+    monday = _local_week(team, now)
+    return _at(team, monday + timedelta(days=team.sync_weekday % 7), team.sync_time)
 
 
 def agenda_key(team: TeamPolicy, now: datetime) -> str:
     """The once-a-week key, e.g. "agenda:amer:2026-W48" (ISO year-week of the sync, in team.tz)."""
-    year, week, _ = sync_moment(team, now).astimezone(ZoneInfo(team.tz)).isocalendar()
+    return _key(team, _local_week(team, now))
+
+
+def _key(team: TeamPolicy, monday: date) -> str:
+    year, week, _ = monday.isocalendar()
     return f"agenda:{team.id}:{year}-W{week:02d}"
 
 
-def agenda_due(team: TeamPolicy, now: datetime, posted_keys: set[str]) -> str | None:
-    """The key to post now, or None. Only the current week counts: missed weeks are not replayed."""
-    if _require_aware(now) < sync_moment(team, now):
-        return None
-    key = agenda_key(team, now)
-    return None if key in posted_keys else key
+MOVE_LIMIT = 31  # days a sync may move past holidays before it is given up for that week
+
+
+@dataclass(frozen=True)
+class AgendaSlot:
+    """When a week's agenda may go out: from the sync time until the end of that working day.
+
+    `day` is the sync day, or the next working day when the sync day is a public holiday or not a
+    workday for the team (`moved_from` is then the day it was meant for). The key stays the sync
+    week's, so a sync moved into the next week still posts once.
+    """
+
+    key: str
+    week: date  # the Monday of the sync's ISO week, team zone
+    day: date  # the day it goes out, team zone
+    opens: datetime  # UTC
+    closes: datetime  # UTC
+    moved_from: date | None = None
+
+
+def _is_working_day(team: TeamPolicy, day: date) -> bool:
+    return day.weekday() in team.workdays and day not in team.calendar().holidays
+
+
+def agenda_slot(team: TeamPolicy, week: date) -> AgendaSlot | None:
+    """The slot of the sync of the ISO week starting on Monday `week`; None if no working day follows it
+    within MOVE_LIMIT days (a calendar of holidays only)."""
+    planned = week + timedelta(days=team.sync_weekday % 7)
+    day = planned
+    while not _is_working_day(team, day):
+        day += timedelta(days=1)
+        if day - planned > timedelta(days=MOVE_LIMIT):
+            return None
+    opens = _at(team, day, team.sync_time)
+    # Caught up until the end of that working day; a sync set at or after the day's end closes at midnight.
+    closes = _at(team, day, team.day_end) if team.sync_time < team.day_end else \
+        _at(team, day + timedelta(days=1), time(0, 0))
+    return AgendaSlot(_key(team, week), week, day, opens, closes, planned if day != planned else None)
+
+
+def _slots(team: TeamPolicy, now: datetime) -> list[AgendaSlot]:
+    """The slots that can be open or just closed at `now`: this week's sync and last week's (a holiday
+    may have moved last week's into this one)."""
+    monday = _local_week(team, now)
+    slots = (agenda_slot(team, monday - WEEK), agenda_slot(team, monday))
+    return [s for s in slots if s is not None]
+
+
+def agenda_slots(team: TeamPolicy, now: datetime) -> list[str]:
+    """The keys agenda_due and agenda_missed may look at for `now` (to read what was claimed)."""
+    return [s.key for s in _slots(team, now)]
+
+
+def agenda_due_slot(team: TeamPolicy, now: datetime, claimed: set[str]) -> AgendaSlot | None:
+    """The slot open at `now` whose agenda nobody claimed yet, or None.
+
+    Due only from the sync time to the end of that working day: a first start at 03:00 posts
+    nothing, a start at 16:00 the same day catches up, a start the next day does not.
+    """
+    now = _require_aware(now)
+    return next((s for s in _slots(team, now) if s.opens <= now < s.closes and s.key not in claimed), None)
+
+
+def agenda_due(team: TeamPolicy, now: datetime, claimed: set[str]) -> str | None:
+    """The key to post now, or None (see agenda_due_slot)."""
+    slot = agenda_due_slot(team, now, claimed)
+    return slot.key if slot else None
+
+
+def agenda_missed(team: TeamPolicy, now: datetime, claimed: set[str]) -> AgendaSlot | None:
+    """The latest slot that closed before `now` unclaimed: skipped, not posted days later. The caller
+    claims it as skipped so it is logged once; older weeks are not looked at."""
+    now = _require_aware(now)
+    closed = [s for s in _slots(team, now) if s.closes <= now]
+    latest = max(closed, key=lambda s: s.closes, default=None)
+    return latest if latest is not None and latest.key not in claimed else None
 
 
 def default_sla_deadline(team: TeamPolicy) -> Callable[[Handoff], datetime | None]:
@@ -137,13 +219,6 @@ class Agenda:
     action_items: tuple[ActionItem, ...]
 
 
-def _hours(amount: timedelta) -> str:
-    hours = amount / HOUR
-    if hours < 1:
-        return "<1h"
-    return f"{hours:.0f}h" if hours >= 10 else f"{hours:.1f}".rstrip("0").rstrip(".") + "h"
-
-
 def _ae_calendar(team: TeamPolicy, h: Handoff) -> WorkingCalendar:
     return team.calendar(h.ae_tz or team.tz)
 
@@ -169,10 +244,10 @@ def sla_state(deadline: datetime | None, now: datetime, cal: WorkingCalendar, te
     if deadline is None:
         return "on track", False  # the clock has not started (e.g. it starts at the meeting's end)
     if now >= deadline:
-        return f"overdue by {_hours(working_time_between(cal, deadline, now))}", True
+        return f"overdue by {working_duration(working_time_between(cal, deadline, now))}", True
     left = working_time_between(cal, now, deadline)
     if left <= timedelta(hours=team.sla_hours) * (1 - team.heads_up_fraction):
-        return f"due in {_hours(left)}", False
+        return f"due in {working_duration(left)}", False
     return "on track", False
 
 
@@ -182,7 +257,7 @@ def _rejection_of(h: Handoff, event: Event | None, latest: bool) -> Rejection:
     at = event.at if event else (h.decided_at or h.updated_at)
     by = event.actor if event else h.decided_by
     if latest and h.state == State.REJECTED and h.rejection_reason:
-        label = REJECT_REASONS.get(h.rejection_reason, h.rejection_reason)
+        label = rejection_label(h)
         return Rejection(h, at, by, label, h.rejection_feedback or "")
     text = (event.reason if event else None) or ""
     label, sep, feedback = text.partition(": ")
@@ -384,6 +459,26 @@ def build_agenda(
     )
 
 
+def nothing_to_align(agenda: Agenda) -> bool:
+    """No section has anything and the week's numbers are all zero: the team's empty_agenda choice applies
+    (one short line, or no post) instead of a wall of empty sections."""
+    n = agenda.numbers
+    return not (agenda.created_by_sdr or agenda.waiting or agenda.upcoming_meetings or agenda.pipeline
+                or agenda.no_shows or agenda.rejections or agenda.action_items
+                or n.submitted or n.accepted or n.rejected or n.sla_breaches or n.meetings_with_outcome)
+
+
+def working_duration(amount: timedelta) -> str:
+    """A span of working time as people say it: "3 h 20 min", "45 min", "2 h", "under 1 min"."""
+    minutes = round(max(amount, timedelta(0)) / timedelta(minutes=1))
+    if minutes == 0:
+        return "under 1 min"
+    hours, minutes = divmod(minutes, 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
 def week_of(team: TeamPolicy, now: datetime) -> date:
     """The Monday of the sync's week, in the team's zone (for the header)."""
     local = sync_moment(team, now).astimezone(ZoneInfo(team.tz)).date()
@@ -391,6 +486,7 @@ def week_of(team: TeamPolicy, now: datetime) -> date:
 
 
 __all__ = [
-    "ActionItem", "Agenda", "Numbers", "PipelineItem", "Rejection", "Waiting", "agenda_due", "agenda_key",
-    "build_agenda", "default_sla_deadline", "sla_state", "sync_moment", "week_of",
+    "ActionItem", "Agenda", "AgendaSlot", "Numbers", "PipelineItem", "Rejection", "Waiting", "agenda_due",
+    "agenda_due_slot", "agenda_key", "agenda_missed", "agenda_slot", "agenda_slots", "build_agenda",
+    "default_sla_deadline", "nothing_to_align", "sla_state", "sync_moment", "week_of", "working_duration",
 ]

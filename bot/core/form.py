@@ -6,6 +6,7 @@ inline errors (field name -> message) out.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import urlparse
@@ -242,9 +243,11 @@ def validate_submission(
     return Submission(values)
 
 
-def validate_rejection(reason: str | None, feedback: str | None) -> dict[str, str]:
+def validate_rejection(reason: str | None, feedback: str | None,
+                       reasons: Mapping[str, str] = REJECT_REASONS) -> dict[str, str]:
+    """`reasons`: the handoff's team's list (TeamPolicy.reasons()); only its ids are accepted."""
     errors = {}
-    if reason not in REJECT_REASONS:
+    if reason not in reasons:
         errors["reason"] = "Choose a reason."
     text = _clean(feedback, multiline=True)
     if text is None:

@@ -50,10 +50,15 @@ ENTERPRISE_NEEDS = {
     "audit_logs": "Audit logs",
     "scim": "SCIM provisioning",
 }
+# The default reject reasons, in the order the AE sees them; a team can list its own in teams.yaml
+# (TeamPolicy.reject_reasons). Ids are stored on the handoff with the label as it was chosen.
 REJECT_REASONS = {
     "no_need": "No need",
     "no_budget": "No budget",
+    "no_compelling_event": "No compelling event",
+    "timing": "Timing",
     "no_decision_path": "No path to the decision maker",
+    "not_decision_path": "Not the decision maker's path",
     "too_small": "Too small",
     "wrong_territory": "Wrong territory or segment",
     "existing_customer": "Existing customer",
@@ -151,6 +156,7 @@ class Handoff:
     decided_at: datetime | None = None
     rejection_reason: str | None = None
     rejection_feedback: str | None = None
+    rejection_label: str | None = None  # the reason's label when chosen (a team's list may change later)
     team_id: str | None = None
     ae_tz: str | None = None  # the AE's zone when assigned: SLAs count in it
     sla_start: datetime | None = None
@@ -166,6 +172,12 @@ class Handoff:
     @property
     def meeting_end(self) -> datetime | None:
         return meeting_end(self.meeting_start, self.meeting_kind)
+
+
+def rejection_label(h: Handoff) -> str:
+    """The reason as the AE chose it: its stored label, else the default vocabulary's, else the id."""
+    code = h.rejection_reason or ""
+    return h.rejection_label or REJECT_REASONS.get(code, code)
 
 
 @dataclass(frozen=True)

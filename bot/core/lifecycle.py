@@ -11,8 +11,8 @@ from typing import Any
 
 from bot.core.chase import assignment
 from bot.core.form import Invalid, OutcomeInput, record_outcome, validate_reassignment, validate_rejection
-from bot.core.handoff import REJECT_REASONS, Action, Decision, Handoff, Person, State, decide
-from bot.core.teams import TeamPolicy
+from bot.core.handoff import Action, Decision, Handoff, Person, State, decide
+from bot.core.teams import TeamPolicy, reject_reasons_for
 
 SYSTEM_ACTOR = "handoff-bot"  # the scheduler, when it reassigns on escalation
 
@@ -104,13 +104,16 @@ def apply(h: Handoff, command: Command, *, actor: str, now: datetime, team: Team
         case Accept() | Withdraw():
             changes = {"decided_by": actor, "decided_at": now}
         case Reject(code, raw_feedback):
-            if errors := validate_rejection(code, raw_feedback):
+            reasons = reject_reasons_for(team)
+            if errors := validate_rejection(code, raw_feedback, reasons):
                 return Invalid(errors)
             feedback = (raw_feedback or "").strip()
+            label = reasons[code or ""]
             changes = {"decided_by": actor, "decided_at": now, "rejection_reason": code,
-                       "rejection_feedback": feedback}
-            reason = f"{REJECT_REASONS[code or 'other']}: {feedback}"
-            detail = {"reason": code or "other"}  # the channel is told the reason alone, not the feedback
+                       "rejection_label": label, "rejection_feedback": feedback}
+            reason = f"{label}: {feedback}"
+            # The channel is told the reason alone, not the feedback.
+            detail = {"reason": code or "other", "label": label}
         case Revise(values, ae_tz):
             # decided_by/at keep the last decision: the rejection notice still names who.
             changes = _assigned(values, team, ae_tz, now)

@@ -19,7 +19,7 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.core.teams import ROLES, SLA_FROM, Member, TeamPolicy
+from bot.core.teams import DEFAULT_REJECT_REASONS, EMPTY_AGENDA, ROLES, SLA_FROM, Member, TeamPolicy
 from bot.core.working_time import holiday_dates
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "format_hhmm",
     "parse_hhmm",
     "parse_teams",
+    "reason_id",
 ]
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -44,10 +45,16 @@ HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAYS: dict[str, int] = {**{n: i for i, n in enumerate(DAY_NAMES)}, **{n[:3]: i for i, n in enumerate(DAY_NAMES)}}
 
-TEAM_KEYS = ("id", "name", "region", "channel", "tz", "workdays", "hours", "holidays", "sync", "sla",
-             "outcome_reminder_after_hours", "min_notice_hours", "members")
+TEAM_KEYS = ("id", "name", "region", "channel", "tz", "workdays", "hours", "holidays", "sync", "empty_agenda",
+             "sla", "outcome_reminder_after_hours", "min_notice_hours", "reject_reasons", "members")
 MEMBER_KEYS = ("user", "role", "manager", "paired_ae")
 SLA_KEYS = ("hours", "from", "heads_up_at", "escalate_after_hours", "auto_reassign")
+REASON_KEYS = ("id", "label")
+REASON_ID = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+# Slack's limits on a static select: 100 options of at most 75 characters; 20 is what a form can show.
+REASONS_MAX = 20
+REASON_LABEL_MAX = 75
+REASON_ID_MAX = 64
 
 HEADER = """\
 # Handoff teams. Apply with:  handoff-bot config import teams.yaml
@@ -59,9 +66,12 @@ HEADER = """\
 #   tz: IANA time zone        workdays: [mon, ..., sun] (or numbers, Monday = 0)
 #   hours: {start: "HH:MM", end: "HH:MM"}              holidays: {country: US, subdivision: CA} (optional)
 #   sync: {day: monday, time: "HH:MM"}                 the weekly SDR-sales sync, in the team's zone
+#   empty_agenda: note | skip         a week with nothing to align on: one short line (note), or no post
 #   sla: {hours: 8, from: meeting_end | submission, heads_up_at: 0.75 (fraction of the SLA),
 #         escalate_after_hours: 4, auto_reassign: false}     working hours, in the AE's zone
 #   outcome_reminder_after_hours: 2    min_notice_hours: 48 (business hours, outbound meetings)
+#   reject_reasons: [{id: timing, label: Timing}, "Pricing model", ...]  (optional; a bare label gets its
+#         id from the label; at most 20, labels up to 75 characters; left out: the default list)
 #   members: [{user: U…, role: sdr | ae | manager, manager: U… (optional), paired_ae: U… (SDR only)}]
 # A person belongs to one team only.
 """
@@ -397,11 +407,82 @@ def _team(r: _Reader, node: Node, index: int, seen_ids: dict[str, int],
     if "sla" in fields:
         values.update(_sla(r, fields["sla"][1]))
     values.update(_reminders(r, fields))
+    if "empty_agenda" in fields:
+        choice = r.text(fields["empty_agenda"][1], "empty_agenda")
+        if choice is not None and choice not in EMPTY_AGENDA:
+            r.error(fields["empty_agenda"][1], f"empty_agenda must be one of {', '.join(EMPTY_AGENDA)} (note: "
+                                               f"one line saying so; skip: no post), got {choice!r}")
+        values["empty_agenda"] = choice
+    if "reject_reasons" in fields:
+        values["reject_reasons"] = _reject_reasons(r, fields["reject_reasons"][1])
     if "members" in fields:
         values["members"] = _members(r, fields["members"][1], index, values["id"] or "?", seen_users)
     if len(r.errors) > before:
         return None
     return TeamPolicy(**values)
+
+
+def reason_id(label: str) -> str:
+    """The id a bare label gets: "Pricing model" -> "pricing_model"."""
+    return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:REASON_ID_MAX]
+
+
+def _reject_reasons(r: _Reader, node: Node) -> tuple[tuple[str, str], ...] | None:
+    """reject_reasons: a list of {id, label} or bare labels; ids and labels unique, within Slack's limits."""
+    if not isinstance(node, SequenceNode) or not node.value:
+        r.error(node, "reject_reasons must be a non-empty list, like - {id: timing, label: Timing} or - Timing")
+        return None
+    if len(node.value) > REASONS_MAX:
+        r.error(node, f"reject_reasons lists {len(node.value)} reasons; at most {REASONS_MAX} fit the reject form")
+    out: list[tuple[str, str]] = []
+    ids: dict[str, int] = {}
+    labels: dict[str, int] = {}
+    ok = True
+    for item in node.value:
+        line = item.start_mark.line + 1
+        if isinstance(item, MappingNode):
+            fields = r.mapping(item, "a reject reason", REASON_KEYS)
+            if fields is None:
+                ok = False
+                continue
+            if "label" not in fields:
+                r.error(item, "a reject reason is missing `label` (what the AE reads, like Timing)")
+                ok = False
+                continue
+            label = r.text(fields["label"][1], "reject reason label")
+            given_id = r.text(fields["id"][1], "reject reason id", REASON_ID,
+                              ": use lower-case letters, digits and _") if "id" in fields else None
+            if "id" in fields and given_id is None:
+                ok = False
+                continue
+            rid = given_id if given_id is not None else reason_id(label or "")
+        else:
+            label = r.text(item, "a reject reason")
+            rid = reason_id(label or "")
+        if label is None:
+            ok = False
+            continue
+        if len(label) > REASON_LABEL_MAX:
+            r.error(item, f"reject reason label {label[:30]!r}… is {len(label)} characters; Slack shows at most "
+                          f"{REASON_LABEL_MAX}")
+            ok = False
+        if not rid:
+            r.error(item, f"reject reason {label!r} needs an id (letters or digits): write {{id: ..., label: ...}}")
+            ok = False
+            continue
+        if len(rid) > REASON_ID_MAX:
+            r.error(item, f"reject reason id {rid[:30]!r}… is longer than {REASON_ID_MAX} characters")
+            ok = False
+        if rid in ids:
+            r.error(item, f"reject reason id {rid!r} is listed twice (first on line {ids[rid]})")
+            ok = False
+        ids.setdefault(rid, line)
+        if label.casefold() in labels:
+            r.error(item, f"reject reason label {label!r} is listed twice (first on line {labels[label.casefold()]})")
+            ok = False
+        labels.setdefault(label.casefold(), line)
+        out.append((rid, label))
+    return tuple(out) if ok and len(out) <= REASONS_MAX else None
 
 
 def _workdays(r: _Reader, node: Node) -> frozenset[int] | None:
@@ -515,7 +596,11 @@ def dump_teams(teams: Iterable[TeamPolicy], *, header: bool = True) -> str:
             f"    sla: {_flow({'hours': _number(team.sla_hours), 'from': team.sla_from, 'heads_up_at': _number(team.heads_up_fraction), 'escalate_after_hours': _number(team.escalate_after_hours), 'auto_reassign': team.auto_reassign})}",  # noqa: E501
             f"    outcome_reminder_after_hours: {_flow(_number(team.outcome_after_hours))}",
             f"    min_notice_hours: {team.min_notice_hours}",
+            f"    empty_agenda: {team.empty_agenda}",
         ]
+        if team.reject_reasons != DEFAULT_REJECT_REASONS:  # left out, the team follows the default list
+            lines.append("    reject_reasons:")
+            lines += [f"      - {_flow({'id': rid, 'label': label})}" for rid, label in team.reject_reasons]
         if not team.members:
             lines.append("    members: []")
             continue

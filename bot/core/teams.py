@@ -5,12 +5,16 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from functools import lru_cache
 
+from bot.core.handoff import REJECT_REASONS
 from bot.core.working_time import WorkingCalendar, holiday_dates
 
 ROLES = ("sdr", "ae", "manager")
 # Every year a handoff, an SLA or an agenda can plausibly fall in; loaded once per calendar (~0.1 s).
 HOLIDAY_YEARS = range(2000, 2101)
 SLA_FROM = ("meeting_end", "submission")
+EMPTY_AGENDA = ("note", "skip")  # a week with nothing to align on: one short line, or no post
+# (id, label) pairs, in the order the reject form lists them.
+DEFAULT_REJECT_REASONS: tuple[tuple[str, str], ...] = tuple(REJECT_REASONS.items())
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class TeamPolicy:
     outcome_after_hours: float = 2.0
     min_notice_hours: int = 48
     members: tuple[Member, ...] = field(default=())
+    reject_reasons: tuple[tuple[str, str], ...] = DEFAULT_REJECT_REASONS
+    empty_agenda: str = "note"  # note | skip
 
     def calendar(self, tz: str | None = None) -> WorkingCalendar:
         """Working time in `tz` (the AE's zone) with this team's days, hours and holidays."""
@@ -58,6 +64,15 @@ class TeamPolicy:
 
     def aes(self) -> list[str]:
         return [m.user_id for m in self.members if m.role == "ae"]
+
+    def reasons(self) -> dict[str, str]:
+        """This team's reject reasons, id -> label, in the form's order."""
+        return dict(self.reject_reasons)
+
+
+def reject_reasons_for(team: TeamPolicy | None) -> dict[str, str]:
+    """The reasons an AE may give on a handoff of `team` (the default list without a team)."""
+    return team.reasons() if team is not None else dict(DEFAULT_REJECT_REASONS)
 
 
 @lru_cache(maxsize=256)

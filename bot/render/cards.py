@@ -20,7 +20,7 @@ from bot.core.handoff import (
     HANDOFF_TYPES,
     MEETING_KINDS,
     MEETING_MINUTES,
-    REJECT_REASONS,
+    rejection_label,
     SOURCES,
     Event,
     Handoff,
@@ -92,10 +92,6 @@ def meeting_line(h: Handoff, tz: str) -> str:
     return text
 
 
-def reject_label(code: str | None) -> str:
-    return REJECT_REASONS.get(code or "", code or "")
-
-
 def status_line(h: Handoff, tz: str) -> str:
     """Where the handoff stands: who did what, when (each reader sees the time in their own zone)."""
     if h.state == State.PENDING:
@@ -104,7 +100,7 @@ def status_line(h: Handoff, tz: str) -> str:
         return f"✅ Accepted by {mention(h.decided_by)} · {date_token(h.decided_at, tz)}"
     if h.state == State.REJECTED:
         return (f"❌ Rejected by {mention(h.decided_by)} · {date_token(h.decided_at, tz)} · "
-                f"{reject_label(h.rejection_reason)}")
+                f"{rejection_label(h)}")
     if h.state == State.WITHDRAWN:
         return f"↩️ Withdrawn by {mention(h.decided_by)} · {date_token(h.decided_at, tz)}"
     if h.state == State.CLOSED:
@@ -235,7 +231,7 @@ def render_notice_accepted(h: Handoff, viewer: Viewer, event: Event | None) -> M
 
 def render_notice_rejected(h: Handoff, viewer: Viewer, card_revision: int) -> Message:
     """The rejection as coaching; its buttons live while this revision is the rejected one."""
-    reason = reject_label(h.rejection_reason)
+    reason = rejection_label(h)
     live = h.state == State.REJECTED and h.revision == card_revision
     head = f"❌ {mention(h.decided_by)} rejected *{short_id(h.id or 0)} {escape(h.company)}*"
     blocks: list = [SectionBlock(text=_md(head))]

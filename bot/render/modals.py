@@ -169,7 +169,8 @@ def _num(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def reject_modal(*, handoff_id: int, company: str, revision: int) -> dict:
+def reject_modal(*, handoff_id: int, company: str, revision: int, reasons: dict[str, str] | None = None) -> dict:
+    """`reasons`: the handoff's team's list (id -> label), the default list without one."""
     view = View(
         type="modal", callback_id=REJECT_CALLBACK, title="Reject handoff", submit="Reject", close="Cancel",
         private_metadata=HandoffRef(handoff_id, revision).encode(),
@@ -178,7 +179,8 @@ def reject_modal(*, handoff_id: int, company: str, revision: int) -> dict:
                 f"Reject *{short_id(handoff_id)} {escape(company)}*. Your feedback goes to the SDR as coaching: "
                 "say what was missing and what would have made it a yes.", 3000))),
             InputBlock(block_id="reason", label="Reason", element=StaticSelectElement(
-                action_id="reason", options=_options(REJECT_REASONS), placeholder="Choose a reason")),
+                action_id="reason", options=_options(REJECT_REASONS if reasons is None else reasons),
+                placeholder="Choose a reason")),
             InputBlock(block_id="feedback", label="Feedback for the SDR", element=PlainTextInputElement(
                 action_id="feedback", multiline=True, max_length=LONG_TEXT_MAX)),
         ],

@@ -12,7 +12,7 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, S
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.core.chase import Reminder, auto_reassigned, still_owed
-from bot.core.handoff import MEETING_OUTCOMES, Event, Handoff, State, short_id
+from bot.core.handoff import MEETING_OUTCOMES, Event, Handoff, State, rejection_label, short_id
 from bot.render.cards import (
     ACCEPT,
     REASSIGN,
@@ -20,7 +20,6 @@ from bot.render.cards import (
     _facts_line,
     button_value,
     meeting_line,
-    reject_label,
     status_line,
 )
 from bot.render.text import Message, clip, date_token, escape, mention
@@ -177,7 +176,7 @@ def render_thread_note(h: Handoff, event: Event | None, tz: str) -> Message:
     texts = {
         "accept": f"✅ {who} accepted it.",
         # The reason, never the feedback: that is coaching, sent to the SDR and their manager by DM.
-        "reject": f"❌ Rejected by {who} — {reject_label(detail.get('reason') or h.rejection_reason)}",
+        "reject": f"❌ Rejected by {who} — {escape(str(detail.get('label') or rejection_label(h)))}",
         "revise": f"✏️ {who} revised and resubmitted it.",
         "withdraw": f"↩️ {who} withdrew it.",
         "reassign": f"➡️ {who} reassigned it to {mention(detail.get('to_ae'))}.",

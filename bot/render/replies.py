@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from bot.core.handoff import REJECT_REASONS, STATE_LABELS, Decision, Event, Handoff, State, short_id
+from bot.core.handoff import STATE_LABELS, Decision, Event, Handoff, State, rejection_label, short_id
 from bot.render.cards import _record_blocks, _facts_line, status_line
 from bot.render.text import HEADER_MAX, Message, clip, escape, local_time, mention
 
@@ -66,7 +66,7 @@ def handoff_details(h: Handoff, events: list[Event], tz: str) -> Message:
         *_record_blocks(h, tz),
     ]
     if h.rejection_feedback:
-        reason = REJECT_REASONS.get(h.rejection_reason or "", "")
+        reason = rejection_label(h)
         blocks.append(SectionBlock(text=_md(f"*Last rejection:* {reason}\n{escape(h.rejection_feedback)}")))
     blocks.append(DividerBlock())
     trail = []

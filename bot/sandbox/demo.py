@@ -196,7 +196,7 @@ def monday_morning(story: Story) -> None:
     clock.advance(timedelta(hours=2))
     story.say("Bob rejects it: no compelling event. The reason and his feedback go back to Carol")
     d.submit_view("U_BOB", story.click_to_open("U_BOB", "handoff_reject", card2), {
-        "reason": "other",
+        "reason": "no_compelling_event",
         "feedback": "'Soon' is not a compelling event: find the date and what breaks if they miss it. "
                     "And who signs? Ask for the path to the decision maker.",
     })

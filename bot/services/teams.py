@@ -1,6 +1,8 @@
 """Teams: read for the rules, saved whole by admins (in Slack or from teams.yaml), one transaction each."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.core.teams import TeamPolicy
 from bot.services.context import Context
 from storage import teams as team_store
@@ -24,5 +26,11 @@ class Teams:
         return await self.ctx.db.query(team_store.paired_ae, sdr_id)
 
     async def save(self, team: TeamPolicy) -> bool:
-        """True if the team is new. Raises MemberConflict, changing nothing, if a member is in another team."""
+        """True if the team is new. Raises MemberConflict, changing nothing, if a member is in another team.
+
+        The Slack form does not show the reject reasons or the empty-agenda choice (teams.yaml does):
+        a team saved from it keeps the ones it has."""
+        existing = await self.get(team.id)
+        if existing is not None:
+            team = replace(team, reject_reasons=existing.reject_reasons, empty_agenda=existing.empty_agenda)
         return await self.ctx.db.run(team_store.save_team, team, self.ctx.clock.now())

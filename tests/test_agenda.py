@@ -270,7 +270,7 @@ def test_a_week_with_something_lists_only_the_parts_that_have_something() -> Non
     [message] = render_agenda(AMER, agenda, NOW)
     text = json.dumps(message.blocks, ensure_ascii=False)
     assert message.blocks[0]["text"]["text"] == "SDR–sales sync · AMER Mid-Market · week of 23 Nov 2026"
-    assert "Waiting for acceptance* (1)" in text and "Rejections and feedback" not in text
+    assert "Waiting for acceptance* (1)" in text and "*Rejections*" not in text
     assert "Nothing this week: meetings in the coming week, next steps, no-shows to rebook, rejections." in text
     # Times are Slack date tokens (each reader's own zone), never an IANA id; durations in working hours.
     deadline = int(utc(2026, 11, 20, 22).timestamp())
@@ -344,6 +344,15 @@ def test_render_escapes_hostile_text() -> None:
     assert "<@U_SDR1>" in everything and "<@U_AE2>" in everything  # real mentions stay
     # Times read in the team's zone.
     assert "Tue 24 Nov 11:00 EST" in everything
+
+
+def test_the_channel_agenda_names_the_reason_but_never_the_coaching() -> None:
+    handoffs, events = week_of_handoffs()
+    handoffs[6] = replace(handoffs[6], rejection_feedback="Your discovery notes were thin on budget")
+    messages = render_agenda(AMER, build_agenda(AMER, handoffs, events, NOW, default_sla_deadline(AMER)), NOW)
+    everything = json.dumps([m.blocks for m in messages] + [m.text for m in messages])
+    assert "Rejections* (" in everything and "feedback sent to the SDR" in everything
+    assert "thin on budget" not in everything
 
 
 # ---------------------------------------------------------------- storage

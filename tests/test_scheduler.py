@@ -739,3 +739,22 @@ def test_auto_reassign_gives_way_to_a_person_who_reassigned_after_the_claim(bot,
     h = stored(bot)
     assert (h.ae_id, h.revision) == (AE, 3)
     assert [e.actor for e in store.audit_trail(bot.db, 1) if e.action == "reassign"] == [MANAGER, MANAGER]
+
+
+def test_a_record_the_rules_cannot_plan_is_set_aside_and_the_tick_goes_on(bot, standin, clock):
+    """A date from before dates were bounded (year 9999) must not wedge every tick behind it."""
+    from sqlalchemy import update
+
+    from storage.models import HandoffRow
+
+    install(bot, standin, AMER)
+    clock.set(MONDAY_9)
+    submitted(bot, standin)
+    submitted(bot, standin, company="Globex")
+    far = utc(9999, 12, 31, 20, 0)
+    with bot.db.write() as session:
+        session.execute(update(HandoffRow).where(HandoffRow.id == 1).values(sla_start=far, next_check_at=MONDAY_9))
+    report = tick_at(bot, ny(2026, 11, 23, 15, 0))
+    assert report.reminders == 1  # H-2's heads-up
+    assert [c.args["text"] for c in reminders_to(standin, AE, HEADS_UP)][0].count("H-2") == 1
+    assert stored(bot, 1).next_check_at is None and stored(bot, 2).next_check_at is not None

@@ -316,7 +316,11 @@ def _waiting(w: _Week, sla_deadline: Callable[[Handoff], datetime | None],
         if h.state != State.PENDING:
             continue
         since = _pending_since(h, w.trail(h))
-        deadline = deadlines[h.id or 0] = sla_deadline(h)
+        try:
+            deadline = sla_deadline(h)
+        except (ValueError, OverflowError):  # a date past what the arithmetic allows: no deadline to show
+            deadline = None
+        deadlines[h.id or 0] = deadline
         label, overdue = sla_state(deadline, w.now, _ae_calendar(w.team, h), w.team)
         age = working_time_between(team_cal, since, w.now) if since < w.now else timedelta(0)
         waiting.append(Waiting(h, since, age, deadline, label, overdue))

@@ -32,7 +32,6 @@ from bot.core.teams import TeamPolicy
 MAX_BLOCKS = 50
 ACTIONS = "✅ *Action items*"
 TITLE = "SDR–sales sync"
-FEEDBACK_MAX = 1200  # a rejection's feedback, escaped; the card has the whole text
 NEXT_STEP_MAX = 400
 COMPANY_MAX = 200
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
@@ -161,13 +160,11 @@ def _no_shows(agenda: Agenda, tz: str) -> list[Entry]:
 
 
 def _rejections(agenda: Agenda, tz: str) -> list[Entry]:
-    blocks = []
-    for r in agenda.rejections:
-        feedback = _user(r.feedback, FEEDBACK_MAX) or "(no feedback)"
-        blocks.append(_section(
-            f"❌ {_name(r.handoff)} · from {mention(r.handoff.sdr_id)} · rejected by {mention(r.by)}"
-            f" {_day(r.at, tz)} · *{_user(r.reason, 200)}*\n> {feedback.replace(chr(10), chr(10) + '> ')}"))
-    return _one_each(blocks)
+    # The reason is for the room; the feedback is coaching and went to the SDR and their manager by DM.
+    return _one_each(_section(
+        f"❌ {_name(r.handoff)} · from {mention(r.handoff.sdr_id)} · rejected by {mention(r.by)}"
+        f" {_day(r.at, tz)} · *{_user(r.reason, 200)}*" + (" · feedback sent to the SDR" if r.feedback else ""))
+        for r in agenda.rejections)
 
 
 def _numbers(n: Numbers) -> SectionBlock:
@@ -239,7 +236,7 @@ def render_agenda(team: TeamPolicy, agenda: Agenda, now: datetime, week: date | 
          "meetings in the coming week"),
         (f"📈 *Pipeline by next-step date* ({len(agenda.pipeline)})", _pipeline(agenda, tz), "next steps"),
         (f"👻 *No-shows to rebook* ({len(agenda.no_shows)})", _no_shows(agenda, tz), "no-shows to rebook"),
-        (f"❌ *Rejections and feedback* ({len(agenda.rejections)}): alignment on messaging",
+        (f"❌ *Rejections* ({len(agenda.rejections)}): alignment on messaging",
          _rejections(agenda, tz), "rejections"),
         (f"{ACTIONS} ({len(agenda.action_items)})", _actions(agenda, tz), "open action items"),
     ]

@@ -68,7 +68,14 @@ def claim_due_reminders(db: Database, now: datetime, teams: dict[str, TeamPolicy
         for h in facts:
             team = teams.get(h.team_id or "")
             manager = team.manager_of(h.ae_id) if team else None
-            plans.append((h, team, plan_chase(h, team, now, (manager,) if manager else ())))
+            try:
+                plan = plan_chase(h, team, now, (manager,) if manager else ())
+            except (ValueError, OverflowError) as error:
+                # A record the rules cannot plan (a date from before dates were bounded) must not wedge
+                # every tick behind it: it is set aside, loudly, until it changes.
+                log.error("%s cannot be chased and is set aside until it changes: %s", short_id(h.id), error)
+                plan = ChasePlan()
+            plans.append((h, team, plan))
         owed: list[tuple[ChaseFacts, list[Owed], bool]] = []
         for h, team, plan in plans:
             channel = team.channel_id if team else None

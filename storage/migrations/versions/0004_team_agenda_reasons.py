@@ -1,7 +1,7 @@
 """Per-team reject reasons and the empty-agenda choice; the reject reason's label kept on the handoff.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 import sqlalchemy as sa
 from alembic import op

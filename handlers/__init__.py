@@ -4,10 +4,11 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
-from handlers import command, decision, handoff_form, home, middleware, outcome, reassign, sdr_actions, team_admin
+from handlers import (command, decision, handoff_form, home, middleware, outcome, reassign, sdr_actions, stats,
+                      team_admin)
 
 
 def register(app: AsyncApp, services: Services, later: middleware.Later) -> None:
     app.middleware(middleware.provide(services, later))
-    for surface in (command, handoff_form, decision, reassign, sdr_actions, outcome, home, team_admin):
+    for surface in (command, handoff_form, decision, reassign, sdr_actions, outcome, home, team_admin, stats):
         surface.register(app)

@@ -41,7 +41,7 @@ from storage import teams as team_store
 from storage.stats import Scope, export_inputs, stats_inputs
 
 PERIOD_WORDS = frozenset({"this", "last", "week", "w", "quarter", "q", "month", "30d", "30"})
-USER_REF = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|@?([UW][A-Z0-9]{2,})")
+USER_REF = re.compile(r"<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>|@?([UW][A-Z0-9_]{2,})")
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ the audit trail's (action, at) index (migration 0005).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import String, and_, case, func, or_, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.core.handoff import State
@@ -25,6 +25,7 @@ STATS_COLUMNS = (
     _h.decided_at, _h.meeting_outcome, _h.outcome_at, _h.completed_at,
 )
 EXPORT_EXTRA = (_h.company, _h.region, _h.rejection_reason)
+DECISION_COLUMNS = (_e.handoff_id, _e.at, _e.action, _e.actor, _e.reason)  # Decision's field order
 
 
 @dataclass(frozen=True)
@@ -42,24 +43,65 @@ class Scope:
         return None
 
 
-def _rows(result: object) -> list[StatsRow]:
-    return [StatsRow(**row._mapping) for row in result]  # type: ignore[attr-defined]
+TIMES = frozenset({"created_at", "sla_start", "decided_at", "outcome_at", "completed_at", "at"})
+
+
+def _columns(db: Database, columns: tuple) -> list:
+    """On SQLite the times come back as their stored text and are parsed here with fromisoformat, ~3x faster
+    than the column type's own processing over tens of thousands of rows; elsewhere as typed values."""
+    if not db.is_sqlite:
+        return list(columns)
+    return [type_coerce(c, String).label(c.name) if c.name in TIMES else c for c in columns]
+
+
+def _utc(value: object) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc)
+    return datetime.fromisoformat(f"{value}+00:00")  # SQLite's naive UTC text
+
+
+def _converted(result: object, columns: tuple) -> list[list]:
+    """Rows as value lists in the columns' order (the records' field order), times made aware UTC."""
+    times = [i for i, c in enumerate(columns) if c.name in TIMES]
+    out = []
+    for row in result.tuples():  # type: ignore[attr-defined]
+        values = list(row)
+        for i in times:
+            if values[i] is not None:
+                values[i] = _utc(values[i])
+        out.append(values)
+    return out
+
+
+def _rows(result: object, columns: tuple) -> list[StatsRow]:
+    return [StatsRow(*values) for values in _converted(result, columns)]
+
+
+def _decisions(result: object) -> list[Decision]:
+    return [Decision(*values) for values in _converted(result, DECISION_COLUMNS)]
 
 
 def stats_inputs(db: Database, scope: Scope, since: datetime) -> tuple[list[StatsRow], list[Decision]]:
-    """The handoffs in scope created, changed or still waiting since `since`, and their decisions since then."""
-    matters = or_(_h.created_at >= since, _h.updated_at >= since, _h.state == State.PENDING.value)
+    """The handoffs in scope changed (so also created) or still waiting since `since`, and their decisions since
+    then. Two reads of handoffs, each through an index (a team's or a person's by time; the waiting by state),
+    rather than one OR that SQLite can only answer by reading the whole team."""
     scoped = scope.where()
-    where = and_(scoped, matters) if scoped is not None else matters
-    decisions = select(_e.handoff_id, _e.at, _e.action, _e.actor, _e.reason).where(
+    recent = and_(scoped, _h.updated_at >= since) if scoped is not None else _h.updated_at >= since
+    waiting = and_(scoped, _h.state == State.PENDING.value, _h.updated_at < since) if scoped is not None else \
+        and_(_h.state == State.PENDING.value, _h.updated_at < since)
+    decisions = select(*_columns(db, DECISION_COLUMNS)).where(
         _e.action.in_(("accept", "reject")), _e.at >= since)
     if scoped is not None:
         decisions = decisions.join_from(AuditEvent.__table__, HandoffRow.__table__,
                                         _e.handoff_id == _h.id).where(scoped)
     with db.read() as session:
         conn = session.connection()
-        rows = _rows(conn.execute(select(*STATS_COLUMNS).where(where)))
-        found = [Decision(**row._mapping) for row in conn.execute(decisions.order_by(_e.at))]
+        columns = _columns(db, STATS_COLUMNS)
+        rows = _rows(conn.execute(select(*columns).where(recent)), STATS_COLUMNS)
+        rows += _rows(conn.execute(select(*columns).where(waiting)), STATS_COLUMNS)
+        found = _decisions(conn.execute(decisions.order_by(_e.at)))
     return rows, found
 
 
@@ -70,9 +112,39 @@ def export_inputs(db: Database, scope: Scope, start: datetime, end: datetime) ->
     where = and_(scoped, created) if scoped is not None else created
     with db.read() as session:
         conn = session.connection()
-        rows = _rows(conn.execute(select(*STATS_COLUMNS, *EXPORT_EXTRA).where(where).order_by(_h.created_at, _h.id)))
+        rows = _rows(conn.execute(select(*_columns(db, STATS_COLUMNS + EXPORT_EXTRA)).where(where)
+                                  .order_by(_h.created_at, _h.id)), STATS_COLUMNS + EXPORT_EXTRA)
         ids = select(_h.id).where(where)
-        found = [Decision(**row._mapping) for row in conn.execute(
-            select(_e.handoff_id, _e.at, _e.action, _e.actor, _e.reason)
-            .where(_e.action == "accept", _e.handoff_id.in_(ids)).order_by(_e.at))]
+        found = _decisions(conn.execute(
+            select(*_columns(db, DECISION_COLUMNS))
+            .where(_e.action == "accept", _e.handoff_id.in_(ids)).order_by(_e.at)))
     return rows, found
+
+
+def weekly_counts(db: Database, scope: Scope,
+                  weeks: list[tuple[object, datetime, datetime]]) -> list[tuple[int, int, int]]:
+    """Per week: handoffs submitted, accepts and rejects, counted by the database in one pass each (an index
+    range on the team and time), not rows shipped to Python."""
+    if not weeks:
+        return []
+    first, last = weeks[0][1], weeks[-1][2]
+    scoped = scope.where()
+
+    def buckets(column: object, extra: object = None) -> list[object]:
+        return [func.sum(case((and_(column >= start, column < end, *( [extra] if extra is not None else [])), 1),
+                              else_=0)) for _m, start, end in weeks]
+
+    submitted_where = and_(_h.created_at >= first, _h.created_at < last)
+    if scoped is not None:
+        submitted_where = and_(scoped, submitted_where)
+    decided_where = and_(_e.action.in_(("accept", "reject")), _e.at >= first, _e.at < last)
+    decided = select(*buckets(_e.at, _e.action == "accept"), *buckets(_e.at, _e.action == "reject")).where(
+        decided_where)
+    if scoped is not None:
+        decided = decided.join_from(AuditEvent.__table__, HandoffRow.__table__, _e.handoff_id == _h.id).where(scoped)
+    with db.read() as session:
+        conn = session.connection()
+        made = conn.execute(select(*buckets(_h.created_at)).where(submitted_where)).one()
+        both = conn.execute(decided).one()
+    n = len(weeks)
+    return [(int(made[i] or 0), int(both[i] or 0), int(both[n + i] or 0)) for i in range(n)]

@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import math
 import statistics
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from bot.core.chase import DEFAULT_TEAM, acceptance_deadline
+from bot.core.chase import DEFAULT_TEAM
 from bot.core.handoff import REJECT_REASONS, State
 from bot.core.teams import TeamPolicy
-from bot.core.working_time import local_to_utc, working_time_between
+from bot.core.working_time import (
+    WorkingCalendar,
+    add_working_time,
+    local_to_utc,
+    working_intervals,
+    working_time_between,
+)
 
 PERIODS = ("this week", "last 30 days", "quarter")
 DEFAULT_PERIOD = "last 30 days"
@@ -97,18 +105,19 @@ def resolve_period(name: str, now: datetime, tz: str) -> Period:
     raise ValueError(f"unknown period {name!r}; one of {', '.join(PERIODS)}")
 
 
-def reach(period: Period, now: datetime, tz: str) -> datetime:
-    """The earliest instant whose records can change the figures of this period, the one before it, or the
-    weekly trend: what storage needs to read."""
-    return min(period.previous_start, trend_start(now, tz)) - DEADLINE_REACH
+def reach(period: Period) -> datetime:
+    """What storage needs to read: the handoffs changed since the period before began, and those still waiting.
+    Whatever a figure counts (a submission, a decision, an outcome, a deadline passed while waiting) changed
+    the handoff inside the period, or left it waiting."""
+    return period.previous_start
 
 
 # --- the records the figures read ------------------------------------------------
 
 
-@dataclass(frozen=True)
-class StatsRow:
-    """What the figures read of a handoff: a few columns, so 100k of them load in a blink."""
+class StatsRow(NamedTuple):
+    """What the figures read of a handoff: a few columns (a named tuple: tens of thousands are built per answer,
+    and a frozen dataclass costs several times as much to build)."""
 
     id: int
     state: str
@@ -128,8 +137,7 @@ class StatsRow:
     rejection_reason: str | None = None
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """An accept or a reject from the audit trail: when, by whom, and the reason line ("No budget: …")."""
 
     handoff_id: int
@@ -224,25 +232,116 @@ def reject_label(reason: str | None) -> str:
     return label.strip() if sep and label.strip() else REJECT_REASONS["other"]
 
 
+class WorkingTable:
+    """A calendar's working periods over [lo, hi) with running totals, so the working time between two instants
+    is two binary searches rather than a walk over the days between them: the numbers ask it for every accept
+    of a quarter. Built from `working_intervals`, so it counts exactly as `working_time_between` and
+    `add_working_time` do (a period's end counts as inside it); outside [lo, hi) they are asked instead."""
+
+    def __init__(self, cal: WorkingCalendar, lo: datetime, hi: datetime):
+        self.cal, self.lo, self.hi = cal, lo, hi
+        self.starts: list[datetime] = []
+        self.ends: list[datetime] = []
+        self.before: list[timedelta] = []  # working time before each period, from lo
+        self.through: list[timedelta] = []  # ... through its end
+        total = timedelta(0)
+        for start, end in working_intervals(cal, lo, hi):
+            self.starts.append(start)
+            self.ends.append(end)
+            self.before.append(total)
+            total += end - start
+            self.through.append(total)
+
+    def _covers(self, *instants: datetime) -> bool:
+        return all(self.lo <= t < self.hi for t in instants)
+
+    def _cumulative(self, at: datetime) -> timedelta:
+        i = bisect_right(self.starts, at) - 1
+        if i < 0:
+            return timedelta(0)
+        return self.before[i] + (min(at, self.ends[i]) - self.starts[i])
+
+    def between(self, start: datetime, end: datetime) -> timedelta:
+        if not self._covers(start, end):
+            return working_time_between(self.cal, start, end)
+        return self._cumulative(end) - self._cumulative(start)
+
+    def add(self, start: datetime, amount: timedelta) -> datetime:
+        if amount <= timedelta(0) or not self._covers(start):
+            return add_working_time(self.cal, start, amount)
+        target = self._cumulative(start) + amount
+        i = bisect_left(self.through, target)
+        if i == len(self.through):
+            return add_working_time(self.cal, start, amount)  # beyond hi
+        return self.starts[i] + (target - self.before[i])
+
+
 @dataclass
 class _Clock:
-    """Working-time arithmetic per handoff, computed once per row even when several figures ask."""
+    """Working-time arithmetic per handoff, computed once per row however many figures (team, period before,
+    each rep) ask for it, on a WorkingTable per calendar over [lo, hi)."""
 
     teams: Teams
+    lo: datetime
+    hi: datetime
     deadlines: dict[int, datetime | None] = field(default_factory=dict)
+    waits: dict[tuple[int, datetime], timedelta] = field(default_factory=dict)
+    tables: dict[WorkingCalendar, WorkingTable] = field(default_factory=dict)
+    breaches: dict[tuple[int, datetime], bool] = field(default_factory=dict)
+    by_row: dict[tuple[str | None, str | None], tuple[TeamPolicy, WorkingTable]] = field(default_factory=dict)
+
+    def _table(self, row: StatsRow) -> tuple[TeamPolicy, WorkingTable]:
+        key = (row.team_id, row.ae_tz)
+        found = self.by_row.get(key)
+        if found is None:
+            team = _team(self.teams, row)
+            cal = team.calendar(row.ae_tz or team.tz)
+            if cal not in self.tables:
+                self.tables[cal] = WorkingTable(cal, self.lo, self.hi)
+            found = self.by_row[key] = (team, self.tables[cal])
+        return found
 
     def deadline(self, row: StatsRow) -> datetime | None:
+        """As bot.core.chase.acceptance_deadline counts it: the team's SLA in working hours, in the AE's zone."""
         if row.id not in self.deadlines:
-            start = row.sla_start or row.created_at
-            self.deadlines[row.id] = acceptance_deadline(_team(self.teams, row), start=start, ae_tz=row.ae_tz)
+            team, table = self._table(row)
+            self.deadlines[row.id] = table.add(row.sla_start or row.created_at, timedelta(hours=team.sla_hours))
         return self.deadlines[row.id]
 
-    def to_accept(self, row: StatsRow, at: datetime) -> timedelta:
+    def breached(self, row: StatsRow, period: Period, now: datetime) -> bool:
+        """Its deadline fell in the period (and has passed) before the handoff stopped waiting."""
+        key = (row.id, period.start)
+        if key not in self.breaches:
+            self.breaches[key] = self._breached(row, period, now)
+        return self.breaches[key]
+
+    def _breached(self, row: StatsRow, period: Period, now: datetime) -> bool:
         start = row.sla_start or row.created_at
-        if start >= at:  # accepted before the clock started (before the meeting ended): no wait
-            return timedelta(0)
-        team = _team(self.teams, row)
-        return working_time_between(team.calendar(row.ae_tz or team.tz), start, at)
+        if start >= period.end or start < period.start - DEADLINE_REACH:
+            return False
+        left = _left_pending(row)
+        team = self._table(row)[0]
+        if left is not None and left - start <= timedelta(hours=team.sla_hours):
+            return False  # decided within the SLA's length of wall time: within it in working time too
+        deadline = self.deadline(row)
+        if deadline is None or not period.contains(deadline) or deadline > now:
+            return False
+        return left is None or left > deadline
+
+    def to_accept(self, row: StatsRow, at: datetime) -> timedelta:
+        key = (row.id, at)
+        if key not in self.waits:
+            start = row.sla_start or row.created_at
+            # Accepted before the clock started (before the meeting ended): no wait.
+            self.waits[key] = timedelta(0) if start >= at else self._table(row)[1].between(start, at)
+        return self.waits[key]
+
+
+def clock_for(rows: Sequence[StatsRow], teams: Teams, now: datetime) -> _Clock:
+    """One clock for these rows: tables from the earliest SLA start to well past now (deadlines run ahead)."""
+    starts = [r.sla_start or r.created_at for r in rows]
+    lo = min(starts, default=now) - timedelta(days=1)
+    return _Clock(teams, lo, max(now, max(starts, default=now)) + timedelta(days=60))
 
 
 def _left_pending(row: StatsRow) -> datetime | None:
@@ -250,9 +349,9 @@ def _left_pending(row: StatsRow) -> datetime | None:
 
 
 def figures(rows: Sequence[StatsRow], decisions: Sequence[Decision], period: Period, teams: Teams,
-            now: datetime, clock: _Clock | None = None) -> Figures:
+            now: datetime, clock: _Clock | None = None, breached: frozenset[int] | None = None) -> Figures:
     """The period's figures over these rows (a team's, a rep's, everyone's) and their decisions."""
-    clock = clock or _Clock(teams)
+    clock = clock or clock_for(rows, teams, now)
     by_id = {r.id: r for r in rows}
     in_period = [d for d in decisions if period.contains(d.at) and d.handoff_id in by_id]
     accepts = [d for d in in_period if d.action == "accept"]
@@ -262,17 +361,10 @@ def figures(rows: Sequence[StatsRow], decisions: Sequence[Decision], period: Per
     submitted = [r for r in rows if period.contains(r.created_at)]
     per_sdr = Counter(r.sdr_id for r in submitted)
 
-    breaches = 0
-    for r in rows:
-        start = r.sla_start or r.created_at
-        if start >= period.end or start < period.start - DEADLINE_REACH:
-            continue
-        deadline = clock.deadline(r)
-        if deadline is None or not period.contains(deadline) or deadline > now:
-            continue
-        left = _left_pending(r)
-        if left is None or left > deadline:
-            breaches += 1
+    if breached is None:
+        breaches = sum(1 for r in rows if clock.breached(r, period, now))
+    else:  # worked out once for the whole team, counted here for a rep
+        breaches = sum(1 for r in rows if r.id in breached)
 
     held = [r for r in rows if r.meeting_outcome in HELD and period.contains(r.outcome_at)]
     no_shows = sum(1 for r in held if r.meeting_outcome == "no_show")
@@ -316,47 +408,55 @@ def trend_start(now: datetime, tz: str, weeks: int = TREND_WEEKS) -> datetime:
     return _local_midnight(zone, monday - timedelta(days=7 * (weeks - 1)))
 
 
-def weekly_trend(rows: Sequence[StatsRow], decisions: Sequence[Decision], now: datetime, tz: str,
-                 weeks: int = TREND_WEEKS) -> tuple[WeekPoint, ...]:
-    """Handoffs submitted, accepted and rejected per week (Mondays in `tz`), the oldest first, this week last."""
+def trend_weeks(now: datetime, tz: str, weeks: int = TREND_WEEKS) -> list[tuple[date, datetime, datetime]]:
+    """The last `weeks` weeks (this one last), each (its Monday in `tz`, start, end) in UTC, for storage to count."""
     zone = ZoneInfo(tz)
     first = trend_start(now, tz, weeks).astimezone(zone).date()
-    mondays = [first + timedelta(days=7 * i) for i in range(weeks)]
+    mondays = [first + timedelta(days=7 * i) for i in range(weeks + 1)]
+    bounds = [_local_midnight(zone, m) for m in mondays]
+    return [(mondays[i], bounds[i], bounds[i + 1]) for i in range(weeks)]
 
-    def week_of(at: datetime) -> date:
-        day = at.astimezone(zone).date()
-        return day - timedelta(days=day.weekday())
 
-    ids = {r.id for r in rows}
-    submitted = Counter(week_of(r.created_at) for r in rows if r.created_at >= trend_start(now, tz, weeks))
-    accepted = Counter(week_of(d.at) for d in decisions if d.action == "accept" and d.handoff_id in ids)
-    rejected = Counter(week_of(d.at) for d in decisions if d.action == "reject" and d.handoff_id in ids)
-    return tuple(WeekPoint(m, submitted[m], accepted[m], rejected[m]) for m in mondays)
+def weekly_trend(weeks: Sequence[tuple[date, datetime, datetime]],
+                 counts: Sequence[tuple[int, int, int]]) -> tuple[WeekPoint, ...]:
+    """Handoffs submitted, accepted and rejected per week, the oldest first, from storage's counts."""
+    return tuple(WeekPoint(monday, *count) for (monday, _start, _end), count in zip(weeks, counts, strict=True))
 
 
 # --- the whole answer --------------------------------------------------------------
 
 
 def build_stats(scope: str, rows: Sequence[StatsRow], decisions: Sequence[Decision], period: Period, teams: Teams,
-                now: datetime, tz: str, reps: Iterable[tuple[str, str]] = ()) -> Stats:
+                now: datetime, reps: Iterable[tuple[str, str]] = (), trend: tuple[WeekPoint, ...] = ()) -> Stats:
     """The period against the one before, a line per rep (`reps`: (user, "sdr" | "ae")), the weekly trend."""
     now = _aware(now)
-    clock = _Clock(teams)
-    current = figures(rows, decisions, period, teams, now, clock)
+    clock = clock_for(rows, teams, now)
+    breached = frozenset(r.id for r in rows if clock.breached(r, period, now))
+    current = figures(rows, decisions, period, teams, now, clock, breached)
     previous = figures(rows, decisions, period.previous(), teams, now, clock)
+    # Each rep's rows and decisions, bucketed in one pass (not filtered again per rep).
+    owners = {r.id: r for r in rows}
+    own_rows: dict[tuple[str, str], list[StatsRow]] = {}
+    own_decisions: dict[tuple[str, str], list[Decision]] = {}
+    for r in rows:
+        own_rows.setdefault(("sdr", r.sdr_id), []).append(r)
+        own_rows.setdefault(("ae", r.ae_id), []).append(r)
+    for d in decisions:
+        if (row := owners.get(d.handoff_id)) is not None and period.contains(d.at):
+            own_decisions.setdefault(("sdr", row.sdr_id), []).append(d)
+            own_decisions.setdefault(("ae", row.ae_id), []).append(d)
     lines = []
     for user, role in reps:
-        own = [r for r in rows if (r.sdr_id if role == "sdr" else r.ae_id) == user]
-        ids = {r.id for r in own}
+        own = own_rows.get((role, user), [])
         waiting = sum(1 for r in own if r.state == State.PENDING) if role == "ae" else 0
-        lines.append(RepLine(user, role, figures(own, [d for d in decisions if d.handoff_id in ids], period, teams,
-                                                 now, clock), waiting))
+        lines.append(RepLine(user, role, figures(own, own_decisions.get((role, user), []), period, teams, now, clock,
+                                                 breached), waiting))
     pending = [r for r in rows if r.state == State.PENDING]
     overdue = 0
     for r in pending:
         deadline = clock.deadline(r)
         overdue += deadline is not None and deadline <= now
-    return Stats(scope, period, current, previous, tuple(lines), weekly_trend(rows, decisions, now, tz),
+    return Stats(scope, period, current, previous, tuple(lines), trend,
                  waiting_now=len(pending), overdue_now=overdue)
 
 
@@ -371,7 +471,7 @@ EXPORT_COLUMNS = (
 def export_rows(rows: Sequence[StatsRow], decisions: Sequence[Decision], start: datetime, end: datetime,
                 teams: Teams, now: datetime) -> list[dict[str, object]]:
     """One line per handoff submitted in [start, end), for revenue operations' spreadsheet (ISO times, UTC)."""
-    clock = _Clock(teams)
+    clock = clock_for(rows, teams, now)
     accepted_at: dict[int, datetime] = {}
     for d in sorted(decisions, key=lambda d: d.at):
         if d.action == "accept":
@@ -424,5 +524,5 @@ def rate(value: float | None) -> str:
 __all__ = [
     "DEFAULT_PERIOD", "EXPORT_COLUMNS", "PERIODS", "Decision", "Figures", "Period", "RepLine", "Stats", "StatsRow",
     "WeekPoint", "build_stats", "export_rows", "figures", "parse_period", "percentile", "rate", "reach",
-    "reject_label", "resolve_period", "trend_start", "weekly_trend", "working_duration",
+    "reject_label", "resolve_period", "trend_start", "trend_weeks", "weekly_trend", "working_duration",
 ]

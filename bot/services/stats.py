@@ -31,6 +31,8 @@ from bot.core.stats import (
     parse_period,
     reach,
     resolve_period,
+    trend_weeks,
+    weekly_trend,
 )
 from bot.core.teams import TeamPolicy
 from bot.services.context import Context
@@ -38,7 +40,7 @@ from storage import heartbeat
 from storage import home as home_store
 from storage import outbox as outbox_store
 from storage import teams as team_store
-from storage.stats import Scope, export_inputs, stats_inputs
+from storage.stats import Scope, export_inputs, stats_inputs, weekly_counts
 
 PERIOD_WORDS = frozenset({"this", "last", "week", "w", "quarter", "q", "month", "30d", "30"})
 USER_REF = re.compile(r"<@([UW][A-Z0-9_]+)(?:\|[^>]*)?>|@?([UW][A-Z0-9_]{2,})")
@@ -149,10 +151,12 @@ class StatsService:
         tz = team.tz if team else await self.ctx.people.tz(viewer)
         now = self.ctx.clock.now()
         period = resolve_period(request.period, now, tz)
-        rows, decisions = await self.ctx.db.query(stats_inputs, scope, reach(period, now, tz))
+        rows, decisions = await self.ctx.db.query(stats_inputs, scope, reach(period))
+        weeks = trend_weeks(now, tz)
+        trend = weekly_trend(weeks, await self.ctx.db.query(weekly_counts, scope, weeks))
         reps = [(m.user_id, m.role) for m in team.members if m.role in ("sdr", "ae")] \
             if team is not None and scope.team_id else []
-        return Answer(build_stats(label, rows, decisions, period, await self._teams(), now, tz, reps), tz)
+        return Answer(build_stats(label, rows, decisions, period, await self._teams(), now, reps, trend), tz)
 
     async def export(self, viewer: str, request: Request) -> Export | Refused:
         """The period's handoffs as spreadsheet rows, for whoever may see the same figures."""
@@ -190,7 +194,7 @@ class StatsService:
         if "sdr" in roles:
             counts = await ctx.db.query(home_store.state_counts, viewer, "sdr")
             period = resolve_period(DEFAULT_PERIOD, now, tz)
-            rows, decisions = await ctx.db.query(stats_inputs, Scope(user_id=viewer), reach(period, now, tz))
+            rows, decisions = await ctx.db.query(stats_inputs, Scope(user_id=viewer), reach(period))
             own = [r for r in rows if r.sdr_id == viewer]
             home = replace(home, owed=sdr_owes(viewer, open_ones), by_state=state_counts(counts),
                            own=figures(own, _of(decisions, own), period, teams, now))

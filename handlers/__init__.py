@@ -4,8 +4,18 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
-from handlers import (command, decision, handoff_form, home, middleware, outcome, reassign, sdr_actions, stats,
-                      team_admin)
+from handlers import (
+    command,
+    decision,
+    handoff_form,
+    home,
+    middleware,
+    outcome,
+    reassign,
+    sdr_actions,
+    stats,
+    team_admin,
+)
 
 
 def register(app: AsyncApp, services: Services, later: middleware.Later) -> None:

@@ -40,6 +40,8 @@ class HandoffRow(SQLModel, table=True):
         Index("ix_handoff_ae", "ae_id", "state"),
         Index("ix_handoff_team_created", "team_id", "created_at"),  # a team's period (0005)
         Index("ix_handoff_team_updated", "team_id", "updated_at"),
+        Index("ix_handoff_sdr_updated", "sdr_id", "updated_at"),  # a person's numbers and Home list (0005)
+        Index("ix_handoff_ae_updated", "ae_id", "updated_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -88,9 +88,14 @@ def stats_inputs(db: Database, scope: Scope, since: datetime) -> tuple[list[Stat
     then. Two reads of handoffs, each through an index (a team's or a person's by time; the waiting by state),
     rather than one OR that SQLite can only answer by reading the whole team."""
     scoped = scope.where()
-    recent = and_(scoped, _h.updated_at >= since) if scoped is not None else _h.updated_at >= since
-    waiting = and_(scoped, _h.state == State.PENDING.value, _h.updated_at < since) if scoped is not None else \
-        and_(_h.state == State.PENDING.value, _h.updated_at < since)
+    # A person's handoffs are read side by side (as SDR, then as AE) so each read has its index.
+    sides = [_h.sdr_id == scope.user_id, and_(_h.ae_id == scope.user_id, _h.sdr_id != scope.user_id)] \
+        if scope.user_id is not None else [scoped]
+    reads = []
+    for side in sides:
+        recent = and_(side, _h.updated_at >= since) if side is not None else _h.updated_at >= since
+        waiting = and_(_h.state == State.PENDING.value, _h.updated_at < since)
+        reads += [recent, and_(side, waiting) if side is not None else waiting]
     decisions = select(*_columns(db, DECISION_COLUMNS)).where(
         _e.action.in_(("accept", "reject")), _e.at >= since)
     if scoped is not None:
@@ -99,8 +104,7 @@ def stats_inputs(db: Database, scope: Scope, since: datetime) -> tuple[list[Stat
     with db.read() as session:
         conn = session.connection()
         columns = _columns(db, STATS_COLUMNS)
-        rows = _rows(conn.execute(select(*columns).where(recent)), STATS_COLUMNS)
-        rows += _rows(conn.execute(select(*columns).where(waiting)), STATS_COLUMNS)
+        rows = [r for where in reads for r in _rows(conn.execute(select(*columns).where(where)), STATS_COLUMNS)]
         found = _decisions(conn.execute(decisions.order_by(_e.at)))
     return rows, found
 

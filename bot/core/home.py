@@ -66,11 +66,13 @@ class HomePage:
     tz: str
     now: datetime
     roles: frozenset[str]  # sdr | ae | manager | admin
-    owed: tuple[Owed, ...] = ()
+    owed: tuple[Owed, ...] = ()  # the first few; owed_total counts them all
+    owed_total: int = 0
     by_state: tuple[tuple[str, int], ...] = ()
     own: Figures | None = None  # the SDR's own figures, last 30 days
     waiting: tuple[Waiting, ...] = ()
-    missing: tuple[Owed, ...] = ()
+    missing: tuple[Owed, ...] = ()  # the first few; missing_total counts them all
+    missing_total: int = 0
     team: Stats | None = None  # a manager's team
     chart_file: str | None = None  # the trend chart, uploaded (a Slack file id)
     health: Health | None = None

@@ -86,10 +86,10 @@ def list_message(listing: Listing, user_id: str, tz: str) -> Message:
     return Message(f"Your handoffs: {listing.total}", [b.to_dict() for b in blocks][:MAX_MESSAGE_BLOCKS])
 
 
-def _owed_lines(items: tuple[Owed, ...], tz: str) -> list[str]:
+def _owed_lines(items: tuple[Owed, ...], tz: str, total: int) -> list[str]:
     return [f"• {_name(o.handoff)} · {OWED_WORDS[o.what]}"
             + (f" (meeting {local_time(o.handoff.meeting_start, tz)})" if o.what == "outcome" else "")
-            for o in items[:SHOWN]] + _more(len(items))
+            for o in items[:SHOWN]] + _more(max(total, len(items)))
 
 
 def _waiting_lines(items: tuple[Waiting, ...]) -> list[str]:
@@ -102,8 +102,8 @@ def _waiting_lines(items: tuple[Waiting, ...]) -> list[str]:
 
 def _sdr_blocks(home: HomePage) -> list:
     blocks: list = [HeaderBlock(text="As SDR")]
-    blocks += chunked(_owed_lines(home.owed, home.tz) or ["Nothing: no no-shows to rebook, no rejections waiting."],
-                      "*What you owe*")
+    blocks += chunked(_owed_lines(home.owed, home.tz, home.owed_total)
+                      or ["Nothing: no no-shows to rebook, no rejections waiting."], "*What you owe*")
     states = " · ".join(f"{label} {n}" for label, n in home.by_state) or "none yet"
     own = home.own
     acceptance = (f"{rate(own.acceptance_rate)} ({own.accepted} of {own.accepted + own.rejected} decided)"
@@ -117,8 +117,9 @@ def _ae_blocks(home: HomePage) -> list:
     blocks: list = [HeaderBlock(text="As AE")]
     blocks += chunked(_waiting_lines(home.waiting) or ["Nothing is waiting for you."],
                       f"*Waiting for you* ({len(home.waiting)}), SLA in working hours")
-    blocks += chunked(_owed_lines(home.missing, home.tz) or ["None."],
-                      f"*Meetings missing an outcome or next step* ({len(home.missing)})")
+    missing = max(home.missing_total, len(home.missing))
+    blocks += chunked(_owed_lines(home.missing, home.tz, missing) or ["None."],
+                      f"*Meetings missing an outcome or next step* ({missing})")
     return blocks
 
 

@@ -189,18 +189,20 @@ class StatsService:
         roles = roles_of(viewer, team, ctx.installation.admins)
         tz = await ctx.people.tz(viewer, team.tz if team else None)
         teams = await self._teams()
-        open_ones = await ctx.db.query(home_store.open_for_user, viewer)
         home = HomePage(viewer, tz, now, roles, listing=await self.listing(viewer, page))
         if "sdr" in roles:
             counts = await ctx.db.query(home_store.state_counts, viewer, "sdr")
             period = resolve_period(DEFAULT_PERIOD, now, tz)
             rows, decisions = await ctx.db.query(stats_inputs, Scope(user_id=viewer), reach(period))
             own = [r for r in rows if r.sdr_id == viewer]
-            home = replace(home, owed=sdr_owes(viewer, open_ones), by_state=state_counts(counts),
+            owed, owed_total = await ctx.db.query(home_store.sdr_owed, viewer)
+            home = replace(home, owed=sdr_owes(viewer, owed), owed_total=owed_total, by_state=state_counts(counts),
                            own=figures(own, _of(decisions, own), period, teams, now))
         if "ae" in roles:
-            home = replace(home, waiting=ae_waiting(viewer, open_ones, teams, now),
-                           missing=ae_missing(viewer, open_ones, now))
+            pending = await ctx.db.query(home_store.ae_waiting, viewer)
+            missing, missing_total = await ctx.db.query(home_store.ae_missing, viewer, now)
+            home = replace(home, waiting=ae_waiting(viewer, pending, teams, now),
+                           missing=ae_missing(viewer, missing, now), missing_total=missing_total)
         if "manager" in roles and team is not None:
             answer = await self.stats(viewer, Request(team=True, period="this week"))
             if isinstance(answer, Answer):

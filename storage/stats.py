@@ -66,7 +66,7 @@ def _converted(result: object, columns: tuple) -> list[list]:
     """Rows as value lists in the columns' order (the records' field order), times made aware UTC."""
     times = [i for i, c in enumerate(columns) if c.name in TIMES]
     out = []
-    for row in result.tuples():  # type: ignore[attr-defined]
+    for row in result:  # type: ignore[attr-defined]
         values = list(row)
         for i in times:
             if values[i] is not None:

@@ -83,7 +83,8 @@ def seed(path: Path, size: int) -> None:
             decided, state = None, "pending"
         row: dict[str, Any] = dict(
             rejection_reason=None, meeting_outcome=None, outcome_at=None, next_step=None, next_step_due=None,
-            completed_at=None, id=i, state=state, revision=1, submission_key=f"bench-{i}", slack_team_id="T", sdr_id=sdr, ae_id=ae,
+            completed_at=None, id=i, state=state, revision=1, submission_key=f"bench-{i}", slack_team_id="T",
+            sdr_id=sdr, ae_id=ae,
             company=f"Company {i}", contact_name="Jane", source="outbound", handoff_type="qualified_meeting",
             attendees="[]", need="CI", compelling_event="Renewal", enterprise_needs="[]", created_at=created,
             updated_at=decided or created, team_id="amer", ae_tz="America/New_York", sla_start=created,
@@ -142,7 +143,8 @@ def main() -> int:
         path = Path(tmp) / "stats.db"
         began = time.perf_counter()
         seed(path, args.size)
-        print(f"seeded {args.size:,} handoffs in {time.perf_counter() - began:.1f} s ({path.stat().st_size / 1e6:.0f} MB)")
+        size_mb = path.stat().st_size / 1e6
+        print(f"seeded {args.size:,} handoffs in {time.perf_counter() - began:.1f} s ({size_mb:.0f} MB)")
         standin = SlackStandIn(token="xoxb-bench").start()
         for user in [*SDRS, *AES, MANAGER]:
             standin.add_user(user, user.lower(), tz="America/New_York")

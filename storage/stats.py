@@ -43,6 +43,7 @@ class Scope:
         return None
 
 
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
 TIMES = frozenset({"created_at", "sla_start", "decided_at", "outcome_at", "completed_at", "at"})
 
 
@@ -60,6 +61,35 @@ def _utc(value: object) -> datetime | None:
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc)
     return datetime.fromisoformat(f"{value}+00:00")  # SQLite's naive UTC text
+
+
+def _at_or_after(db: Database, column: object, since: datetime) -> object:
+    """`column >= since`; on SQLite compared as the stored text (same format, so the same order), which keeps
+    the statement's parameters plain for the DB-API cursor in _fetch."""
+    if not db.is_sqlite:
+        return column >= since  # type: ignore[operator]
+    return type_coerce(column, String) >= since.astimezone(timezone.utc).strftime(SQLITE_TIME)
+
+
+def _before(db: Database, column: object, since: datetime) -> object:
+    if not db.is_sqlite:
+        return column < since  # type: ignore[operator]
+    return type_coerce(column, String) < since.astimezone(timezone.utc).strftime(SQLITE_TIME)
+
+
+def _fetch(db: Database, conn: object, stmt: object) -> list:
+    """The rows as plain tuples. On SQLite straight from the DB-API cursor: the statement is still built and
+    compiled by SQLAlchemy, but tens of thousands of result rows skip its per-row objects (~3x faster)."""
+    if not db.is_sqlite:
+        return [tuple(r) for r in conn.execute(stmt)]  # type: ignore[attr-defined]
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})  # type: ignore[attr-defined]
+    params = compiled.construct_params()
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[attr-defined]
+    try:
+        cursor.execute(str(compiled), [params[name] for name in compiled.positiontup])
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _converted(result: object, columns: tuple) -> list[list]:
@@ -93,19 +123,20 @@ def stats_inputs(db: Database, scope: Scope, since: datetime) -> tuple[list[Stat
         if scope.user_id is not None else [scoped]
     reads = []
     for side in sides:
-        recent = and_(side, _h.updated_at >= since) if side is not None else _h.updated_at >= since
-        waiting = and_(_h.state == State.PENDING.value, _h.updated_at < since)
+        changed = _at_or_after(db, _h.updated_at, since)
+        recent = and_(side, changed) if side is not None else changed
+        waiting = and_(_h.state == State.PENDING.value, _before(db, _h.updated_at, since))
         reads += [recent, and_(side, waiting) if side is not None else waiting]
     decisions = select(*_columns(db, DECISION_COLUMNS)).where(
-        _e.action.in_(("accept", "reject")), _e.at >= since)
+        _e.action.in_(("accept", "reject")), _at_or_after(db, _e.at, since))
     if scoped is not None:
         decisions = decisions.join_from(AuditEvent.__table__, HandoffRow.__table__,
                                         _e.handoff_id == _h.id).where(scoped)
     with db.read() as session:
         conn = session.connection()
         columns = _columns(db, STATS_COLUMNS)
-        rows = [r for where in reads for r in _rows(conn.execute(select(*columns).where(where)), STATS_COLUMNS)]
-        found = _decisions(conn.execute(decisions.order_by(_e.at)))
+        rows = [r for where in reads for r in _rows(_fetch(db, conn, select(*columns).where(where)), STATS_COLUMNS)]
+        found = _decisions(_fetch(db, conn, decisions.order_by(_e.at)))
     return rows, found
 
 

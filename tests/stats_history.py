@@ -4,12 +4,14 @@ AMER (New York, 9-17, US holidays, an 8-working-hour SLA from submission). Now i
 "last 30 days" runs from Sat 10 Oct 14:00 UTC. The US left daylight saving time on Sun 1 Nov.
 
 | H | submitted (New York)  | then                                        | working hours to accept         |
-| 1 | Fri 30 Oct 15:00 EDT  | accepted Mon 2 Nov 10:00 EST; met, next step | Fri 2 h + Mon 1 h = 3 h (a weekend and the DST change between) |
+| 1 | Fri 30 Oct 15:00 EDT  | accepted Mon 2 Nov 10:00 EST; met, next step | Fri 2 h + Mon 1 h = 3 h (*) |
 | 2 | Mon 2 Nov 09:00 EST   | accepted 12:20; no-show                     | 3 h 20 min                      |
 | 3 | Tue 3 Nov 16:00 EST   | accepted Thu 5 Nov 10:00 (deadline Wed 16:00: a breach); met | 1 h + 8 h + 1 h = 10 h |
 | 4 | Wed 4 Nov 09:00 EST   | rejected 11:00, "No budget"                 |                                 |
 | 5 | Thu 5 Nov 09:00 EST   | rejected 10:00, "Other"; a hostile company name |                             |
 | 6 | Fri 6 Nov 09:00 EST   | still waiting (deadline Fri 17:00: a breach) |                                |
+
+(*) a weekend and the change from EDT to EST between the submission and the accept.
 
 Figures: 6 handoffs; 3 accepted, 2 rejected (60%); time to accept median 3 h 20 min, p90 10 h; 2 SLA
 breaches; meetings held 3, 1 no-show (33%); IQM → SAO 3 of 5 decided (60%); reject reasons No budget 1,

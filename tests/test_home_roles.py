@@ -8,11 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from conftest import ADMIN, local_bot
 
 from bot.runtime.clock import ManualClock
 from bot.sandbox import SlackStandIn, render_view
 from bot.sandbox.local_bot import LocalBot
-from conftest import ADMIN, local_bot
 from tests.stats_history import NOW, seed_history, seed_many
 from tests.teams_fixture import AE, AMER, EMEA, MANAGER, SDR, install, settle, tick, utc
 from tests.test_commands import ask

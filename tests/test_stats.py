@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import ADMIN, local_bot
 
 from bot.core.stats import EXPORT_COLUMNS
 from bot.runtime.clock import ManualClock
 from bot.sandbox import SlackDriver, SlackStandIn
 from bot.sandbox.local_bot import LocalBot
-from conftest import ADMIN, local_bot
 from tests.stats_history import HOSTILE, NOW, seed_history
 from tests.teams_fixture import AE, AE2, AMER, EMEA, EU_SDR, MANAGER, SDR, install, ny, settle
 from tests.test_commands import ask
@@ -118,7 +118,7 @@ def test_export_sends_a_spreadsheet_safe_csv(seeded: LocalBot, standin: SlackSta
     assert shared["name"].startswith("handoffs-amer-") and shared["name"].endswith(".csv")
     rows = list(csv.reader(io.StringIO(standin.file_bytes(shared["id"]).decode())))
     assert tuple(rows[0]) == EXPORT_COLUMNS
-    body = [dict(zip(rows[0], r)) for r in rows[1:]]
+    body = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
     assert [r["handoff"] for r in body] == ["H-1", "H-2", "H-3", "H-4", "H-5", "H-6"]
     assert [r["working_hours_to_accept"] for r in body[:3]] == ["3.00", "3.33", "10.00"]
     assert [r["sla_breached"] for r in body] == ["no", "no", "yes", "no", "no", "yes"]

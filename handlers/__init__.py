@@ -7,6 +7,7 @@ from bot.services import Services
 from handlers import (
     command,
     decision,
+    errors,
     handoff_form,
     home,
     middleware,
@@ -19,6 +20,7 @@ from handlers import (
 
 
 def register(app: AsyncApp, services: Services, later: middleware.Later) -> None:
+    app.error(errors.listener_failed)
     app.middleware(middleware.provide(services, later))
     for surface in (command, handoff_form, decision, reassign, sdr_actions, outcome, home, team_admin, stats):
         surface.register(app)

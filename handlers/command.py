@@ -3,6 +3,7 @@ CSV; `team` is for admins."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -11,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.handoff import parse_short_id
 from bot.render import replies
 from bot.render.modals import new_handoff_modal
-from bot.render.text import Message
+from bot.render.text import Message, escape
 from bot.services import Services
 from bot.services.handoffs import Missing
 from handlers import stats, team_admin
@@ -51,9 +52,12 @@ async def handoff_command(ack: AsyncAck, command: dict[str, Any], client: AsyncW
         await stats.export_command(services, later, ack, client, user, words[1:])
     elif verb == "show" and len(words) == 2 and (handoff_id := parse_short_id(words[1])) is not None:
         await ack(**_ephemeral(await _details(services, user, handoff_id, words[1])))
+    elif verb == "show" and len(words) == 2 and re.fullmatch(r"[Hh]-?\d+", words[1]):
+        # More digits than any handoff id has (H-1000000000000000000000000000000): no such handoff.
+        await ack(**_ephemeral(replies.usage(replies.not_found(words[1][:24].upper() + "…"))))
     else:
         problem = "`/handoff show` needs a handoff id, like `H-42`." if verb == "show" else (
-            f"I don't know `{' '.join(words)[:50]}`.")
+            f"I don't know `{escape(' '.join(words)[:50])}`.")
         await ack(**_ephemeral(replies.usage(problem)))
 
 

@@ -12,7 +12,7 @@ from bot.core.refs import HandoffRef
 from bot.render.cards import ACCEPT, REJECT
 from bot.render.modals import REJECT_CALLBACK, reject_modal
 from bot.services import Services
-from handlers.common import answer_form, broken_form, input_value, may_open, one_click
+from handlers.common import answer_form, broken_form, chosen, may_open, one_click, text_value
 from handlers.middleware import Later
 
 
@@ -43,8 +43,7 @@ async def _open_reject_form(services: Services, body: dict[str, Any], client: As
 
 async def reject_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services,
                            ref: HandoffRef | None) -> None:
-    reason = (input_value(view, "reason").get("selected_option") or {}).get("value")
-    feedback = input_value(view, "feedback").get("value")
+    reason, feedback = chosen(view, "reason"), text_value(view, "feedback")
     if ref is None:
         await broken_form(ack)
         return

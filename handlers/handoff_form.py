@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -12,7 +11,8 @@ from bot.core.handoff import Action
 from bot.core.refs import HandoffRef, blank
 from bot.render.modals import HANDOFF_CALLBACK
 from bot.services import Services
-from handlers.common import answer_form, broken_form, input_value
+from handlers.common import answer_form, broken_form, chosen, chosen_time, chosen_user, input_value, text_value
+from handlers.middleware import id_of
 
 log = logging.getLogger("handoff.form")
 
@@ -26,21 +26,15 @@ CHOICE_FIELDS = ("region", "source", "handoff_type", "meeting_kind")
 
 def read_form(view: dict[str, Any]) -> FormInput:
     """Slack's view state as a FormInput; missing or odd shapes read as empty."""
-    values: dict[str, Any] = {}
-    for name in TEXT_FIELDS:
-        raw = input_value(view, name).get("value")
-        values[name] = raw if isinstance(raw, str) else None
-    for name in CHOICE_FIELDS:
-        option = input_value(view, name).get("selected_option") or {}
-        values[name] = option.get("value") if isinstance(option, dict) else None
-    values["ae_id"] = input_value(view, "ae_id").get("selected_user")
-    users = input_value(view, "attendees").get("selected_users") or []
-    values["attendees"] = tuple(u for u in users if isinstance(u, str))
-    needs = input_value(view, "enterprise_needs").get("selected_options") or []
-    values["enterprise_needs"] = tuple(o.get("value") for o in needs if isinstance(o, dict))
-    epoch = input_value(view, "meeting_start").get("selected_date_time")
-    whole = isinstance(epoch, (int, float, str)) and str(epoch).isdigit()
-    values["meeting_start"] = datetime.fromtimestamp(int(epoch), tz=timezone.utc) if whole else None
+    values: dict[str, Any] = {name: text_value(view, name) for name in TEXT_FIELDS}
+    values.update({name: chosen(view, name) for name in CHOICE_FIELDS})
+    values["ae_id"] = chosen_user(view, "ae_id")
+    users = input_value(view, "attendees").get("selected_users")
+    values["attendees"] = tuple(u for u in users if isinstance(u, str)) if isinstance(users, list) else ()
+    needs = input_value(view, "enterprise_needs").get("selected_options")
+    values["enterprise_needs"] = tuple(o.get("value") for o in needs if isinstance(o, dict)
+                                       and isinstance(o.get("value"), str)) if isinstance(needs, list) else ()
+    values["meeting_start"] = chosen_time(view, "meeting_start")
     return FormInput(**values)
 
 
@@ -57,7 +51,7 @@ async def handoff_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str,
     try:
         result = await services.handoffs.submit_form(
             read_form(view), sdr_id=sdr_id, revising=ref, submission_key=view["id"],
-            slack_team_id=(body.get("team") or {}).get("id", ""))
+            slack_team_id=id_of(body, "team") or "")
     except Exception:
         log.exception("could not store a handoff from %s", sdr_id)
         # Keep the modal open with everything typed: nothing is lost, the SDR can press submit again.

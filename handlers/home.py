@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.home import HomePage
+from bot.core.slack_ids import is_user
 from bot.render.chart import trend_png
 from bot.render.home import HOME_NEXT, HOME_PREV, home_view
 from bot.services import Services
@@ -32,9 +33,10 @@ def register(app: AsyncApp) -> None:
 
 
 async def home_opened(event: dict[str, Any], client: AsyncWebClient, services: Services, later: Later) -> None:
-    if event.get("tab", "home") != "home":
-        return
-    await publish_home(services, client, later, event["user"], 0)
+    user = event.get("user")
+    if event.get("tab", "home") != "home" or not is_user(user):
+        return  # another tab, or not a user Slack would name: nothing to publish
+    await publish_home(services, client, later, user, 0)
 
 
 async def home_paged(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, services: Services,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -15,7 +15,18 @@ from bot.core.refs import HandoffRef
 from bot.render.modals import OUTCOME_CALLBACK, outcome_modal
 from bot.render.reminders import CLOSE, KEEP, OUTCOME
 from bot.services import Services
-from handlers.common import answer_form, broken_form, input_value, may_open, one_click, tell
+from handlers.common import (
+    answer_form,
+    broken_form,
+    chosen,
+    chosen_time,
+    chosen_user,
+    input_value,
+    may_open,
+    one_click,
+    tell,
+    text_value,
+)
 from handlers.middleware import Later
 
 
@@ -27,18 +38,17 @@ def register(app: AsyncApp) -> None:
 
 
 def read_outcome(view: dict[str, Any]) -> OutcomeInput:
-    epoch = input_value(view, "new_meeting_start").get("selected_date_time")
     raw_due = input_value(view, "next_step_due").get("selected_date")
     try:
-        due = date.fromisoformat(raw_due) if isinstance(raw_due, str) else None
+        due = date.fromisoformat(raw_due) if isinstance(raw_due, str) and len(raw_due) == 10 else None
     except ValueError:
         due = None
     return OutcomeInput(
-        outcome=(input_value(view, "outcome").get("selected_option") or {}).get("value"),
-        new_meeting_start=datetime.fromtimestamp(int(epoch), tz=timezone.utc) if str(epoch or "").isdigit() else None,
-        next_step=input_value(view, "next_step").get("value"),
+        outcome=chosen(view, "outcome"),
+        new_meeting_start=chosen_time(view, "new_meeting_start"),
+        next_step=text_value(view, "next_step"),
         next_step_due=due,
-        next_step_owner=input_value(view, "next_step_owner").get("selected_user"),
+        next_step_owner=chosen_user(view, "next_step_owner"),
     )
 
 

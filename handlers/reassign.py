@@ -8,10 +8,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.handoff import Action
 from bot.core.refs import HandoffRef
+from bot.core.slack_ids import is_user
+from bot.core.text import normalise
 from bot.render.cards import REASSIGN
 from bot.render.modals import REASSIGN_CALLBACK, reassign_modal
 from bot.services import Services
-from handlers.common import answer_form, broken_form, input_value, may_open
+from handlers.common import answer_form, broken_form, chosen_user, may_open, text_value
 from handlers.middleware import Later
 
 
@@ -37,8 +39,9 @@ async def reassign_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str
     if ref is None:
         await broken_form(ack)
         return
-    new_ae = input_value(view, "new_ae").get("selected_user")
-    note = (input_value(view, "note").get("value") or "").strip() or None
-    result = await services.handoffs.reassign(ref, new_ae if isinstance(new_ae, str) else None, note,
+    new_ae = chosen_user(view, "new_ae")
+    note = normalise(text_value(view, "note"), multiline=True)
+    # An id not of Slack's shape is no AE: the form answers "choose the AE" and nothing is looked up.
+    result = await services.handoffs.reassign(ref, new_ae if is_user(new_ae) else None, note,
                                               actor=body["user"]["id"])
     await answer_form(ack, result, Action.REASSIGN)

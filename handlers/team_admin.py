@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.refs import TeamRef
+from bot.core.slack_ids import is_user
 from bot.core.team_config import CHANNEL_ID, SLUG, check_holidays, check_team, check_tz, parse_hhmm
 from bot.core.teams import SLA_FROM, Member, TeamPolicy
 from bot.render.team_modals import (
@@ -80,11 +81,14 @@ def _option(view: dict[str, Any], name: str) -> str | None:
 
 
 def _options(view: dict[str, Any], name: str) -> list[str]:
-    return [o.get("value") for o in input_value(view, name).get("selected_options") or [] if isinstance(o, dict)]
+    chosen = input_value(view, name).get("selected_options")
+    return [o["value"] for o in chosen if isinstance(o, dict) and isinstance(o.get("value"), str)] \
+        if isinstance(chosen, list) else []
 
 
 def _users(view: dict[str, Any], name: str) -> list[str]:
-    return [u for u in input_value(view, name).get("selected_users") or [] if isinstance(u, str)]
+    users = input_value(view, name).get("selected_users")
+    return [u for u in users if isinstance(u, str)] if isinstance(users, list) else []
 
 
 def _number(view: dict[str, Any], name: str, errors: dict[str, str], *, integer: bool = False,
@@ -206,6 +210,9 @@ def _members(view: dict[str, Any], errors: dict[str, str]) -> tuple[Member, ...]
     block_of = {"manager": "managers", "sdr": "sdrs", "ae": "aes"}
     role_of: dict[str, str] = {}
     for role, users in by_role.items():
+        if not all(is_user(u) for u in users):  # never stored, never rendered as a mention
+            errors[block_of[role]] = "Choose people from the list."
+            return None
         for user in users:
             if user in role_of:
                 errors[block_of[role]] = f"{mention(user)} is already listed as {role_of[user].upper()}: one role each."

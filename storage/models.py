@@ -147,13 +147,15 @@ class OutboxMessage(SQLModel, table=True):
     audit_event_id: int | None = None
     thread_key: str | None = None  # post into the thread of this message
     dedupe_key: str | None = None  # claimed once: a reminder is never owed twice
-    status: str = "pending"  # pending | sending | sent | dead
+    status: str = "pending"  # pending | sending | sent | skipped | superseded | dead | unknown (history unreadable)
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_column=utc_column(False))
     last_error: str | None = None
     created_at: datetime = Field(sa_column=utc_column(False))
     sent_at: datetime | None = Field(default=None, sa_column=utc_column())
     payload: str | None = Field(default=None, sa_column=Column(Text))  # JSON: a snapshot or a reminder's details
+    # A post that may be in Slack since then (a claim whose answer never came): history is read before posting again.
+    unconfirmed_since: datetime | None = Field(default=None, sa_column=utc_column())  # migration 0003
 
 
 class Team(SQLModel, table=True):

@@ -1,11 +1,12 @@
 """The outbox: claiming what is due, recording what was delivered."""
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, update
+from sqlalchemy import bindparam, case, delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from bot.core.handoff import Event, Handoff
@@ -27,85 +28,88 @@ class Delivery:
     target: SlackMessage | None  # the message an update edits
     thread: SlackMessage | None  # the message a post replies under
     team_tz: str | None = None  # channel posts read in the team's zone
+    claimed_at: datetime | None = None
+    # Before this claim: since when an earlier attempt may have put the post in Slack (None: it cannot have).
+    unconfirmed_since: datetime | None = None
 
 
-def claim_due(db: Database, now: datetime, limit: int = 200, per_conversation: int = 10,
-              recover: bool = True, lease: timedelta = LEASE) -> list[list[Delivery]]:
-    """Claim, per conversation, the leading run of open messages that are due (at most `per_conversation`).
+@dataclass
+class Claim:
+    deliveries: list[Delivery]  # at most one per conversation: its head
+    waiting: set[str]  # conversations in `skip` whose head was due (a paced channel): claim them soon
 
-    Only a conversation's first open messages are claimed, so messages arrive in order; a lease
-    lets another copy of the bot take over rows whose claimer died (`recover` looks for them).
+
+def claim_due(db: Database, now: datetime, limit: int = 200, *, skip: Collection[str] = (),
+              recover: bool = True, lease: timedelta = LEASE, settle_first: Sequence[Outcome] = ()) -> Claim:
+    """Claim each conversation's head (its first open message) if it is due: one message per conversation.
+
+    Claiming only the message about to be sent keeps order per conversation and means a process that
+    dies leaves at most one message per conversation in doubt. A lease lets another copy of the bot take
+    over a dead claimer's rows (`recover` looks for them). `settle_first` records the outcomes of the
+    messages just delivered in the same transaction, so the next head is claimed without another write.
     """
     with db.write() as session:
+        _settle(session, settle_first)
         if recover:
             _recover_expired(session, now)
-        rank = func.row_number().over(partition_by=OutboxMessage.conversation, order_by=OutboxMessage.id)
-        open_rows = (select(OutboxMessage.id, OutboxMessage.conversation, OutboxMessage.status,
-                            OutboxMessage.next_attempt_at, rank.label("rank"))
-                     .where(col(OutboxMessage.status).in_(OPEN)).subquery())
-        candidates = session.execute(
-            select(open_rows).where(open_rows.c.rank <= per_conversation)
-            .order_by(open_rows.c.conversation, open_rows.c.id)
+        first = (select(OutboxMessage.conversation, func.min(OutboxMessage.id).label("id"))
+                 .where(col(OutboxMessage.status).in_(OPEN)).group_by(OutboxMessage.conversation).subquery())
+        heads = session.execute(
+            select(OutboxMessage.id, OutboxMessage.conversation, OutboxMessage.status, OutboxMessage.next_attempt_at,
+                   OutboxMessage.unconfirmed_since)
+            .join(first, first.c.id == OutboxMessage.id).order_by(OutboxMessage.id)
         ).all()
-        wanted: list[tuple[str, int]] = []
-        blocked: set[str] = set()
-        for row in candidates:
-            if row.conversation in blocked or len(wanted) >= limit:
-                continue
-            if row.status != "pending" or row.next_attempt_at > now:
-                blocked.add(row.conversation)  # nothing behind a message in flight or waiting may go
-                continue
-            wanted.append((row.conversation, row.id))
+        wanted: dict[int, datetime | None] = {}
+        waiting: set[str] = set()
+        for head in heads:
+            if head.status != "pending" or head.next_attempt_at > now:
+                continue  # nothing behind a message in flight or waiting may go
+            if head.conversation in skip:
+                waiting.add(head.conversation)
+            elif len(wanted) < limit:
+                wanted[head.id] = head.unconfirmed_since
         if not wanted:
-            return []
+            return Claim([], waiting)
         # Another copy of the bot may be claiming the same rows (PostgreSQL; SQLite serializes
-        # writers): lock what is still pending, skip what is locked, and cut a run at its first gap.
-        lockable = set(session.execute(
-            select(OutboxMessage.id).where(col(OutboxMessage.id).in_([i for _, i in wanted]),
+        # writers): lock what is still pending and skip what is locked.
+        ids = list(session.execute(
+            select(OutboxMessage.id).where(col(OutboxMessage.id).in_(list(wanted)),
                                            col(OutboxMessage.status) == "pending")
             .with_for_update(skip_locked=True)
         ).scalars())
-        runs: dict[str, list[int]] = {}
-        for conversation, row_id in wanted:
-            if conversation in blocked:
-                continue
-            if row_id not in lockable:
-                blocked.add(conversation)
-                continue
-            runs.setdefault(conversation, []).append(row_id)
-        if not runs:
-            return []
-        ids = [i for run in runs.values() for i in run]
+        if not ids:
+            return Claim([], waiting)
+        claim_time = bindparam("claim_time", now, type_=UTCDateTime())
         session.execute(
             update(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
-            .values(status="sending", next_attempt_at=now + lease, attempts=OutboxMessage.attempts + 1)
+            .values(status="sending", next_attempt_at=now + lease, attempts=OutboxMessage.attempts + 1,
+                    # From here the post may be in Slack: whoever finds this claim unanswered reads history first.
+                    unconfirmed_since=case((col(OutboxMessage.op) == "post",
+                                            func.coalesce(OutboxMessage.unconfirmed_since, claim_time)),
+                                           else_=None))
             .execution_options(synchronize_session=False)
         )
-        rows = {r.id: r for r in session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids)))}
+        claimed = list(session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
+                                    .order_by(col(OutboxMessage.id))))
         # What rendering needs, a query per table rather than per row.
-        claimed = list(rows.values())
         handoffs = _by_key(session, HandoffRow, HandoffRow.id, {r.handoff_id for r in claimed if r.handoff_id})
         events = _by_key(session, AuditEvent, AuditEvent.id, {r.audit_event_id for r in claimed if r.audit_event_id})
         messages = _by_key(session, SlackMessage, SlackMessage.key,
                            {r.message_key for r in claimed if r.op == "update"} | {r.thread_key for r in claimed
                                                                                     if r.thread_key})
         teams = _by_key(session, Team, Team.id, {h.team_id for h in handoffs.values() if h.team_id})
-        result = []
-        for run in runs.values():
-            deliveries = []
-            for row_id in run:
-                row = rows[row_id]
-                row.status = "sending"  # as just written (the objects are detached below)
-                handoff = handoffs.get(row.handoff_id)
-                team = teams.get(handoff.team_id) if handoff and handoff.team_id else None
-                event = events.get(row.audit_event_id)
-                deliveries.append(Delivery(
-                    row, to_record(handoff) if handoff else None, event_record(event) if event else None,
-                    messages.get(row.message_key) if row.op == "update" else None,
-                    messages.get(row.thread_key) if row.thread_key else None, team.tz if team else None))
-            result.append(deliveries)
+        deliveries = []
+        for row in claimed:
+            handoff = handoffs.get(row.handoff_id)
+            team = teams.get(handoff.team_id) if handoff and handoff.team_id else None
+            event = events.get(row.audit_event_id)
+            deliveries.append(Delivery(
+                row, to_record(handoff) if handoff else None, event_record(event) if event else None,
+                messages.get(row.message_key) if row.op == "update" else None,
+                messages.get(row.thread_key) if row.thread_key else None, team.tz if team else None,
+                claimed_at=now, unconfirmed_since=wanted[row.id]))
         session.expunge_all()
-        return result
+        return Claim(deliveries, waiting)
 
 
 def _by_key(session: Session, model: Any, key: Any, values: set[Any]) -> dict[Any, Any]:
@@ -115,19 +119,12 @@ def _by_key(session: Session, model: Any, key: Any, values: set[Any]) -> dict[An
 
 
 def _recover_expired(session: Session, now: datetime) -> None:
-    """Rows whose claimer died: an edit is safe to send again; a post may already be in Slack,
-    so it is parked as 'unknown' for an admin (`handoff-bot doctor`) rather than risk a double post."""
+    """Rows whose claimer died are owed again. An edit is safe to send again; a post keeps its
+    `unconfirmed_since`, so it is looked for in the conversation's history before it is posted again."""
     session.execute(
         update(OutboxMessage)
-        .where(col(OutboxMessage.status) == "sending", col(OutboxMessage.next_attempt_at) <= now,
-               col(OutboxMessage.op) == "update")
-        .values(status="pending")
-    )
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.status) == "sending", col(OutboxMessage.next_attempt_at) <= now,
-               col(OutboxMessage.op) == "post")
-        .values(status="unknown", last_error="claimed but never confirmed: the process stopped mid-post")
+        .where(col(OutboxMessage.status) == "sending", col(OutboxMessage.next_attempt_at) <= now)
+        .values(status="pending", last_error="claimed by a process that stopped before it heard back")
     )
 
 
@@ -141,32 +138,41 @@ class Outcome:
     at: datetime | None = None
     channel: str | None = None
     ts: str | None = None
+    unconfirmed_since: datetime | None = None  # pending or unknown: since when the post may be in Slack
 
 
-def settle(db: Database, outcomes: list[Outcome]) -> None:
-    """Record a delivery pass in one transaction, in two set-wise statements."""
+def settle(db: Database, outcomes: Sequence[Outcome]) -> None:
+    """Record delivered messages in one transaction."""
+    if outcomes:
+        with db.write() as session:
+            _settle(session, outcomes)
+
+
+def _settle(session: Session, outcomes: Sequence[Outcome]) -> None:
+    """Two set-wise statements for any number of outcomes."""
     if not outcomes:
         return
     table = OutboxMessage.__table__
-    with db.write() as session:
-        conn = session.connection()
-        conn.execute(
-            update(table).where(table.c.id == bindparam("o_id")).values(
-                status=bindparam("o_status"), last_error=bindparam("o_error"), attempts=bindparam("o_attempts"),
-                next_attempt_at=bindparam("o_next", type_=UTCDateTime()),
-                sent_at=bindparam("o_sent", type_=UTCDateTime())),
-            [{"o_id": o.row.id, "o_status": o.status, "o_error": o.error,
-              "o_next": o.at if o.status == "pending" else o.row.next_attempt_at, "o_attempts": o.row.attempts,
-              "o_sent": o.at if o.status == "sent" else None} for o in outcomes],
-        )
-        posted = [o for o in outcomes if o.status == "sent" and o.row.op == "post"]
-        if posted:
-            keys = [o.row.message_key for o in posted]
-            # An admin's --retry may post a message again: the newest post is the one later edits update.
-            conn.execute(delete(SlackMessage.__table__).where(SlackMessage.__table__.c.key.in_(keys)))
-            conn.execute(insert(SlackMessage.__table__), [
-                {"key": o.row.message_key, "handoff_id": o.row.handoff_id, "channel": o.channel or "",
-                 "ts": o.ts or "", "posted_at": o.at} for o in posted])
+    conn = session.connection()
+    conn.execute(
+        update(table).where(table.c.id == bindparam("o_id")).values(
+            status=bindparam("o_status"), last_error=bindparam("o_error"), attempts=bindparam("o_attempts"),
+            next_attempt_at=bindparam("o_next", type_=UTCDateTime()),
+            sent_at=bindparam("o_sent", type_=UTCDateTime()),
+            unconfirmed_since=bindparam("o_unconfirmed", type_=UTCDateTime())),
+        [{"o_id": o.row.id, "o_status": o.status, "o_error": o.error,
+          "o_next": o.at if o.status == "pending" else o.row.next_attempt_at, "o_attempts": o.row.attempts,
+          "o_sent": o.at if o.status == "sent" else None,
+          "o_unconfirmed": o.unconfirmed_since if o.status in ("pending", "unknown") else None} for o in outcomes],
+    )
+    posted = [o for o in outcomes if o.status == "sent" and o.row.op == "post"]
+    if posted:
+        keys = [o.row.message_key for o in posted]
+        # An admin's --retry may post a message again: the newest post is the one later edits update.
+        conn.execute(delete(SlackMessage.__table__).where(SlackMessage.__table__.c.key.in_(keys)))
+        conn.execute(insert(SlackMessage.__table__), [
+            {"key": o.row.message_key, "handoff_id": o.row.handoff_id, "channel": o.channel or "",
+             "ts": o.ts or "", "posted_at": o.at} for o in posted])
 
 
 def stuck(db: Database, limit: int = 200) -> list[OutboxMessage]:
@@ -184,7 +190,8 @@ def counts(db: Database) -> dict[str, int]:
 
 
 def requeue(db: Database, row_id: int, now: datetime) -> bool:
-    """An admin's decision to send a stuck message again (for 'unknown', after checking Slack)."""
+    """An admin's decision to send a stuck message again. An 'unknown' post keeps `unconfirmed_since`:
+    the conversation's history is read (once the bot may) before it is posted again."""
     with db.write() as session:
         result = session.execute(
             update(OutboxMessage)

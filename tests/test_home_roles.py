@@ -137,9 +137,9 @@ def test_list_pages_past_20_in_place(standin: SlackStandIn, db_url: str) -> None
         assert button["action_id"] == "list_page_next" and button["value"] == "1"
         # The click on the ephemeral answer: Slack sends its response_url; the answer is replaced in place.
         payload = {
-            "type": "block_actions", "user": {"id": SDR, "username": "nina", "name": "nina", "team_id": "T"},
-            "api_app_id": "A_HANDOFF", "token": "legacy", "trigger_id": standin.issue_trigger_id(SDR),
-            "team": {"id": "T", "domain": "t"}, "container": {"type": "message", "is_ephemeral": True},
+            "type": "block_actions", "user": bot.driver._user(SDR),
+            "api_app_id": bot.driver.api_app_id, "token": "legacy", "trigger_id": standin.issue_trigger_id(SDR),
+            "team": bot.driver._team(), "container": {"type": "message", "is_ephemeral": True},
             "channel": {"id": "C_GENERAL", "name": "general"},
             "response_url": standin.response_url_for(SDR, "C_GENERAL", "1.2"),
             "actions": [{"type": "button", "action_id": "list_page_next", "block_id": "paging", "value": "1",

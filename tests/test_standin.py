@@ -397,3 +397,78 @@ def test_transcript_renders_card(standin: SlackStandIn, client: WebClient) -> No
     client.chat_postMessage(channel="U_SDR1", text="card", blocks=CARD)
     described = describe_event(standin.events[-1], standin.user_names())
     assert described.startswith("@alice · DM · new message\n# New handoff")
+
+
+# ---------------------------------------------------------------------- history, metadata and held answers
+
+
+def _meta(key: str) -> dict[str, Any]:
+    return {"event_type": "handoff_outbox", "event_payload": {"key": key}}
+
+
+def test_history_pages_newest_first_with_metadata_only_when_asked(standin: SlackStandIn, client: WebClient) -> None:
+    posted = [client.chat_postMessage(channel="C_AMER", text=f"m{i}", metadata=_meta(f"k{i}"))["ts"] for i in range(5)]
+    reply = client.chat_postMessage(channel="C_AMER", text="in thread", thread_ts=posted[0])["ts"]
+
+    plain = client.conversations_history(channel="C_AMER")
+    assert [m["ts"] for m in plain["messages"]] == posted[::-1]  # newest first; the thread reply is not in it
+    assert all("metadata" not in m for m in plain["messages"]) and plain["has_more"] is False
+    assert plain["messages"][-1]["reply_count"] == 1 and plain["messages"][-1]["latest_reply"] == reply
+
+    seen, cursor = [], None
+    while True:
+        page = client.conversations_history(channel="C_AMER", oldest=posted[1], limit=2, cursor=cursor,
+                                            include_all_metadata=True)
+        seen += [m["metadata"]["event_payload"]["key"] for m in page["messages"]]
+        cursor = page["response_metadata"]["next_cursor"]
+        assert page["has_more"] is bool(cursor)
+        if not cursor:
+            break
+    assert seen == ["k4", "k3", "k2"]  # oldest is exclusive
+    inclusive = client.conversations_history(channel="C_AMER", oldest=posted[1], latest=posted[3], inclusive=True)
+    assert [m["ts"] for m in inclusive["messages"]] == posted[3:0:-1]
+
+    thread = client.conversations_replies(channel="C_AMER", ts=posted[0], include_all_metadata=True)
+    assert [m["ts"] for m in thread["messages"]] == [posted[0], reply]
+    assert thread["messages"][0]["metadata"] == _meta("k0")
+
+
+def test_history_refuses_as_slack_does(standin: SlackStandIn, client: WebClient) -> None:
+    standin.add_channel("C_OUTSIDE", name="sales", is_member=False)
+    dm = client.chat_postMessage(channel="U_SDR1", text="hi")["channel"]
+    cases = [
+        (lambda: client.conversations_history(channel="U_SDR1"), "channel_not_found"),  # a user id is no channel
+        (lambda: client.conversations_history(channel="C_NOWHERE"), "channel_not_found"),
+        (lambda: client.conversations_history(channel="C_OUTSIDE"), "not_in_channel"),
+        (lambda: client.conversations_replies(channel="C_AMER", ts="1.000001"), "thread_not_found"),
+        (lambda: client.chat_postMessage(channel="C_AMER", text="x", metadata={"event_payload": {}}),
+         "invalid_metadata_schema"),
+    ]
+    for call, error in cases:
+        with pytest.raises(SlackApiError) as info:
+            call()
+        assert info.value.response["error"] == error
+    assert client.conversations_history(channel=dm)["messages"][0]["text"] == "hi"
+    standin.scopes = frozenset({"chat:write", "im:write"})
+    with pytest.raises(SlackApiError) as info:
+        client.conversations_history(channel=dm)
+    assert (info.value.response["error"], info.value.response["needed"]) == ("missing_scope", "im:history")
+    assert client.conversations_open(users="U_SDR1")["channel"]["id"] == dm
+
+
+def test_a_held_answer_with_the_call_made_or_not(standin: SlackStandIn, client: WebClient) -> None:
+    quick = WebClient(token=TOKEN, base_url=standin.base_url, timeout=1)
+    standin.hold("chat.postMessage", applied=True)
+    with pytest.raises(TimeoutError):
+        quick.chat_postMessage(channel="C_AMER", text="made")
+    standin.hold("chat.postMessage", applied=False)
+    with pytest.raises(TimeoutError):
+        quick.chat_postMessage(channel="C_AMER", text="never made")
+    standin.wait_held(2)
+    assert [m["text"] for m in standin.messages.values()] == ["made"]
+    standin.release()  # the call never made is answered 503, and still not made
+    deadline = time.monotonic() + 5
+    while not [c for c in standin.calls_to("chat.postMessage") if c.status == 503]:
+        assert time.monotonic() < deadline, "the held call was never answered"
+        time.sleep(0.01)
+    assert [m["text"] for m in standin.messages.values()] == ["made"]

@@ -21,6 +21,8 @@ from bot.core.handoff import (
     Handoff,
     Person,
 )
+from bot.core.slack_ids import is_user
+from bot.core.text import normalise
 from bot.core.working_time import WorkingCalendar, add_working_time, working_time_between
 
 # Slack's plain_text_input takes at most 3,000 characters; short fields are kept shorter for cards.
@@ -28,6 +30,10 @@ SHORT_TEXT_MAX = 150
 LONG_TEXT_MAX = 3000
 URL_MAX = 2000
 EMAIL = re.compile(r"^[^@\s<>|]+@[^@\s<>|]+\.[A-Za-z]{2,}$")
+# Meetings are booked weeks ahead, not years: a bound keeps typos (and year 9999) out of the notice arithmetic.
+MEETING_AHEAD_MAX = timedelta(days=366)
+NEXT_STEP_AHEAD_MAX = timedelta(days=2 * 366)
+ATTENDEES_MAX = 50
 DIRECT_PASS_SEATS = 15
 DIRECT_PASS_NEEDS = frozenset({"saml_sso", "visitor_auth", "enterprise_pricing", "invoicing"})
 
@@ -88,9 +94,17 @@ class Invalid:
     errors: dict[str, str]  # field name -> message shown under that input
 
 
-def _clean(text: str | None) -> str | None:
-    text = (text or "").strip()
-    return text or None
+def _clean(text: str | None, *, multiline: bool = False) -> str | None:
+    """Visible text or None: invisible and control characters go (newlines stay in long text)."""
+    return normalise(text, multiline=multiline)
+
+
+def meeting_time_problem(start: datetime, now: datetime) -> str | None:
+    if start <= now:
+        return "That time has passed: choose a time in the future."
+    if start > now + MEETING_AHEAD_MAX:
+        return "That is more than a year away: choose a time within the next year."
+    return None
 
 
 def parse_count(raw: str | None) -> tuple[int | None, str | None]:
@@ -146,7 +160,7 @@ def validate_submission(
     values: dict[str, object] = {}
 
     for name in SHORT_FIELDS + LONG_FIELDS:
-        text = _clean(getattr(form, name))
+        text = _clean(getattr(form, name), multiline=name in LONG_FIELDS)
         limit = SHORT_TEXT_MAX if name in SHORT_FIELDS else LONG_TEXT_MAX
         if text is not None and len(text) > limit:
             errors[name] = f"Keep this under {limit:,} characters (it has {len(text):,})."
@@ -184,20 +198,22 @@ def validate_submission(
 
     if not form.ae_id:
         errors["ae_id"] = "Choose the AE who takes this handoff."
+    elif not is_user(form.ae_id):
+        errors["ae_id"] = "That is not a Slack user: choose the AE from the list."
     elif form.ae_id == sdr.id:
         errors["ae_id"] = "You can't hand off to yourself: choose the AE."
     elif ae is not None and (ae.is_bot or ae.id == "USLACKBOT"):
         errors["ae_id"] = "That's a bot: choose a person."
     elif ae is not None and ae.deleted:
         errors["ae_id"] = "That account is deactivated: choose an active AE."
-    values["ae_id"] = form.ae_id
+    values["ae_id"] = form.ae_id if is_user(form.ae_id) else None
 
     start = form.meeting_start
     if start is None:
         if meeting_required(handoff_type):
             errors["meeting_start"] = "When is the meeting? (Only a direct pass can go without one.)"
-    elif start <= now:
-        errors["meeting_start"] = "That time has passed: choose a time in the future."
+    elif (problem := meeting_time_problem(start, now)) is not None:
+        errors["meeting_start"] = problem
     elif source == "outbound" and handoff_type != "direct_pass" and policy.min_notice_hours > 0:
         cal = WorkingCalendar.business_days(sdr.tz)
         notice = working_time_between(cal, now, start)
@@ -209,7 +225,12 @@ def validate_submission(
                 f"Earliest: {earliest:%a %d %b %H:%M}."
             )
     values["meeting_start"] = start
-    values["attendees"] = list(dict.fromkeys(a for a in form.attendees if a))
+    attendees = list(dict.fromkeys(a for a in form.attendees if a))
+    if not all(is_user(a) for a in attendees):
+        errors["attendees"] = "Choose people from the list."
+    elif len(attendees) > ATTENDEES_MAX:
+        errors["attendees"] = f"Choose at most {ATTENDEES_MAX} people."
+    values["attendees"] = [a for a in attendees if is_user(a)]
     unknown = [n for n in form.enterprise_needs if n not in ENTERPRISE_NEEDS]
     if unknown:
         errors["enterprise_needs"] = "Choose from the list."
@@ -225,7 +246,7 @@ def validate_rejection(reason: str | None, feedback: str | None) -> dict[str, st
     errors = {}
     if reason not in REJECT_REASONS:
         errors["reason"] = "Choose a reason."
-    text = _clean(feedback)
+    text = _clean(feedback, multiline=True)
     if text is None:
         errors["feedback"] = "Tell the SDR why: this is their coaching."
     elif len(text) > LONG_TEXT_MAX:
@@ -266,15 +287,19 @@ def record_outcome(form: OutcomeInput, *, actor: str, ae_id: str, tz: str, now: 
     errors: dict[str, str] = {}
     if form.outcome not in MEETING_OUTCOMES:
         errors["outcome"] = "Choose what happened."
-    step = _clean(form.next_step)
+    step = _clean(form.next_step, multiline=True)
     if step is not None and len(step) > LONG_TEXT_MAX:
         errors["next_step"] = f"Keep this under {LONG_TEXT_MAX:,} characters."
     if step is not None and form.next_step_due is None:
         errors["next_step_due"] = "When is the next step due?"
     if step is None and (form.next_step_due is not None or form.next_step_owner):
         errors["next_step"] = "Say what the next step is."
+    if form.next_step_owner is not None and not is_user(form.next_step_owner):
+        errors["next_step_owner"] = "Choose a person from the list."
     due = None
-    if form.next_step_due is not None:
+    if form.next_step_due is not None and form.next_step_due > (now + NEXT_STEP_AHEAD_MAX).date():
+        errors["next_step_due"] = "That is more than two years away: choose a nearer date."
+    elif form.next_step_due is not None:
         due = datetime.combine(form.next_step_due, time(17, 0), ZoneInfo(tz)).astimezone(timezone.utc)
         if due < now - timedelta(days=1):
             errors["next_step_due"] = "That date has passed."
@@ -282,8 +307,8 @@ def record_outcome(form: OutcomeInput, *, actor: str, ae_id: str, tz: str, now: 
     if form.outcome == "rescheduled":
         if form.new_meeting_start is None:
             errors["new_meeting_start"] = "When is the new meeting?"
-        elif form.new_meeting_start <= now:
-            errors["new_meeting_start"] = "That time has passed: choose a time in the future."
+        elif (problem := meeting_time_problem(form.new_meeting_start, now)) is not None:
+            errors["new_meeting_start"] = problem
         # A new meeting to hold: its outcome is owed afresh.
         changes.update(meeting_start=form.new_meeting_start, meeting_outcome=None, outcome_at=None, outcome_by=None)
     elif form.outcome in MEETING_OUTCOMES:

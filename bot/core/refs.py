@@ -80,6 +80,14 @@ class TeamRef:
         return cls(team_id) if isinstance(team_id, str) and _SLUG.fullmatch(team_id) else None
 
 
+def beyond_any_handoff(raw: Any) -> bool:
+    """A reference of our shape whose id is a whole number no handoff can have (over MAX_ID, say 10**30):
+    the answer is "no such handoff", not "not mine"."""
+    data = _load(raw)
+    number = data.get("id") if data is not None else None
+    return isinstance(number, int) and not isinstance(number, bool) and number > MAX_ID
+
+
 def blank(raw: Any) -> bool:
     """Metadata that names nothing: a new handoff's form."""
     if raw in (None, ""):

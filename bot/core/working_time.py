@@ -36,6 +36,9 @@ _MICROSECOND = timedelta(microseconds=1)
 # Unbounded searches give up after this many consecutive days without working
 # time, so a calendar made of holidays cannot hang the scheduler.
 _MAX_IDLE_DAYS = 3 * 366
+# The longest span any rule measures (SLAs are hours, meetings at most a year ahead). A span past it is
+# refused, not walked day by day: 9999-12-31 would otherwise cost seconds of event-loop time.
+MAX_SPAN = timedelta(days=10 * 366)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,11 @@ def _require_aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
     return value.astimezone(UTC)
+
+
+def _require_bounded(span: timedelta) -> None:
+    if span > MAX_SPAN:
+        raise ValueError(f"a span of {span.days} days is longer than working-time arithmetic allows ({MAX_SPAN.days})")
 
 
 def local_to_utc(zone: ZoneInfo, naive: datetime) -> datetime:
@@ -184,6 +192,7 @@ def working_intervals(
     end_utc = _require_aware(end, "end")
     if end_utc <= start_utc:
         return
+    _require_bounded(end_utc - start_utc)
     last_day = end_utc.astimezone(cal.zone).date()
     pending: tuple[datetime, datetime] | None = None
     for p_start, p_end in _periods(cal, _first_day(cal, start_utc), last_day):
@@ -228,6 +237,7 @@ def add_working_time(cal: WorkingCalendar, start: datetime, amount: timedelta) -
         raise ValueError(f"amount must not be negative, got {amount}")
     if amount == timedelta(0):
         return start_utc
+    _require_bounded(amount)
     remaining = amount
     for p_start, p_end in _periods(cal, _first_day(cal, start_utc)):
         if p_end <= start_utc:

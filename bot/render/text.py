@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.core.slack_ids import is_user
+
 SECTION_TEXT_MAX = 3000
 FIELD_TEXT_MAX = 2000
 HEADER_MAX = 150
@@ -36,4 +38,7 @@ def mention(user_id: str | None) -> str:
     """A Slack mention; the bot's own actions (auto-reassign) are named, not mentioned."""
     if not user_id:
         return "someone"
-    return f"<@{user_id}>" if user_id[:1] in "UW" else "Handoff (automatically)"
+    if user_id[:1] not in "UW":
+        return "Handoff (automatically)"
+    # An id that is not of Slack's shape (stored before ids were checked) is shown, never parsed as markup.
+    return f"<@{user_id}>" if is_user(user_id) else escape(user_id)

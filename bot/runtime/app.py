@@ -4,14 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
 from bot.core.clock import Clock
 from bot.runtime.clock import SystemClock
 from bot.runtime.config import Settings
-from bot.runtime.delivery import Deliverer
+from bot.runtime.delivery import Deliverer, RetryConnectionErrorsButNotPosts
 from bot.runtime.directory import Directory
 from bot.runtime.tasks import Background, Inflight
 from bot.services import Services
@@ -52,10 +51,11 @@ def installation(settings: Settings) -> Installation:
 
 def build_app(settings: Settings, db: Database, clock: Clock | None = None) -> tuple[AsyncApp, Wiring]:
     clock = clock or SystemClock()
-    # One retry on a dropped connection; 429s and 5xx are the outbox's to reschedule, not to sleep on.
+    # One retry on a dropped connection (not for a post: it may have landed; the outbox looks in history);
+    # 429s and 5xx are the outbox's to reschedule, not to sleep on.
     client = AsyncWebClient(
         token=settings.bot_token, base_url=settings.api_url, timeout=SLACK_TIMEOUT_SECONDS,
-        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1)],
+        retry_handlers=[RetryConnectionErrorsButNotPosts(max_retry_count=1)],
     )
     app = AsyncApp(
         client=client,

@@ -158,8 +158,10 @@ _DOCTOR_HINTS = """What to do:
   channel_not_found / not_in_channel: invite the bot to the team's channel (/invite @Handoff), or fix the
     team's channel id (handoff-bot config export/import); then `handoff-bot doctor --retry ID`.
   user_not_found / account_inactive: the person left; reassign their handoffs (/handoff show H-42).
-  unknown: the bot stopped between claiming and confirming a post; check the conversation in Slack,
-    and only if the message is missing, `handoff-bot doctor --retry ID`."""
+  unknown: a post's answer was lost and the bot may not read the conversation back to see whether it
+    went through (missing_scope: reinstall the app from app.yaml for its history scopes; not_in_channel:
+    invite the bot); then `handoff-bot doctor --retry ID` (it looks again before posting). Older rows
+    (no error naming history) were parked by an earlier version: check Slack first, then --retry."""
 
 
 # --- export: the handoffs of a stretch of days as CSV, for revenue operations --------------------------

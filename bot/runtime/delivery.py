@@ -1,43 +1,118 @@
-"""Delivers the outbox to Slack: in order per conversation, retrying what is transient.
+"""Delivers the outbox to Slack: each conversation a lane of its own, in order, retrying what is transient.
 
-A 429 is retried after its Retry-After; 5xx, timeouts and Slack's own transient
-errors back off exponentially; errors that retrying cannot fix are recorded for
-admins (`handoff-bot doctor`) instead of being retried forever.
+Only a conversation's head is claimed, right before it is sent: one slow or hung conversation holds up
+nobody else's, and a process killed mid-post leaves at most one message per conversation in doubt.
+Every Web API call has a deadline. Every post carries its outbox key as Slack message metadata, so a
+post whose answer never came (a timeout, a dropped connection, `internal_error` or a 5xx, a process
+killed mid-call) is looked for in the conversation's history before it is posted again: found, it is
+recorded as sent; not found, it is posted. Never a guess: if history cannot be read (a missing scope,
+a channel the bot is not in) the post is kept as 'unknown' for admins (`handoff-bot doctor`).
+
+A 429 waits for its Retry-After; 5xx, timeouts and Slack's own transient errors back off exponentially;
+errors that retrying cannot fix are recorded for admins instead of being retried forever.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import email.utils
 import logging
-from datetime import timedelta
+import math
+from collections.abc import Awaitable
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.clock import Clock
-from bot.runtime.directory import Directory
 from bot.core.handoff import short_id
 from bot.render.cards import Viewer
 from bot.render.text import Message
-from bot.runtime.tasks import Inflight
 from bot.render.views import render_snapshot, render_view
+from bot.runtime.directory import Directory
+from bot.runtime.tasks import Inflight
 from storage import outbox
 from storage.db import Database
-from storage.models import SlackMessage
 
 log = logging.getLogger("handoff.delivery")
+T = TypeVar("T")
 
 TRANSIENT_ERRORS = frozenset({
     "ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout", "team_added_to_org",
 })
+# Slack's words for "it is possible some aspect of the operation succeeded": the post may be in Slack.
+AMBIGUOUS_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable"})
+NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 MAX_BACKOFF = timedelta(minutes=10)
 CHANNEL_POST_INTERVAL = 1.0
 YIELD_TO_REQUESTS_SECONDS = 0.25
 RECOVERY_EVERY_SECONDS = 30.0  # looking for rows a dead claimer left is for crashes, not every pass
+CALL_DEADLINE_SECONDS = 15.0  # a Web API call, retries included (the session's own timeout is shorter)
+MAX_LANES = 200  # conversations delivered at once
+LANE_SHARE_OF_LEASE = 0.75  # a message's whole delivery (history, render, post) ends within this much of its lease
+METADATA_EVENT_TYPE = "handoff_outbox"
+# History is read from a little before the first unanswered claim: Slack's clock and ours may differ.
+HISTORY_MARGIN = timedelta(minutes=10)
+HISTORY_PAGE = 200
+HISTORY_PAGES = 25
+RETRY_AFTER_DEFAULT_SECONDS = 1.0
+RETRY_AFTER_MAX_SECONDS = MAX_BACKOFF.total_seconds()
 
 
 def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float:
+    """How long a 429 asks to wait: Retry-After is delta-seconds (an integer; a float is taken too) or an
+    HTTP-date. Missing, unparseable, past or non-finite: a second. Never more than MAX_BACKOFF."""
+    if value is None:
+        return RETRY_AFTER_DEFAULT_SECONDS
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return RETRY_AFTER_DEFAULT_SECONDS
+        if when.tzinfo is None:  # an HTTP-date is always GMT
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - now).total_seconds()
+    if not math.isfinite(seconds) or seconds <= 0:
+        return RETRY_AFTER_DEFAULT_SECONDS
+    return min(max(seconds, RETRY_AFTER_DEFAULT_SECONDS), RETRY_AFTER_MAX_SECONDS)
+
+
+def post_metadata(row: Any) -> dict[str, Any]:
+    """Slack message metadata naming the outbox row a post delivers: how history tells whether it went."""
+    return {"event_type": METADATA_EVENT_TYPE, "event_payload": {"key": row.message_key, "outbox_id": row.id}}
+
+
+def carries(message: dict[str, Any], row: Any) -> bool:
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    return (metadata.get("event_type") == METADATA_EVENT_TYPE and payload.get("key") == row.message_key
+            and str(payload.get("outbox_id")) == str(row.id))
+
+
+class RetryConnectionErrorsButNotPosts(AsyncConnectionErrorRetryHandler):
+    """slack_sdk's one retry on a dropped connection, except for chat.postMessage: a post may have landed
+    before the connection dropped, and sending it again blindly could post it twice. The outbox looks
+    in the conversation's history instead."""
+
+    async def _can_retry_async(self, *, state: Any, request: Any, response: Any = None,
+                               error: Exception | None = None) -> bool:
+        if str(request.url).rstrip("/").endswith("chat.postMessage"):
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
+
+
+class _Unreadable(Exception):
+    """History cannot tell whether a post went through (no access, or too much of it to search)."""
 
 
 class Deliverer:
@@ -54,9 +129,12 @@ class Deliverer:
         # Looking for rows a dead claimer left is for crashes: often enough to find them soon after their lease.
         self._recovery_every = min(RECOVERY_EVERY_SECONDS, lease_seconds / 2)
         self._wake = asyncio.Event()
-        self._last_post: dict[str, float] = {}
+        self._stop: asyncio.Event | None = None
+        self._next_post: dict[str, float] = {}  # channel -> when (loop time) it may be posted to again
+        self._dm_channels: dict[str, str] = {}  # user -> the bot's DM channel with them
         # Seconds between posts to one channel (Slack asks ~1/s); the local stand-in has no such limit.
         self.channel_post_interval = CHANNEL_POST_INTERVAL
+        self.call_deadline = CALL_DEADLINE_SECONDS
         self._inflight = inflight or Inflight()
         self._last_recovery = float("-inf")
         self._lock = asyncio.Lock()
@@ -65,12 +143,13 @@ class Deliverer:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
         while not stop.is_set():
+            self._wake.clear()  # before the pass: a kick during it is seen after it
             try:
                 await self.deliver_due()
             except Exception:  # the loop must outlive a bad row or a database hiccup
                 log.exception("outbox delivery pass failed")
-            self._wake.clear()
             waiter = asyncio.ensure_future(self._wake.wait())
             stopper = asyncio.ensure_future(stop.wait())
             await asyncio.wait({waiter, stopper}, timeout=self._poll, return_when=asyncio.FIRST_COMPLETED)
@@ -78,57 +157,96 @@ class Deliverer:
             stopper.cancel()
 
     async def deliver_due(self) -> int:
-        """Deliver everything due now, conversation heads first; returns how many were settled."""
-        settled = 0
+        """Deliver what is due, each conversation in its own lane, until no lane has anything due;
+        returns how many messages were settled (sent, skipped or given up).
+
+        A lane's message is claimed right before it is sent and settled as soon as it is done (with the
+        next heads claimed in the same transaction): a lane never waits for a slower one, and a message
+        owed meanwhile (a kick) or falling due (the poll) is claimed while slow lanes are still out."""
         async with self._lock:
-            while True:
-                # Slack waits 3 s for an answer and not at all for a post: answers go first.
-                await self._inflight.quiet(YIELD_TO_REQUESTS_SECONDS)
-                loop = asyncio.get_running_loop()
-                recover = loop.time() - self._last_recovery >= self._recovery_every
-                runs = await self._db.run(outbox.claim_due, self._clock.now(), recover=recover, lease=self._lease)
-                if recover:
-                    self._last_recovery = loop.time()
-                if not runs:
-                    return settled
-                outcomes: list[outbox.Outcome] = []
-                posted: dict[str, SlackMessage] = {}
-                results = await asyncio.gather(*(self._deliver_run(run, outcomes, posted) for run in runs))
-                # One transaction records the whole pass: the writer is shared with every listener.
-                await self._db.run(outbox.settle, outcomes)
-                settled += sum(results)
-                if not any(results):  # all rescheduled: nothing behind them may go yet
-                    return settled
+            loop = asyncio.get_running_loop()
+            lanes: dict[asyncio.Task[outbox.Outcome], str] = {}
+            done: list[outbox.Outcome] = []
+            settled = 0
+            try:
+                while True:
+                    waiting: set[str] = set()
+                    if self._stop is not None and self._stop.is_set():  # shutting down: finish, claim nothing
+                        await self._db.run(outbox.settle, done)
+                    else:
+                        # Slack waits 3 s for an answer and not at all for a post: answers go first.
+                        await self._inflight.quiet(YIELD_TO_REQUESTS_SECONDS)
+                        self._wake.clear()
+                        recover = loop.time() - self._last_recovery >= self._recovery_every
+                        now = loop.time()
+                        self._next_post = {c: at for c, at in self._next_post.items() if at > now}
+                        claim = await self._db.run(
+                            outbox.claim_due, self._clock.now(), limit=MAX_LANES - len(lanes),
+                            skip=set(self._next_post), recover=recover, lease=self._lease, settle_first=done)
+                        if recover:
+                            self._last_recovery = loop.time()
+                        waiting = claim.waiting
+                        for d in claim.deliveries:
+                            task = loop.create_task(self._lane(d), name=f"outbox:{d.row.conversation}")
+                            lanes[task] = d.row.conversation
+                    settled += sum(o.status != "pending" for o in done)
+                    done = []
+                    if not lanes and not waiting:
+                        return settled
+                    timeout = self._poll
+                    if waiting:  # a paced channel's next message: claim it as soon as the channel may be posted to
+                        timeout = min(timeout, max(0.0, min(self._next_post[c] for c in waiting) - loop.time()))
+                    woken = loop.create_task(self._wake.wait())
+                    try:
+                        finished, _ = await asyncio.wait({*lanes, woken}, timeout=timeout,
+                                                         return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        woken.cancel()
+                    for task in finished:
+                        if task in lanes:
+                            del lanes[task]
+                            done.append(task.result())
+            except Exception:
+                # The database failed us: let the lanes out finish and record what they did if it can.
+                # Whatever stays claimed is looked at again when its lease runs out (posts in history first).
+                if lanes:
+                    results = await asyncio.gather(*lanes, return_exceptions=True)
+                    done += [r for r in results if isinstance(r, outbox.Outcome)]
+                    lanes.clear()
+                with contextlib.suppress(Exception):
+                    await self._db.run(outbox.settle, done)
+                raise
+            finally:
+                for task in lanes:  # cancelled (shutdown): those rows stay claimed until their lease runs out
+                    task.cancel()
 
-    async def _deliver_run(self, run: list[outbox.Delivery], outcomes: list[outbox.Outcome],
-                           posted: dict[str, SlackMessage]) -> int:
-        """One conversation's messages, in order; the first one rescheduled holds back the rest."""
-        for i, d in enumerate(run):
-            # A message posted earlier in this pass is what a later edit or thread reply refers to.
-            if d.target is None and d.row.op == "update":
-                d.target = posted.get(d.row.message_key)
-            if d.thread is None and d.row.thread_key:
-                d.thread = posted.get(d.row.thread_key)
-            if not await self._deliver(d, outcomes, posted):
-                for rest in run[i + 1:]:  # released unattempted, behind the one that must wait
-                    rest.row.attempts -= 1
-                    outcomes.append(outbox.Outcome(rest.row, "pending", at=rest.row.created_at))
-                return i
-        return len(run)
+    async def _lane(self, d: outbox.Delivery) -> outbox.Outcome:
+        # Done well inside the claim's lease, or another copy of the bot could take the message over meanwhile.
+        try:
+            return await asyncio.wait_for(self._deliver(d), self._lease.total_seconds() * LANE_SHARE_OF_LEASE)
+        except TimeoutError as error:
+            return self._network_error(d, f"{short_id(d.row.handoff_id)} " if d.row.handoff_id else "", error,
+                                       ambiguous=True)
+        except Exception as error:  # a bug must not leave the row claimed: treat it like a lost answer
+            log.exception("delivering outbox #%s failed unexpectedly", d.row.id)
+            return outbox.Outcome(d.row, "pending", error=f"internal: {type(error).__name__}",
+                                  at=self._clock.now() + backoff(d.row.attempts),
+                                  unconfirmed_since=self._unconfirmed(d, ambiguous=True))
 
-    async def _deliver(self, d: outbox.Delivery, outcomes: list[outbox.Outcome],
-                       posted: dict[str, SlackMessage]) -> bool:
-        """True when the row is settled (sent, skipped or dead), False when rescheduled."""
+    async def _call(self, call: Awaitable[T]) -> T:
+        """Every Web API call has a deadline: one slow answer holds up only its own lane."""
+        return await asyncio.wait_for(call, self.call_deadline)
+
+    async def _deliver(self, d: outbox.Delivery) -> outbox.Outcome:
+        """Send one message; the outcome is sent, skipped or dead (settled), pending (again later) or unknown."""
         row = d.row
         label = f"{short_id(row.handoff_id)} " if row.handoff_id else ""
         if row.op == "update" and d.target is None:
-            outcomes.append(outbox.Outcome(row, "skipped", error="no posted message to update"))
-            return True
+            return outbox.Outcome(row, "skipped", error="no posted message to update")
         if row.payload is not None and row.view == "snapshot":
             message: Message | None = render_snapshot(row.payload)
         elif d.handoff is None:
-            outcomes.append(outbox.Outcome(row, "dead", error="the record is gone"))
-            return True
+            return outbox.Outcome(row, "dead", error="the record is gone")
         else:
             person = row.conversation[:1] in "UW"
             tz = await self._directory.tz(row.conversation, d.team_tz) if person else (d.team_tz or self._default_tz)
@@ -137,64 +255,135 @@ class Deliverer:
                                       viewer=Viewer(row.conversation, tz, self._clock.now()), payload=row.payload)
             except Exception:  # a rendering bug must not wedge the conversation behind it
                 log.exception("%scould not render %s", label, row.view)
-                outcomes.append(outbox.Outcome(row, "dead", error="render failed"))
-                return True
+                return outbox.Outcome(row, "dead", error="render failed")
         if message is None:
-            outcomes.append(outbox.Outcome(row, "skipped", error="settled before it was sent"))
-            return True
+            return outbox.Outcome(row, "skipped", error="settled before it was sent")
+        if row.op == "update":
+            assert d.target is not None
+            try:
+                response = await self._call(self._client.chat_update(
+                    channel=d.target.channel, ts=d.target.ts, text=message.text, blocks=message.blocks))
+            except SlackApiError as error:
+                return self._failed(d, label, error, ambiguous=False)  # an edit is safe to make twice
+            except NETWORK_ERRORS as error:
+                return self._network_error(d, label, error, ambiguous=False)
+            return outbox.Outcome(row, "sent", channel=response["channel"], ts=response["ts"], at=self._clock.now())
+        if d.unconfirmed_since is not None:  # an earlier attempt's answer never came: is it in Slack?
+            found = await self._look_up(d, label)
+            if found is not None:
+                return found
+        self._paced(row.conversation)
         try:
-            if row.op == "post":
-                await self._pace(row.conversation)
-                response = await self._client.chat_postMessage(
-                    channel=row.conversation, text=message.text, blocks=message.blocks,
-                    thread_ts=d.thread.ts if d.thread else None, unfurl_links=False, unfurl_media=False,
-                )
-            else:
-                assert d.target is not None
-                response = await self._client.chat_update(
-                    channel=d.target.channel, ts=d.target.ts, text=message.text, blocks=message.blocks,
-                )
+            response = await self._call(self._client.chat_postMessage(
+                channel=row.conversation, text=message.text, blocks=message.blocks,
+                thread_ts=d.thread.ts if d.thread else None, unfurl_links=False, unfurl_media=False,
+                metadata=post_metadata(row)))
         except SlackApiError as error:
-            return await self._failed(row, label, error, outcomes)
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
-            at = self._clock.now() + backoff(row.attempts)
-            log.warning("%s%s %s to %s: network error %s; retrying at %s", label, row.op, row.view,
-                        row.conversation, type(error).__name__, at.isoformat())
-            outcomes.append(outbox.Outcome(row, "pending", error=f"network: {type(error).__name__}", at=at))
-            return False
-        outcomes.append(outbox.Outcome(row, "sent", channel=response["channel"], ts=response["ts"],
-                                       at=self._clock.now()))
-        if row.op == "post":
-            posted[row.message_key] = SlackMessage(key=row.message_key, handoff_id=row.handoff_id,
-                                                   channel=response["channel"], ts=response["ts"],
-                                                   posted_at=self._clock.now())
-        return True
+            status = error.response.status_code
+            code = error.response.data.get("error") if isinstance(error.response.data, dict) else None
+            return self._failed(d, label, error, ambiguous=status >= 500 or code in AMBIGUOUS_ERRORS)
+        except NETWORK_ERRORS as error:  # a timeout or a dropped connection: the post may have landed
+            return self._network_error(d, label, error, ambiguous=True)
+        return outbox.Outcome(row, "sent", channel=response["channel"], ts=response["ts"], at=self._clock.now())
 
-    async def _pace(self, conversation: str) -> None:
-        """About one post a second per channel, as Slack asks; DMs are one person's and not paced."""
-        if conversation[:1] not in "CG":
-            return
-        loop = asyncio.get_running_loop()
-        wait = self._last_post.get(conversation, 0.0) + self.channel_post_interval - loop.time()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        self._last_post[conversation] = loop.time()
+    def _paced(self, conversation: str) -> None:
+        """About one post a second per channel, as Slack asks (the next claim waits for it); DMs are not paced."""
+        if conversation[:1] in "CG":
+            self._next_post[conversation] = asyncio.get_running_loop().time() + self.channel_post_interval
 
-    async def _failed(self, row, label: str, error: SlackApiError, outcomes: list[outbox.Outcome]) -> bool:
+    @staticmethod
+    def _unconfirmed(d: outbox.Delivery, *, ambiguous: bool) -> datetime | None:
+        """Since when the post may be in Slack: from this claim if its answer is in doubt, else as before."""
+        if d.row.op != "post":
+            return None
+        return (d.unconfirmed_since or d.claimed_at) if ambiguous else d.unconfirmed_since
+
+    async def _look_up(self, d: outbox.Delivery, label: str) -> outbox.Outcome | None:
+        """Whether an earlier attempt put this post in Slack, from the conversation's history (the thread's
+        replies for a reply): the outcome if it did or if history cannot say, None if it is not there."""
+        row = d.row
+        assert d.unconfirmed_since is not None
+        oldest = f"{(d.unconfirmed_since - HISTORY_MARGIN).timestamp():.6f}"
+        try:
+            channel = await self._history_channel(row.conversation)
+            ts = await self._find(row, channel, d.thread.ts if d.thread else None, oldest)
+        except SlackApiError as error:
+            status = error.response.status_code
+            code = (error.response.data.get("error") if isinstance(error.response.data, dict) else None) \
+                or f"http_{status}"
+            if status == 429 or status >= 500 or code in TRANSIENT_ERRORS:
+                return self._failed(d, label, error, ambiguous=True)
+            return self._unknown(d, label, f"history unreadable: {code}")
+        except _Unreadable as error:
+            return self._unknown(d, label, str(error))
+        except NETWORK_ERRORS as error:
+            return self._network_error(d, label, error, ambiguous=True)
+        if ts is None:
+            log.info("%s%s to %s: not in Slack after an unanswered attempt; posting it", label, row.view,
+                     row.conversation)
+            return None
+        log.warning("%s%s to %s was in Slack already (ts %s): recorded, not posted again", label, row.view,
+                    row.conversation, ts)
+        return outbox.Outcome(row, "sent", channel=channel, ts=ts, at=self._clock.now())
+
+    def _unknown(self, d: outbox.Delivery, label: str, why: str) -> outbox.Outcome:
+        log.error("%s%s to %s: cannot tell whether an unanswered post went through (%s); kept for "
+                  "`handoff-bot doctor`", label, d.row.view, d.row.conversation, why)
+        return outbox.Outcome(d.row, "unknown", error=why, unconfirmed_since=d.unconfirmed_since)
+
+    async def _history_channel(self, conversation: str) -> str:
+        """Where a post to `conversation` lives: a DM's channel id for a person (conversations.open)."""
+        if conversation[:1] not in "UW":
+            return conversation
+        if conversation not in self._dm_channels:
+            opened = await self._call(self._client.conversations_open(users=conversation))
+            self._dm_channels[conversation] = opened["channel"]["id"]
+        return self._dm_channels[conversation]
+
+    async def _find(self, row: Any, channel: str, thread_ts: str | None, oldest: str) -> str | None:
+        """The ts of the message carrying this row's metadata, or None when there is none."""
+        cursor = None
+        for _ in range(HISTORY_PAGES):
+            args: dict[str, Any] = dict(channel=channel, oldest=oldest, include_all_metadata=True,
+                                        limit=HISTORY_PAGE, cursor=cursor)
+            page = await self._call(self._client.conversations_replies(ts=thread_ts, **args) if thread_ts
+                                    else self._client.conversations_history(**args))
+            for message in page.get("messages") or []:
+                if carries(message, row):
+                    return str(message["ts"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+        raise _Unreadable(f"history too long to search ({HISTORY_PAGES * HISTORY_PAGE}+ messages since the attempt)")
+
+    def _network_error(self, d: outbox.Delivery, label: str, error: BaseException, *,
+                       ambiguous: bool) -> outbox.Outcome:
+        row = d.row
+        at = self._clock.now() + backoff(row.attempts)
+        timed_out = isinstance(error, asyncio.TimeoutError)
+        kind = "no answer in time" if timed_out else f"network error {type(error).__name__}"
+        log.warning("%s%s %s to %s: %s; %s at %s", label, row.op, row.view, row.conversation, kind,
+                    "looking in history, then retrying" if ambiguous and row.op == "post" else "retrying",
+                    at.isoformat())
+        return outbox.Outcome(row, "pending", error=f"network: {type(error).__name__}", at=at,
+                              unconfirmed_since=self._unconfirmed(d, ambiguous=ambiguous))
+
+    def _failed(self, d: outbox.Delivery, label: str, error: SlackApiError, *, ambiguous: bool) -> outbox.Outcome:
+        row = d.row
         status = error.response.status_code
         # A 5xx from a proxy or load balancer has a non-JSON body: slack_sdk leaves it as a str.
         data = error.response.data if isinstance(error.response.data, dict) else {}
         code = data.get("error") or f"http_{status}"
+        unconfirmed = self._unconfirmed(d, ambiguous=ambiguous)
         if status == 429 or code == "ratelimited":
-            retry_after = int(error.response.headers.get("Retry-After", error.response.headers.get("retry-after", 1)))
-            at = self._clock.now() + timedelta(seconds=max(retry_after, 1))
+            headers = error.response.headers or {}
+            value = next((str(v) for k, v in headers.items() if k.lower() == "retry-after"), None)
+            at = self._clock.now() + timedelta(seconds=retry_after_seconds(value, self._clock.now()))
         elif status >= 500 or code in TRANSIENT_ERRORS:
             at = self._clock.now() + backoff(row.attempts)
         else:
             log.error("%s%s %s to %s failed for good: %s", label, row.op, row.view, row.conversation, code)
-            outcomes.append(outbox.Outcome(row, "dead", error=code))
-            return True
+            return outbox.Outcome(row, "dead", error=code)
         log.warning("%s%s %s to %s failed (%s); retrying at %s", label, row.op, row.view, row.conversation,
                     code, at.isoformat())
-        outcomes.append(outbox.Outcome(row, "pending", error=code, at=at))
-        return False
+        return outbox.Outcome(row, "pending", error=code, at=at, unconfirmed_since=unconfirmed)

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import uvicorn
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -18,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.runtime.app import Wiring
+from bot.runtime.intake import FrontDoor
 from bot.runtime.ticker import Ticker
 
 log = logging.getLogger("handoff.server")
@@ -38,7 +38,9 @@ class Workers:
     async def start(self) -> None:
         # One connection pool for every Slack call (Bolt's per-request clients share it): a TCP and TLS
         # handshake per call would cost more than the call.
-        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64))
+        # slack_sdk applies its timeout only to sessions it makes itself: this one carries it (aiohttp's is 300 s).
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64),
+                                              timeout=aiohttp.ClientTimeout(total=self.wiring.slack.timeout))
         self.wiring.slack.session = self._session
         self._stop = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self.wiring.deliverer.run(self._stop), name="outbox")
@@ -69,13 +71,13 @@ class Workers:
 
 
 def build_http(app: AsyncApp, wiring: Wiring) -> Starlette:
-    handler = AsyncSlackRequestHandler(app)
+    front_door = FrontDoor(app, wiring.settings.signing_secret)  # size, signature and shape before Bolt
     workers = Workers(wiring)
 
     async def events(request: Request) -> Response:
         wiring.inflight.count += 1
         try:
-            return await handler.handle(request)
+            return await front_door.handle(request)
         finally:
             wiring.inflight.count -= 1
 

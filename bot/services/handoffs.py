@@ -27,6 +27,7 @@ from bot.core.lifecycle import (
     submit,
 )
 from bot.core.refs import HandoffRef
+from bot.core.slack_ids import is_user
 from bot.core.teams import TeamPolicy
 from bot.services.context import Context
 from storage import handoffs as store
@@ -103,7 +104,8 @@ class Handoffs:
         team = await self.team_for(sdr_id) or (await self.team_for(form.ae_id) if form.ae_id else None)
         zone = team.tz if team else None  # when Slack does not know someone's zone, their team's
         sdr = await self.ctx.people.person(sdr_id, zone)
-        ae = await self.ctx.people.person(form.ae_id, zone) if form.ae_id else None
+        # An id not of Slack's shape is refused by the form's rules; never looked up.
+        ae = await self.ctx.people.person(form.ae_id, zone) if is_user(form.ae_id) else None
         now = self.ctx.clock.now()
         valid = validate_submission(form, sdr=sdr, ae=ae, now=now, policy=self.ctx.installation.policy_for(team))
         if isinstance(valid, Invalid):

@@ -93,6 +93,15 @@ def _bot_message(text: Any, blocks: list[dict[str, Any]] | None, ts: str) -> dic
     }
 
 
+def _check_metadata(metadata: Any) -> dict[str, Any]:
+    """Slack message metadata: an event_type and an event_payload object, kept with the message."""
+    if not isinstance(metadata, dict):  # not JSON, or not an object
+        raise ApiError("invalid_metadata_format")
+    if not isinstance(metadata.get("event_type"), str) or not isinstance(metadata.get("event_payload"), dict):
+        raise ApiError("invalid_metadata_schema")
+    return {"event_type": metadata["event_type"], "event_payload": copy.deepcopy(metadata["event_payload"])}
+
+
 def chat_post_message(s: Messages, args: dict[str, Any]) -> dict[str, Any]:
     channel, dm_user = s._resolve_channel(args.get("channel"))
     blocks = check_message_content(args)
@@ -104,7 +113,7 @@ def chat_post_message(s: Messages, args: dict[str, Any]) -> dict[str, Any]:
     if args.get("attachments"):
         message["attachments"] = args["attachments"]
     if args.get("metadata"):
-        message["metadata"] = args["metadata"]
+        message["metadata"] = _check_metadata(args["metadata"])
     s.messages[(channel, ts)] = {"channel": channel, **message}
     s._emit(
         "message", dm_user or channel, channel=channel, ts=ts,

@@ -19,10 +19,11 @@ class _FailRule:
     method: str
     status: int
     remaining: int
-    retry_after: int | None
+    retry_after: int | float | str | None  # a 429's Retry-After header, as is (seconds, an HTTP-date, garbage)
     error: str | None
     delay: float
     channel: str | None = None  # only calls to this channel (or user, for a DM) fail
+    hold: str | None = None  # "applied": done, answer held; "lost": never done, answer held; "cut": done, no answer
 
 
 @dataclass
@@ -30,6 +31,7 @@ class _State:
     calls: list[RecordedCall] = field(default_factory=list)
     events: list[StandInEvent] = field(default_factory=list)
     rules: list[_FailRule] = field(default_factory=list)
+    held: int = 0  # calls whose answer is being held right now
 
 
 class StandInCore:
@@ -47,6 +49,7 @@ class StandInCore:
         self._ids = itertools.count(1)
         self._last_ts_us = 0
         self._loop: asyncio.AbstractEventLoop | None = None  # the server's loop, while it runs
+        self._holding: list[asyncio.Event] = []  # one per held answer; set (on the server's loop) by release()
 
     @property
     def url(self) -> str:
@@ -115,7 +118,7 @@ class StandInCore:
         *,
         status: int | None = None,
         times: int = 1,
-        retry_after: int | None = None,
+        retry_after: int | float | str | None = None,
         error: str | None = None,
         delay: float = 0.0,
         channel: str | None = None,
@@ -123,7 +126,8 @@ class StandInCore:
         """Make the next ``times`` calls to ``method`` fail.
 
         error= answers HTTP 200 ``{"ok": false, "error": error}``; retry_after
-        (or status=429) answers 429 ratelimited; otherwise status (default 500).
+        (or status=429) answers 429 ratelimited, with ``Retry-After: <retry_after>`` as given
+        (a string goes out as is: an HTTP-date, or garbage); otherwise status (default 500).
         A bare ``delay`` only slows the answer down, which is enough to trip a
         client timeout.
         """
@@ -138,6 +142,54 @@ class StandInCore:
                 status = 500
         with self._lock:
             self._state.rules.append(_FailRule(method, status, times, retry_after, error, delay, channel))
+
+    def hold(self, method: str, *, applied: bool, times: int = 1, channel: str | None = None) -> None:
+        """Hold the answer to the next ``times`` calls to ``method`` until ``release()`` (or ``stop()``).
+
+        applied=True: the call takes effect at once (a post is in the channel, recorded as an ok call)
+        and only its answer is held, as when Slack did the work and the answer was lost. applied=False:
+        the call never takes effect, as when it got no further than Slack's front door; released, it is
+        answered 503 and recorded so. ``wait_held()`` says when a call is being held."""
+        with self._lock:
+            self._state.rules.append(_FailRule(method, 0, times, None, None, 0.0, channel,
+                                               "applied" if applied else "lost"))
+
+    def cut(self, method: str, *, times: int = 1, channel: str | None = None) -> None:
+        """The next ``times`` calls take effect, then the connection is closed without an answer."""
+        with self._lock:
+            self._state.rules.append(_FailRule(method, 0, times, None, None, 0.0, channel, "cut"))
+
+    def wait_held(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Block until ``count`` calls are being held."""
+        deadline = time.monotonic() + timeout
+        with self._recorded:
+            while self._state.held < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"expected {count} held call(s) within {timeout}s, have {self._state.held}")
+                self._recorded.wait(left)
+
+    def release(self) -> None:
+        """Let every answer held now go out."""
+        loop = self._loop
+        with self._lock:
+            holding, self._holding = self._holding, []
+        if loop is not None and not loop.is_closed():
+            for event in holding:
+                loop.call_soon_threadsafe(event.set)
+
+    async def _held(self) -> None:
+        """Wait, on the server's loop, until release()."""
+        event = asyncio.Event()
+        with self._recorded:
+            self._holding.append(event)
+            self._state.held += 1
+            self._recorded.notify_all()
+        try:
+            await event.wait()
+        finally:
+            with self._lock:
+                self._state.held = max(0, self._state.held - 1)  # reset() may have started a new count
 
     def _take_rule(self, method: str, channel: object = None) -> _FailRule | None:
         with self._lock:

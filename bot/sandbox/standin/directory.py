@@ -28,6 +28,10 @@ class Directory(StandInCore):
         super().__init__(token, host, port)
         self._users: dict[str, _User] = {}
         self._channels: dict[str, str] = {}  # id -> name
+        self._private: set[str] = set()  # private channels (history needs groups:history)
+        self._outside: set[str] = set()  # channels the bot is not a member of (posts via chat:write.public)
+        # The bot token's scopes; None grants every scope the stand-in checks (conversations.* for now).
+        self.scopes: frozenset[str] | None = None
         # Slack bots always see their own user and #general.
         self.add_user(BOT_USER_ID, name="handoff", real_name="Handoff", is_bot=True)
         self.add_channel("C_GENERAL", name="general")
@@ -45,9 +49,16 @@ class Directory(StandInCore):
         with self._lock:
             self._users[user_id] = _User(user_id, name, real_name or name, tz, is_bot, deleted, email)
 
-    def add_channel(self, channel_id: str, name: str) -> None:
+    def add_channel(self, channel_id: str, name: str, *, private: bool = False, is_member: bool = True) -> None:
+        """is_member=False: the bot may post (chat:write.public) but not read history (not_in_channel)."""
         with self._lock:
             self._channels[channel_id] = name
+            (self._private.add if private else self._private.discard)(channel_id)
+            (self._outside.discard if is_member else self._outside.add)(channel_id)
+
+    def _require_scope(self, scope: str) -> None:
+        if self.scopes is not None and scope not in self.scopes:
+            raise ApiError("missing_scope", needed=scope, provided=",".join(sorted(self.scopes)))
 
     def user_names(self) -> dict[str, str]:
         """user id -> display name, handy for the transcript renderer."""

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from .auth import auth_test
 from .chat import Messages, chat_get_permalink, chat_post_ephemeral, chat_post_message, chat_update
-from .conversations import conversations_open
+from .conversations import conversations_history, conversations_open, conversations_replies
 from .files import Files, files_complete_upload_external, files_get_upload_url_external
 from .socket_mode import SocketMode
 from .users import users_info
@@ -85,6 +85,7 @@ class SlackStandIn(Views, Messages, SocketMode, Files):
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return
+        self.release()  # held answers go out, so the server can shut down
         if self._runner is not None:
             asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
@@ -115,15 +116,18 @@ class SlackStandIn(Views, Messages, SocketMode, Files):
         args.pop("token", None)
 
         rule = self._take_rule(method, args.get("channel"))
-        if rule is not None:
+        if rule is not None and rule.hold == "lost":  # never done; the answer comes when released, a 503
+            await self._held()
+            self._record(method, args, 503, {"ok": False, "error": "http_503"})
+            return web.Response(status=503, text="Service Unavailable")
+        if rule is not None and rule.hold is None:
             if rule.delay > 0:
                 await asyncio.sleep(rule.delay)
             if rule.status == 429:
                 body = {"ok": False, "error": "ratelimited"}
                 self._record(method, args, 429, body)
-                return web.json_response(
-                    body, status=429, headers={"Retry-After": str(rule.retry_after or 1)}
-                )
+                retry_after = "1" if rule.retry_after is None else str(rule.retry_after)
+                return web.json_response(body, status=429, headers={"Retry-After": retry_after})
             if rule.error is not None:
                 body = {"ok": False, "error": rule.error}
                 self._record(method, args, rule.status, body)
@@ -133,11 +137,22 @@ class SlackStandIn(Views, Messages, SocketMode, Files):
                 self._record(method, args, rule.status, body)
                 return web.Response(status=rule.status, text="Internal Server Error")
 
+        if method == "apps.connections.open" and token:
+            return self._apps_connections_open(method, args, token)
+        response = self._answer(method, args, token)
+        self._record(method, args, 200, response)
+        if rule is not None and rule.hold == "cut":  # done, and the connection drops before the answer
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=200)  # written to nobody
+        if rule is not None and rule.hold == "applied":  # done; the answer is held
+            await self._held()
+        return web.json_response(response)
+
+    def _answer(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         try:
             if not token:
                 raise ApiError("not_authed")
-            if method == "apps.connections.open":
-                return self._apps_connections_open(method, args, token)
             if self.app_token is not None and token == self.app_token:
                 raise ApiError("not_allowed_token_type")  # app-level tokens only open sockets
             if token != self.token:
@@ -147,13 +162,12 @@ class SlackStandIn(Views, Messages, SocketMode, Files):
                 raise ApiError("unknown_method")
             with self._lock:
                 response = handler(self, args)
-            response = {"ok": True, **response}
+            return {"ok": True, **response}
         except ApiError as exc:
-            response = {"ok": False, "error": exc.error}
+            response = {"ok": False, "error": exc.error, **exc.fields}
             if exc.messages:
                 response["response_metadata"] = {"messages": exc.messages}
-        self._record(method, args, 200, response)
-        return web.json_response(response)
+            return response
 
 
 # Every Web API method the stand-in answers (apps.connections.open aside: it takes the app-level token).
@@ -163,7 +177,9 @@ _HANDLERS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] =
     "chat.update": chat_update,
     "chat.postEphemeral": chat_post_ephemeral,
     "chat.getPermalink": chat_get_permalink,
+    "conversations.history": conversations_history,
     "conversations.open": conversations_open,
+    "conversations.replies": conversations_replies,
     "files.getUploadURLExternal": files_get_upload_url_external,
     "files.completeUploadExternal": files_complete_upload_external,
     "users.info": users_info,

@@ -14,10 +14,11 @@ _JSON_ARGS = ("blocks", "attachments", "view", "metadata")
 class ApiError(Exception):
     """Raised inside a handler to answer ``{"ok": false, "error": ...}``."""
 
-    def __init__(self, error: str, *messages: str) -> None:
+    def __init__(self, error: str, *messages: str, **fields: Any) -> None:
         super().__init__(error)
         self.error = error
         self.messages = list(messages)
+        self.fields = fields  # beside "error", as Slack adds them (missing_scope: needed, provided)
 
 
 def missing(name: str) -> ApiError:

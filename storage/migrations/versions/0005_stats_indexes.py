@@ -1,7 +1,7 @@
 """The numbers: indexes that keep a team's stats fast over a long history, and the scheduler's heartbeat.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0003
 
 - audit_event (action, at): a period's accepts and rejects without reading every audit line.
 - handoff (team_id, created_at) and (team_id, updated_at): a team's handoffs of a period, not its whole history.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -22,7 +22,9 @@ from bot.services import Services
 from handlers.middleware import Later
 
 log = logging.getLogger("handoff.home")
-_CHARTS: OrderedDict[tuple[object, ...], str] = OrderedDict()  # the trend's figures -> its uploaded file id
+# The trend's figures -> the id of its uploaded chart, per workspace (Slack's address and the bot's token: a
+# file id means nothing to another workspace, or to another stand-in in the tests).
+_CHARTS: OrderedDict[tuple[object, ...], str] = OrderedDict()
 _CHARTS_KEPT = 256
 
 
@@ -49,16 +51,16 @@ async def home_paged(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
     await publish_home(services, client, later, body["user"]["id"], page)
 
 
-def _chart_key(home: HomePage) -> tuple[object, ...] | None:
+def _chart_key(client: AsyncWebClient, home: HomePage) -> tuple[object, ...] | None:
     if home.team is None or not any(w.submitted or w.accepted for w in home.team.trend):
         return None
-    return (home.team.scope, *home.team.trend)
+    return (client.base_url, client.token, home.team.scope, *home.team.trend)
 
 
 async def publish_home(services: Services, client: AsyncWebClient, later: Later, user: str, page: int) -> None:
     try:
         home = await services.stats.home(user, page)
-        key = _chart_key(home)
+        key = _chart_key(client, home)
         if key is not None and key in _CHARTS:
             home = replace(home, chart_file=_CHARTS[key])
         await client.views_publish(user_id=user, view=home_view(home))

@@ -18,6 +18,7 @@ from bot.core.home import HomePage
 from bot.core.slack_ids import is_user
 from bot.render.chart import trend_png
 from bot.render.home import HOME_NEXT, HOME_PREV, home_view
+from bot.render.stats import scope_title
 from bot.services import Services
 from handlers.middleware import Later
 
@@ -74,7 +75,7 @@ async def publish_home(services: Services, client: AsyncWebClient, later: Later,
 async def _with_chart(client: AsyncWebClient, user: str, home: HomePage, key: tuple[object, ...]) -> None:
     assert home.team is not None
     try:
-        png = trend_png(home.team.trend, f"Handoffs per week · {home.team.scope}")
+        png = trend_png(home.team.trend, f"Handoffs per week · {scope_title(home.team.scope)}")
         uploaded = await client.files_upload_v2(file=png, filename="handoff-trend.png", title="Weekly trend",
                                                 alt_txt="Handoffs submitted and accepted per week")
         file_id = str(uploaded["file"]["id"])

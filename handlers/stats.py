@@ -16,7 +16,7 @@ from bot.render.chart import trend_png
 from bot.render.home import LIST_NEXT, LIST_PREV, list_message
 from bot.render.replies import usage
 from bot.render.spreadsheet import to_csv
-from bot.render.stats import stats_message
+from bot.render.stats import scope_title, stats_message
 from bot.render.text import Message
 from bot.services import Services
 from bot.services.stats import Answer, Refused, parse_request
@@ -55,16 +55,12 @@ async def _send_chart(client: AsyncWebClient, user: str, answer: Answer) -> None
     if not any(w.submitted or w.accepted for w in stats.trend):
         return  # an empty chart says nothing
     try:
-        png = trend_png(stats.trend, f"Handoffs per week · {_plain(stats.scope)}")
+        png = trend_png(stats.trend, f"Handoffs per week · {scope_title(stats.scope)}")
         await client.files_upload_v2(channel=await dm_channel(client, user), file=png, filename="handoff-trend.png",
                                      title="Handoffs per week", alt_txt="Handoffs submitted and accepted per week",
                                      initial_comment=f"Weekly trend for {stats.scope}")
     except Exception as error:  # the figures were answered; a lost chart is logged, not raised
         log.warning("could not send the trend chart to %s: %s", user, error)
-
-
-def _plain(scope: str) -> str:
-    return "one person" if scope.startswith("<@") else scope
 
 
 async def export_command(services: Services, later: Later, ack: AsyncAck, client: AsyncWebClient, user: str,

@@ -91,7 +91,7 @@ def stats_blocks(stats: Stats, tz: str, *, compare: bool = True, limit: int = 45
     period = stats.period
     end = period.end - timedelta(microseconds=1)
     blocks: list = [
-        HeaderBlock(text=clip(f"Numbers · {_plain(stats.scope)} · {period.name}", HEADER_MAX)),
+        HeaderBlock(text=clip(f"Numbers · {scope_title(stats.scope)} · {period.name}", HEADER_MAX)),
         ContextBlock(elements=[_md(f"{_day(period.start, tz)} – {_day(end, tz)} · compared with "
                                    f"{_day(period.previous_start, tz)} – "
                                    f"{_day(period.previous_end - timedelta(microseconds=1), tz)} · now "
@@ -111,8 +111,8 @@ def stats_blocks(stats: Stats, tz: str, *, compare: bool = True, limit: int = 45
     return [b.to_dict() for b in blocks][:limit]
 
 
-def _plain(scope: str) -> str:
-    """A header is plain text: a mention there would show as its raw id."""
+def scope_title(scope: str) -> str:
+    """A header (or a chart's title) is plain text: a mention there would show as its raw id."""
     return "one person" if scope.startswith("<@") else scope
 
 

@@ -28,6 +28,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ack_latency.py
 	$(BIN)/python bench/scheduler_tick.py
+	$(BIN)/python bench/stats.py
 
 run: $(STAMP)
 	$(BIN)/handoff-bot run

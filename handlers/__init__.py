@@ -14,6 +14,7 @@ from handlers import (
     outcome,
     reassign,
     sdr_actions,
+    stats,
     team_admin,
 )
 
@@ -21,5 +22,5 @@ from handlers import (
 def register(app: AsyncApp, services: Services, later: middleware.Later) -> None:
     app.error(errors.listener_failed)
     app.middleware(middleware.provide(services, later))
-    for surface in (command, handoff_form, decision, reassign, sdr_actions, outcome, home, team_admin):
+    for surface in (command, handoff_form, decision, reassign, sdr_actions, outcome, home, team_admin, stats):
         surface.register(app)

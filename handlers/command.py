@@ -1,4 +1,5 @@
-"""`/handoff`: opens the form at once; `help`, `list`, `show H-42` answer ephemerally; `team` is for admins."""
+"""`/handoff`: opens the form at once; `help`, `list`, `show H-42`, `stats` answer ephemerally; `export` sends a
+CSV; `team` is for admins."""
 from __future__ import annotations
 
 import logging
@@ -14,7 +15,7 @@ from bot.render.modals import new_handoff_modal
 from bot.render.text import Message, escape
 from bot.services import Services
 from bot.services.handoffs import Missing
-from handlers import team_admin
+from handlers import stats, team_admin
 from handlers.middleware import Later
 
 log = logging.getLogger("handoff.command")
@@ -44,9 +45,11 @@ async def handoff_command(ack: AsyncAck, command: dict[str, Any], client: AsyncW
     elif verb == "help":
         await ack(**_ephemeral(replies.help_text()))
     elif verb == "list" and len(words) == 1:
-        handoffs = await services.handoffs.mine(user)
-        tz = await services.ctx.people.tz(user, quick=True) if handoffs else services.ctx.installation.default_tz
-        await ack(**_ephemeral(replies.handoff_list(user, handoffs, tz)))
+        await ack(**_ephemeral(await stats.list_reply(services, user)))
+    elif verb == "stats":
+        await stats.stats_command(services, later, ack, client, user, words[1:])
+    elif verb == "export":
+        await stats.export_command(services, later, ack, client, user, words[1:])
     elif verb == "show" and len(words) == 2 and (handoff_id := parse_short_id(words[1])) is not None:
         await ack(**_ephemeral(await _details(services, user, handoff_id, words[1])))
     elif verb == "show" and len(words) == 2 and re.fullmatch(r"[Hh]-?\d+", words[1]):

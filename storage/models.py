@@ -38,6 +38,10 @@ class HandoffRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_handoff_sdr", "sdr_id", "state"),
         Index("ix_handoff_ae", "ae_id", "state"),
+        Index("ix_handoff_team_created", "team_id", "created_at"),  # a team's period (0005)
+        Index("ix_handoff_team_updated", "team_id", "updated_at"),
+        Index("ix_handoff_sdr_updated", "sdr_id", "updated_at"),  # a person's numbers and Home list (0005)
+        Index("ix_handoff_ae_updated", "ae_id", "updated_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -100,6 +104,7 @@ class HandoffRow(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_action_at", "action", "at"),)  # the numbers' decisions (0005)
 
     id: int | None = Field(default=None, primary_key=True)
     handoff_id: int = Field(foreign_key="handoff.id", index=True)
@@ -194,3 +199,13 @@ class TeamMember(SQLModel, table=True):
     manager_id: str | None = None
     paired_ae_id: str | None = None  # for an SDR: the AE prefilled in the form
     position: int = 0  # order of AEs for round-robin reassignment
+
+
+class Heartbeat(SQLModel, table=True):
+    """When a named job (the scheduler's tick) last ran: the admins' Home shows it (migration 0005)."""
+
+    __tablename__ = "heartbeat"
+
+    name: str = Field(primary_key=True)
+    at: datetime = Field(sa_column=utc_column(False))
+    detail: str | None = Field(default=None, sa_column=Column(Text))

@@ -10,13 +10,16 @@ from bot.render.cards import _record_blocks, _facts_line, status_line
 from bot.render.text import HEADER_MAX, Message, clip, escape, local_time, mention
 
 USAGE = ("Usage: `/handoff` (new handoff) · `/handoff list` · `/handoff show H-42` · `/handoff team [id]` (admins)"
-         " · `/handoff help`")
+         " · `/handoff stats [@person | team] [this week | last 30 days | quarter]` · `/handoff export` · `/handoff help`")
 
 HELP = (
     "*Handoff* hands a qualified prospect from an SDR to an AE.\n"
     "• `/handoff`: open the form; the AE gets a card to *Accept* or *Reject*.\n"
     "• `/handoff list`: your handoffs, as SDR and as AE, with their status.\n"
     "• `/handoff show H-42`: everything about one handoff, with its audit trail.\n"
+    "• `/handoff stats [@person | team] [this week | last 30 days | quarter]`: the numbers (yours; a manager's "
+    "team and reps; admins everyone's), with a weekly trend chart in your DM.\n"
+    "• `/handoff export [@person | team] [period]`: the same handoffs as a CSV file in your DM.\n"
     "• `/handoff team [id]`: admins edit a team (channel, time zone, hours, holidays, SLA, members).\n"
     "• `/handoff help`: this message.\n"
     "A rejection comes back to the SDR with the AE's feedback; the SDR can revise and resubmit or withdraw. "

@@ -17,6 +17,7 @@ from bot.services import Services
 from bot.services.chase import Chaser
 from bot.services.context import Context, Installation
 from bot.services.handoffs import Handoffs
+from bot.services.stats import StatsService
 from bot.services.teams import Teams
 from storage.db import Database
 
@@ -72,6 +73,6 @@ def build_app(settings: Settings, db: Database, clock: Clock | None = None) -> t
     ctx = Context(db=db, clock=clock, people=directory, installation=installation(settings),
                   wake_outbox=deliverer.kick, later=background.spawn)
     handoff_service = Handoffs(ctx)
-    services = Services(ctx, handoff_service, Teams(ctx), Chaser(ctx, handoff_service))
+    services = Services(ctx, handoff_service, Teams(ctx), Chaser(ctx, handoff_service), StatsService(ctx))
     handlers.register(app, services, background)
     return app, Wiring(settings, db, clock, client, directory, deliverer, background, inflight, services)

@@ -205,6 +205,61 @@ _DOCTOR_HINTS = """What to do:
     (no error naming history) were parked by an earlier version: check Slack first, then --retry."""
 
 
+# --- export: the handoffs of a stretch of days as CSV, for revenue operations --------------------------
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """`handoff-bot export --from 2026-10-01 --to 2026-10-31 [--team amer] [--out FILE]`: the handoffs submitted
+    from the first day through the last (UTC days), one CSV line each; stdout without --out."""
+    from datetime import date, datetime, timedelta, timezone
+    from pathlib import Path
+
+    from bot.core.stats import EXPORT_COLUMNS, export_rows
+    from bot.render.spreadsheet import to_csv
+    from storage.db import Database
+    from storage.migrate import upgrade
+    from storage.stats import Scope, export_inputs
+    from storage.teams import load_teams
+
+    try:
+        first, last = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
+    except ValueError as error:
+        print(f"handoff-bot: --from and --to are days like 2026-10-31 ({error})", file=sys.stderr)
+        return 2
+    if last < first:
+        print("handoff-bot: --to is before --from", file=sys.stderr)
+        return 2
+    start = datetime.combine(first, datetime.min.time(), timezone.utc)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), timezone.utc)
+    db = Database(_database_url())
+    try:
+        upgrade(db.engine)
+        teams = {t.id: t for t in load_teams(db)}
+        if args.team and args.team not in teams:
+            print(f"handoff-bot: there is no team {args.team!r} (teams: {', '.join(sorted(teams)) or 'none'})",
+                  file=sys.stderr)
+            return 2
+        rows, decisions = export_inputs(db, Scope(team_id=args.team), start, end)
+        text = to_csv(EXPORT_COLUMNS, export_rows(rows, decisions, start, end, teams, datetime.now(timezone.utc)))
+    finally:
+        db.close()
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8", newline="")
+        print(f"{len(rows)} handoffs written to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _add_export(sub: Any) -> None:
+    export = sub.add_parser("export", help="write the handoffs submitted between two days as CSV")
+    export.add_argument("--from", dest="date_from", required=True, metavar="YYYY-MM-DD", help="first day (UTC)")
+    export.add_argument("--to", dest="date_to", required=True, metavar="YYYY-MM-DD", help="last day, included")
+    export.add_argument("--team", help="one team's handoffs (its id); all teams without it")
+    export.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    export.set_defaults(fn=cmd_export)
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     """The parser and its subcommands; bot.cli adds the demo, which lives in the sandbox."""
     parser = argparse.ArgumentParser(prog="handoff-bot", description="The SDR → AE handoff, in Slack.")
@@ -221,4 +276,5 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     doctor = sub.add_parser("doctor", help="list outbox messages that are stuck, and why (exit 1 if any)")
     doctor.add_argument("--retry", type=int, nargs="+", metavar="ID", help="queue these stuck messages again")
     doctor.set_defaults(fn=cmd_doctor)
+    _add_export(sub)
     return parser, sub

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.services.chase import Chaser
 from bot.services.context import Context
 from bot.services.handoffs import Handoffs
+from bot.services.stats import StatsService
 from bot.services.teams import Teams
 
 
@@ -18,3 +19,4 @@ class Services:
     handoffs: Handoffs
     teams: Teams
     chaser: Chaser
+    stats: StatsService

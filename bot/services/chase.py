@@ -21,6 +21,7 @@ from bot.services.context import Context
 from bot.services.handoffs import Handoffs
 from storage import chase as chase_store
 from storage import handoffs as store
+from storage import heartbeat
 from storage.db import Database
 from storage.teams import load_teams
 
@@ -120,6 +121,7 @@ class Chaser:
             if await self._reassign(r, teams):
                 report.reassigned.append(r.handoff_id)
         report.agendas = await post_due_agendas(ctx, list(teams.values()))
+        await ctx.db.run(heartbeat.beat, "tick", now)  # the admins' Home: when the scheduler last ran
         if report.reminders or report.agendas or report.reassigned:
             log.info("tick: %d reminders, %d agendas, %d reassigned", report.reminders, len(report.agendas),
                      len(report.reassigned))

@@ -11,13 +11,14 @@ from aiohttp import web
 from .auth import auth_test
 from .chat import Messages, chat_get_permalink, chat_post_ephemeral, chat_post_message, chat_update
 from .conversations import conversations_history, conversations_open, conversations_replies
+from .files import Files, files_complete_upload_external, files_get_upload_url_external
 from .socket_mode import SocketMode
 from .users import users_info
 from .views import Views, views_open, views_publish, views_push, views_update
 from .wire import ApiError, read_args
 
 
-class SlackStandIn(Views, Messages, SocketMode):
+class SlackStandIn(Views, Messages, SocketMode, Files):
     """Loopback HTTP server that plays Slack's Web API for tests and demos."""
 
     def __init__(
@@ -71,6 +72,7 @@ class SlackStandIn(Views, Messages, SocketMode):
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/respond/{token}", self._handle_response_url)
         app.router.add_get("/socket/{conn_id}", self._handle_socket)
+        app.router.add_post("/upload/{file_id}", self._handle_upload)  # files_upload_v2's step 2
         app.on_shutdown.append(self._close_sockets)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -178,6 +180,8 @@ _HANDLERS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] =
     "conversations.history": conversations_history,
     "conversations.open": conversations_open,
     "conversations.replies": conversations_replies,
+    "files.getUploadURLExternal": files_get_upload_url_external,
+    "files.completeUploadExternal": files_complete_upload_external,
     "users.info": users_info,
     "views.open": views_open,
     "views.push": views_push,

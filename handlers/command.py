@@ -62,13 +62,14 @@ async def handoff_command(ack: AsyncAck, command: dict[str, Any], client: AsyncW
 
 
 async def _open_form(services: Services, client: AsyncWebClient, trigger_id: str, user: str) -> None:
-    # A fast local read, before views.open so the form opens with the SDR's paired AE already chosen.
+    # A fast local read, before views.open so the form opens with the SDR's paired AE and their team's
+    # region already chosen.
     try:
-        paired = await services.teams.paired_ae(user)
+        paired, region = await services.teams.form_defaults(user)
     except Exception as error:  # a missing prefill must never cost the SDR the form
-        log.warning("could not look up the paired AE of %s: %s", user, error)
-        paired = None
-    view = new_handoff_modal(regions=services.ctx.installation.regions, ae_id=paired)
+        log.warning("could not look up the form defaults of %s: %s", user, error)
+        paired, region = None, None
+    view = new_handoff_modal(regions=services.ctx.installation.regions, ae_id=paired, region=region)
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
     except Exception as error:

@@ -141,6 +141,17 @@ def team_for_user(db: Database, user_id: str) -> TeamPolicy | None:
     return get_team(db, member.team_id) if member is not None else None
 
 
+def form_defaults(db: Database, sdr_id: str) -> tuple[str | None, str | None]:
+    """What the SDR's form opens with: (the paired AE, the region of the SDR's team), from one read."""
+    with db.read() as session:
+        row = session.exec(
+            select(TeamMember.paired_ae_id, Team.region).join(Team, Team.id == TeamMember.team_id)
+            .where(TeamMember.user_id == sdr_id)
+            .order_by(TeamMember.role != "sdr", TeamMember.team_id)  # type: ignore[arg-type]
+        ).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
 def paired_ae(db: Database, sdr_id: str) -> str | None:
     """The AE prefilled in this SDR's form, if an admin paired them."""
     with db.read() as session:

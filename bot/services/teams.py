@@ -21,9 +21,9 @@ class Teams:
     async def get(self, team_id: str) -> TeamPolicy | None:
         return await self.ctx.db.query(team_store.get_team, team_id)
 
-    async def paired_ae(self, sdr_id: str) -> str | None:
-        """The AE prefilled in this SDR's form, if an admin paired them."""
-        return await self.ctx.db.query(team_store.paired_ae, sdr_id)
+    async def form_defaults(self, sdr_id: str) -> tuple[str | None, str | None]:
+        """The paired AE and the region of the SDR's team, prefilled in a new form (None when not set)."""
+        return await self.ctx.db.query(team_store.form_defaults, sdr_id)
 
     async def save(self, team: TeamPolicy) -> bool:
         """True if the team is new. Raises MemberConflict, changing nothing, if a member is in another team.

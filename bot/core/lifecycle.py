@@ -10,7 +10,14 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.chase import assignment
-from bot.core.form import Invalid, OutcomeInput, outcome_detail, record_outcome, validate_reassignment, validate_rejection
+from bot.core.form import (
+    Invalid,
+    OutcomeInput,
+    outcome_detail,
+    record_outcome,
+    validate_reassignment,
+    validate_rejection,
+)
 from bot.core.handoff import Action, Decision, Handoff, Person, State, decide
 from bot.core.teams import TeamPolicy, reject_reasons_for
 

@@ -45,7 +45,8 @@ def register(app: AsyncApp) -> None:
     app.action(HANDOFF_TYPE)(handoff_type_chosen)
 
 
-async def handoff_type_chosen(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, later: Later) -> None:
+async def handoff_type_chosen(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, services: Services,
+                              later: Later) -> None:
     """The SDR chose a handoff type in the open form: a direct pass drops the meeting inputs, a meeting
     type brings them back. Everything typed stays (Slack keeps inputs whose ids did not change)."""
     await ack()
@@ -54,15 +55,18 @@ async def handoff_type_chosen(ack: AsyncAck, body: dict[str, Any], client: Async
         return
     option = action.get("selected_option")
     chosen_type = option.get("value") if isinstance(option, dict) else None
-    later.spawn(_show_for_type(client, view, chosen_type if isinstance(chosen_type, str) else None),
-                name="form-type")
+    later.spawn(_show_for_type(services, client, body["user"]["id"], view,
+                               chosen_type if isinstance(chosen_type, str) else None), name="form-type")
 
 
-async def _show_for_type(client: AsyncWebClient, view: dict[str, Any], handoff_type: str | None) -> None:
+async def _show_for_type(services: Services, client: AsyncWebClient, user: str, view: dict[str, Any],
+                         handoff_type: str | None) -> None:
+    notice = (await services.teams.form_defaults(user)).notice_hours
     try:
         # The hash: if the form changed since this click (a quicker second click), Slack refuses
         # this stale update rather than overwrite the newer one.
-        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=form_for_type(view, handoff_type))
+        await client.views_update(view_id=view["id"], hash=view.get("hash"),
+                                  view=form_for_type(view, handoff_type, notice))
     except SlackApiError as error:
         log.info("did not update the handoff form %s: %s", view["id"], error.response.get("error"))
 

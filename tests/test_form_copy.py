@@ -98,13 +98,14 @@ def test_choosing_direct_pass_drops_the_meeting_inputs_and_keeps_what_was_typed(
 
 
 def test_choosing_a_meeting_type_again_brings_the_meeting_inputs_back(bot: LocalBot, standin: SlackStandIn) -> None:
-    install(bot, standin, AMER)
+    install(bot, standin, AMER, min_notice_hours=24)
     view_id = open_form(standin, bot.driver, SDR)
     order = [b["block_id"] for b in standin.views[view_id]["blocks"]]
     choose_type(bot, standin, view_id, "direct_pass", company="Globex")
     back = choose_type(bot, standin, view_id, "joint_iqm")
     assert [b["block_id"] for b in back["blocks"]] == order  # where they were, after the AE
     assert MEETING_INPUTS <= set(inputs(back)) and not inputs(back)["meeting_start"].get("optional")
+    assert inputs(back)["meeting_start"]["hint"]["text"] == "Outbound meetings need 24 business hours' notice."
     assert back["state"]["values"]["company"]["company"]["value"] == "Globex"
     # A meeting type needs its meeting again.
     response = bot.driver.submit_view(SDR, view_id, form_answers(company="Globex", handoff_type="joint_iqm"))
@@ -191,6 +192,9 @@ def test_the_region_is_prefilled_from_the_sdrs_team(bot: LocalBot, standin: Slac
     # Someone in no team chooses for themselves.
     loner = inputs(standin.views[open_form(standin, bot.driver, "U_SDR1")])
     assert "initial_option" not in loner["region"]["element"]
+    # The notice the rules will ask, said under the meeting start: the team's (none), else the default.
+    assert "hint" not in amer["meeting_start"]
+    assert loner["meeting_start"]["hint"]["text"] == "Outbound meetings need 48 business hours' notice."
 
     response = bot.driver.submit_view(EU_SDR, open_form(standin, bot.driver, EU_SDR),
                                       {k: v for k, v in VALID.items() if k != "region"} | {"ae_id": EU_AE})

@@ -82,11 +82,15 @@ MEETING_BLOCKS = ("meeting_start", "meeting_kind", "meeting_link")
 HANDOFF_TYPE = "handoff_type"  # the radio that updates the open form (dispatch_action)
 
 
-def _meeting_blocks(p: dict[str, Any]) -> list[InputBlock]:
+def _notice_hint(notice_hours: int) -> str | None:
+    return f"Outbound meetings need {notice_hours} business hours' notice." if notice_hours > 0 else None
+
+
+def _meeting_blocks(p: dict[str, Any], notice_hours: int) -> list[InputBlock]:
     meeting = p.get("meeting_start")
     return [
         InputBlock(block_id="meeting_start", label="Meeting start", optional=False,
-                   hint="Outbound meetings need 48 business hours' notice.",
+                   hint=_notice_hint(notice_hours),
                    element=DateTimePickerElement(
                        action_id="meeting_start",
                        initial_date_time=int(meeting.timestamp()) if meeting else None)),
@@ -99,7 +103,7 @@ def _meeting_blocks(p: dict[str, Any]) -> list[InputBlock]:
 
 
 def handoff_modal(*, regions: tuple[str, ...], prefill: dict[str, Any] | None = None,
-                  metadata: str = "", title: str = "New handoff") -> dict:
+                  metadata: str = "", title: str = "New handoff", notice_hours: int = 48) -> dict:
     """The SDR's form. `prefill` holds stored values (for revise) or defaults.
 
     Optional inputs say so the way Slack does (`optional: true` shows "(optional)"); a direct pass
@@ -137,7 +141,7 @@ def handoff_modal(*, regions: tuple[str, ...], prefill: dict[str, Any] | None = 
         InputBlock(block_id="ae_id", label="AE", optional=False,
                    element=UserSelectElement(action_id="ae_id", initial_user=p.get("ae_id"),
                                              placeholder="Who takes it from here?")),
-        *([] if handoff_type == "direct_pass" else _meeting_blocks(p)),
+        *([] if handoff_type == "direct_pass" else _meeting_blocks(p, notice_hours)),
         InputBlock(block_id="attendees", label="Extra attendees", optional=True,
                    hint="Solutions engineer, manager, …",
                    element=UserMultiSelectElement(action_id="attendees", initial_users=p.get("attendees") or None)),
@@ -170,11 +174,18 @@ def _blank_form(regions: tuple[str, ...]) -> str:
     return json.dumps(handoff_modal(regions=regions))
 
 
-def new_handoff_modal(*, regions: tuple[str, ...], ae_id: str | None = None, region: str | None = None) -> dict:
+def new_handoff_modal(*, regions: tuple[str, ...], ae_id: str | None = None, region: str | None = None,
+                      notice_hours: int = 48) -> dict:
     """The empty form, built and validated once (it costs milliseconds): `/handoff` must open it at once.
-    `ae_id` and `region`: the SDR's paired AE and their team's region, prefilled."""
+    `ae_id` and `region`: the SDR's paired AE and their team's region, prefilled; `notice_hours`: the
+    minimum notice the rules will ask, said under the meeting start."""
     view = json.loads(_blank_form(regions))
     for block in view["blocks"]:
+        if block.get("block_id") == "meeting_start":
+            hint = _notice_hint(notice_hours)
+            block.pop("hint", None)
+            if hint:
+                block["hint"] = {"type": "plain_text", "text": hint}
         if block.get("block_id") == "ae_id" and ae_id:
             block["element"]["initial_user"] = ae_id
         if block.get("block_id") == "region" and region:
@@ -186,7 +197,7 @@ def new_handoff_modal(*, regions: tuple[str, ...], ae_id: str | None = None, reg
     return view
 
 
-def form_for_type(view: dict[str, Any], handoff_type: str | None) -> dict[str, Any]:
+def form_for_type(view: dict[str, Any], handoff_type: str | None, notice_hours: int = 48) -> dict[str, Any]:
     """The open form (as Slack sent it with the click), for views.update once the handoff type changed:
     without the meeting inputs for a direct pass, with them (blank) otherwise. Every other input keeps
     its block_id and action_id, so Slack keeps what was typed in it."""
@@ -196,7 +207,7 @@ def form_for_type(view: dict[str, Any], handoff_type: str | None) -> dict[str, A
         blocks = [b for b in blocks if b.get("block_id") not in MEETING_BLOCKS]
     elif not has_meeting:
         at = next((i + 1 for i, b in enumerate(blocks) if b.get("block_id") == "ae_id"), len(blocks))
-        blocks[at:at] = [b.to_dict() for b in _meeting_blocks({})]
+        blocks[at:at] = [b.to_dict() for b in _meeting_blocks({}, notice_hours)]
     for block in blocks:
         if block.get("block_id") == HANDOFF_TYPE and handoff_type in HANDOFF_TYPES:
             block["element"]["initial_option"] = Option(value=handoff_type, label=HANDOFF_TYPES[handoff_type]).to_dict()

@@ -15,6 +15,7 @@ from bot.render.modals import new_handoff_modal
 from bot.render.text import Message, escape
 from bot.services import Services
 from bot.services.handoffs import Missing
+from bot.services.teams import FormDefaults
 from handlers import stats, team_admin
 from handlers.middleware import Later
 
@@ -62,13 +63,15 @@ async def handoff_command(ack: AsyncAck, command: dict[str, Any], client: AsyncW
 
 
 async def _open_form(services: Services, client: AsyncWebClient, trigger_id: str, user: str) -> None:
-    # A fast local read, before views.open so the form opens with the SDR's paired AE already chosen.
+    # A fast local read, before views.open so the form opens with the SDR's paired AE and their team's
+    # region already chosen.
     try:
-        paired = await services.teams.paired_ae(user)
+        defaults = await services.teams.form_defaults(user)
     except Exception as error:  # a missing prefill must never cost the SDR the form
-        log.warning("could not look up the paired AE of %s: %s", user, error)
-        paired = None
-    view = new_handoff_modal(regions=services.ctx.installation.regions, ae_id=paired)
+        log.warning("could not look up the form defaults of %s: %s", user, error)
+        defaults = FormDefaults(None, None, services.ctx.installation.min_notice_hours)
+    view = new_handoff_modal(regions=services.ctx.installation.regions, ae_id=defaults.ae_id, region=defaults.region,
+                             notice_hours=defaults.notice_hours)
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
     except Exception as error:

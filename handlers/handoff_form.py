@@ -5,14 +5,16 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.form import FormInput
 from bot.core.handoff import Action
 from bot.core.refs import HandoffRef, blank
-from bot.render.modals import HANDOFF_CALLBACK
+from bot.render.modals import HANDOFF_CALLBACK, HANDOFF_TYPE, form_for_type
 from bot.services import Services
 from handlers.common import answer_form, broken_form, chosen, chosen_time, chosen_user, input_value, text_value
-from handlers.middleware import id_of
+from handlers.middleware import Later, id_of
 
 log = logging.getLogger("handoff.form")
 
@@ -40,6 +42,33 @@ def read_form(view: dict[str, Any]) -> FormInput:
 
 def register(app: AsyncApp) -> None:
     app.view(HANDOFF_CALLBACK)(handoff_submitted)
+    app.action(HANDOFF_TYPE)(handoff_type_chosen)
+
+
+async def handoff_type_chosen(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, services: Services,
+                              later: Later) -> None:
+    """The SDR chose a handoff type in the open form: a direct pass drops the meeting inputs, a meeting
+    type brings them back. Everything typed stays (Slack keeps inputs whose ids did not change)."""
+    await ack()
+    view, action = body.get("view"), (body.get("actions") or [{}])[0]
+    if not isinstance(view, dict) or view.get("callback_id") != HANDOFF_CALLBACK or not isinstance(view.get("id"), str):
+        return
+    option = action.get("selected_option")
+    chosen_type = option.get("value") if isinstance(option, dict) else None
+    later.spawn(_show_for_type(services, client, body["user"]["id"], view,
+                               chosen_type if isinstance(chosen_type, str) else None), name="form-type")
+
+
+async def _show_for_type(services: Services, client: AsyncWebClient, user: str, view: dict[str, Any],
+                         handoff_type: str | None) -> None:
+    notice = (await services.teams.form_defaults(user)).notice_hours
+    try:
+        # The hash: if the form changed since this click (a quicker second click), Slack refuses
+        # this stale update rather than overwrite the newer one.
+        await client.views_update(view_id=view["id"], hash=view.get("hash"),
+                                  view=form_for_type(view, handoff_type, notice))
+    except SlackApiError as error:
+        log.info("did not update the handoff form %s: %s", view["id"], error.response.get("error"))
 
 
 async def handoff_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services,

@@ -32,8 +32,10 @@ async def _open_revision(services: Services, body: dict[str, Any], client: Async
                          ref: HandoffRef | None) -> None:
     if (h := await may_open(services, body, client, ref, Action.REVISE)) is None:
         return
+    notice = (await services.teams.form_defaults(h.sdr_id)).notice_hours
     view = handoff_modal(regions=services.ctx.installation.regions, prefill=dataclasses.asdict(h),
-                         metadata=HandoffRef(h.id, h.revision).encode(), title=f"Revise {short_id(h.id)}")
+                         metadata=HandoffRef(h.id, h.revision).encode(), title=f"Revise {short_id(h.id)}",
+                         notice_hours=notice)
     await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 

@@ -141,6 +141,19 @@ def team_for_user(db: Database, user_id: str) -> TeamPolicy | None:
     return get_team(db, member.team_id) if member is not None else None
 
 
+def form_defaults(db: Database, sdr_id: str) -> tuple[str | None, str, int] | None:
+    """What the SDR's form opens with, from one read: (the paired AE, the region and the minimum notice of
+    the SDR's team); None for someone in no team."""
+    with db.read() as session:
+        row = session.exec(
+            select(TeamMember.paired_ae_id, Team.region, Team.min_notice_hours)
+            .join(Team, Team.id == TeamMember.team_id)  # type: ignore[arg-type]
+            .where(TeamMember.user_id == sdr_id)
+            .order_by(TeamMember.role != "sdr", TeamMember.team_id)  # type: ignore[arg-type]
+        ).first()
+    return (row[0], row[1], row[2]) if row is not None else None
+
+
 def paired_ae(db: Database, sdr_id: str) -> str | None:
     """The AE prefilled in this SDR's form, if an admin paired them."""
     with db.read() as session:

@@ -125,7 +125,9 @@ def test_show_has_the_record_and_one_audit_line_per_change(standin: SlackStandIn
     assert "SDR <@U_SDR1> → AE <@U_AE1>" in before
     assert "Jane Doe, VP Engineering" in before and "Docs for 40 engineers" in before
     [submitted] = trail_lines(before)
-    assert submitted == "• Mon 23 Nov 2026, 09:00 EST · <@U_SDR1> · *submitted* — → pending"
+    # Each reader's Slack shows the time in their own zone; the fallback is the asker's (New York).
+    assert submitted == ("• <!date^1795442400^{date_short_pretty} at {time}|Mon 23 Nov 2026, 09:00 EST> · "
+                         "<@U_SDR1> · *submitted* — → pending")
 
     accept(bot, standin, driver, card)
     _, after = ask(driver, "U_SDR1", "show h-1")  # ids are case-insensitive

@@ -202,7 +202,8 @@ def test_second_accept_says_already_accepted_by_whom_and_when(bot, standin, driv
     told = ephemerals(standin, "U_AE1")
     assert len(told) == 1
     # 14:00 UTC is 15:00 in Berlin, the clicker's zone.
-    assert "H-1 was already accepted by <@U_AE1> on Mon 23 Nov 2026, 15:00 CET" in told[0]
+    assert (f"H-1 was already accepted by <@U_AE1> on <!date^{int(accepted_at.timestamp())}^{{date_short_pretty}} "
+            "at {time}|Mon 23 Nov 2026, 15:00 CET>") in told[0]
     assert len(notices(standin, "U_SDR1", "accepted")) == 1
     assert len(decisions(bot)) == 1
     assert handoff(bot).decided_at == accepted_at

@@ -377,6 +377,42 @@ def test_click_sends_block_actions(standin: SlackStandIn, client: WebClient, app
     assert payload["message"]["ts"] == posted["ts"] and payload["response_url"].startswith(standin.url)
 
 
+def test_a_dispatching_input_sends_block_actions_and_an_update_keeps_what_was_typed(
+        standin: SlackStandIn, client: WebClient, app_server: type[_Capture]) -> None:
+    """Slack's rules: only an input block with dispatch_action sends block_actions, with the view and
+    everything entered so far; views.update keeps an entry where block_id, action_id and type stay."""
+    driver = _driver(standin, app_server)
+    dispatching = {**MODAL, "blocks": [{**b, "dispatch_action": True} if b["block_id"] == "region" else b
+                                       for b in MODAL["blocks"]]}
+    view = client.views_open(trigger_id=standin.issue_trigger_id("U_SDR1"), view=dispatching)["view"]
+    with pytest.raises(ValueError, match="dispatch_action"):
+        driver.click("U_SDR1", "seats", view_id=view["id"], value=3)
+    driver.click("U_SDR1", "region", view_id=view["id"], value="emea", answers={"company_name": "Acme", "seats": 40})
+    payload = json.loads(dict(urllib.parse.parse_qsl(app_server.received[-1]["body"]))["payload"])
+    assert payload["container"] == {"type": "view", "view_id": view["id"]} and payload["view"]["hash"] == view["hash"]
+    [action] = payload["actions"]
+    assert (action["block_id"], action["action_id"], action["selected_option"]["value"]) == ("region", "region", "emea")
+    values = payload["view"]["state"]["values"]
+    assert values["company"]["company_name"]["value"] == "Acme" and values["region"]["region"]["selected_option"]
+    assert values["day"]["day"] == {"type": "datepicker", "selected_date": None}  # every input, as Slack sends
+
+    # The app redraws the view: "seats" is gone, the company input renamed; the rest is kept.
+    blocks = [b for b in dispatching["blocks"] if b["block_id"] != "seats"]
+    blocks = [{**b, "element": {**b["element"], "action_id": "company"}} if b["block_id"] == "company" else b
+              for b in blocks]
+    client.views_update(view_id=view["id"], hash=view["hash"], view={**dispatching, "blocks": blocks})
+    kept = standin.views[view["id"]]["state"]["values"]
+    assert kept == {"region": {"region": values["region"]["region"]}}
+    with pytest.raises(SlackApiError) as info:  # the hash of the view before the update is stale now
+        client.views_update(view_id=view["id"], hash=view["hash"], view=dispatching)
+    assert info.value.response["error"] == "hash_conflict"
+    # A submission carries what is kept, unless typed again.
+    driver.submit_view("U_SDR1", view["id"], {"company": "Globex"})
+    submitted = json.loads(dict(urllib.parse.parse_qsl(app_server.received[-1]["body"]))["payload"])
+    assert submitted["view"]["state"]["values"]["region"]["region"]["selected_option"]["value"] == "emea"
+    assert submitted["view"]["state"]["values"]["company"]["company"]["value"] == "Globex"
+
+
 # ---------------------------------------------------------------------- transcript
 
 

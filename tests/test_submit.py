@@ -101,7 +101,7 @@ EXPECTED_FIELDS = {
     "employee_count": "number_input",
     "region": "static_select",
     "source": "radio_buttons",
-    "handoff_type": "static_select",
+    "handoff_type": "radio_buttons",
     "ae_id": "users_select",
     "meeting_start": "datetimepicker",
     "meeting_kind": "static_select",
@@ -119,7 +119,8 @@ EXPECTED_FIELDS = {
     "agenda": "plain_text_input",
     "notes": "plain_text_input",
 }
-REQUIRED = {"company", "contact_name", "ae_id", "need", "compelling_event"}
+# Slack marks the rest "(optional)"; the meeting start only while a meeting type is chosen.
+REQUIRED = {"company", "contact_name", "source", "handoff_type", "ae_id", "meeting_start", "need", "compelling_event"}
 
 
 def test_slash_command_opens_the_form_with_an_empty_ack(standin: SlackStandIn, driver: SlackDriver, bot: LocalBot) -> None:
@@ -263,20 +264,22 @@ def test_invalid_input_answers_inline_and_changes_nothing(
 
 def test_missing_required_fields_each_get_an_error(standin: SlackStandIn, driver: SlackDriver, bot: LocalBot) -> None:
     view_id = open_form(standin, driver)
-    blank = {"company": "", "contact_name": "   ", "ae_id": None, "need": "", "compelling_event": ""}
+    blank = {"company": "", "contact_name": "   ", "ae_id": None, "need": "", "compelling_event": "",
+             "meeting_start": None}
     response = driver.submit_view("U_SDR1", view_id, {**VALID, **blank})
     body = response.json()
     assert response.status == 200 and body is not None and body["response_action"] == "errors"
-    assert set(body["errors"]) == REQUIRED
+    assert set(body["errors"]) == REQUIRED - {"source", "handoff_type"}  # radios always hold a choice
     assert_nothing_happened(bot, standin)
 
 
 def test_outbound_notice_names_the_earliest_time(standin: SlackStandIn, driver: SlackDriver, bot: LocalBot) -> None:
     response = submit(standin, driver, meeting_start=int(WED_1300_UTC.timestamp()))
     message = response.json()["errors"]["meeting_start"]
-    assert "48 business hours" in message and "America/New_York" in message
-    assert "47 away" in message
-    assert "Earliest: Wed 25 Nov 09:00" in message  # in the SDR's own zone
+    # An input's error is plain text (no date tokens): the SDR's own zone, named as their clock does.
+    assert "48 business hours" in message and "America/New_York" not in message
+    assert "47 h away" in message  # working time, as people say it
+    assert "Earliest: Wed 25 Nov 09:00 EST" in message
     assert_nothing_happened(bot, standin)
 
 

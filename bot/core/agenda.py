@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.core.chase import acceptance_deadline
 from bot.core.handoff import REJECT_REASONS, Event, Handoff, State, rejection_label
 from bot.core.teams import TeamPolicy
-from bot.core.working_time import WorkingCalendar, local_to_utc, working_time_between
+from bot.core.working_time import WorkingCalendar, local_to_utc, working_duration, working_time_between
 
 WEEK = timedelta(days=7)
 HOUR = timedelta(hours=1)
@@ -470,17 +470,6 @@ def nothing_to_align(agenda: Agenda) -> bool:
     return not (agenda.created_by_sdr or agenda.waiting or agenda.upcoming_meetings or agenda.pipeline
                 or agenda.no_shows or agenda.rejections or agenda.action_items
                 or n.submitted or n.accepted or n.rejected or n.sla_breaches or n.meetings_with_outcome)
-
-
-def working_duration(amount: timedelta) -> str:
-    """A span of working time as people say it: "3 h 20 min", "45 min", "2 h", "under 1 min"."""
-    minutes = round(max(amount, timedelta(0)) / timedelta(minutes=1))
-    if minutes == 0:
-        return "under 1 min"
-    hours, minutes = divmod(minutes, 60)
-    if not hours:
-        return f"{minutes} min"
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def week_of(team: TeamPolicy, now: datetime) -> date:

@@ -24,7 +24,7 @@ from bot.core.handoff import (
 )
 from bot.core.slack_ids import is_user
 from bot.core.text import normalise
-from bot.core.working_time import WorkingCalendar, add_working_time, working_time_between
+from bot.core.working_time import WorkingCalendar, add_working_time, working_duration, working_time_between
 
 # Slack's plain_text_input takes at most 3,000 characters; short fields are kept shorter for cards.
 SHORT_TEXT_MAX = 150
@@ -193,9 +193,15 @@ def validate_submission(
     if handoff_type not in HANDOFF_TYPES:
         errors["handoff_type"] = "Choose a handoff type."
     values["source"], values["handoff_type"] = source, handoff_type
-    if form.meeting_kind is not None and form.meeting_kind not in MEETING_KINDS:
+    # A direct pass has no meeting: values left in inputs the form no longer shows are not kept.
+    meeting = meeting_required(handoff_type)
+    meeting_kind = form.meeting_kind if meeting else None
+    if meeting_kind is not None and meeting_kind not in MEETING_KINDS:
         errors["meeting_kind"] = "Choose a meeting kind."
-    values["meeting_kind"] = form.meeting_kind
+    values["meeting_kind"] = meeting_kind
+    if not meeting:
+        errors.pop("meeting_link", None)
+        values["meeting_link"] = None
 
     if not form.ae_id:
         errors["ae_id"] = "Choose the AE who takes this handoff."
@@ -209,21 +215,23 @@ def validate_submission(
         errors["ae_id"] = "That account is deactivated: choose an active AE."
     values["ae_id"] = form.ae_id if is_user(form.ae_id) else None
 
-    start = form.meeting_start
+    start = form.meeting_start if meeting else None
     if start is None:
-        if meeting_required(handoff_type):
+        if meeting:
             errors["meeting_start"] = "When is the meeting? (Only a direct pass can go without one.)"
     elif (problem := meeting_time_problem(start, now)) is not None:
         errors["meeting_start"] = problem
-    elif source == "outbound" and handoff_type != "direct_pass" and policy.min_notice_hours > 0:
+    elif source == "outbound" and policy.min_notice_hours > 0:
         cal = WorkingCalendar.business_days(sdr.tz)
         notice = working_time_between(cal, now, start)
         if notice < timedelta(hours=policy.min_notice_hours):
+            # An input's error is plain text (no date tokens): the time is in the SDR's own zone, the
+            # reader's, named the way their clock does ("EST"), never by its IANA id.
             earliest = earliest_meeting(now, sdr.tz, policy).astimezone(ZoneInfo(sdr.tz))
             errors["meeting_start"] = (
-                f"Outbound meetings need {policy.min_notice_hours} business hours' notice (Mon–Fri, "
-                f"{sdr.tz}); this one is {notice.total_seconds() / 3600:.0f} away. "
-                f"Earliest: {earliest:%a %d %b %H:%M}."
+                f"Outbound meetings need {policy.min_notice_hours} business hours' notice (Mon–Fri, in your "
+                f"time zone); this one is {working_duration(notice)} away. "
+                f"Earliest: {earliest:%a %d %b %H:%M %Z}."
             )
     values["meeting_start"] = start
     attendees = list(dict.fromkeys(a for a in form.attendees if a))
@@ -328,3 +336,16 @@ def record_outcome(form: OutcomeInput, *, actor: str, ae_id: str, tz: str, now: 
     if step is not None and due is not None:
         line += f"; next step: {step} (by {due.astimezone(ZoneInfo(tz)):%a %d %b})"
     return changes, {}, line
+
+
+def outcome_detail(form: OutcomeInput, changes: Mapping[str, object]) -> dict[str, object]:
+    """What an outcome recorded, for the audit line's detail: the views show its times to each reader in
+    their own zone (the stored reason line has them in the recorder's)."""
+    detail: dict[str, object] = {"outcome": form.outcome}
+    start = changes.get("meeting_start")
+    if form.outcome == "rescheduled" and isinstance(start, datetime):
+        detail["meeting_start"] = int(start.timestamp())
+    due = changes.get("next_step_due")
+    if isinstance(due, datetime) and changes.get("next_step"):
+        detail["next_step"], detail["next_step_due"] = changes["next_step"], int(due.timestamp())
+    return detail

@@ -10,7 +10,14 @@ from datetime import datetime
 from typing import Any
 
 from bot.core.chase import assignment
-from bot.core.form import Invalid, OutcomeInput, record_outcome, validate_reassignment, validate_rejection
+from bot.core.form import (
+    Invalid,
+    OutcomeInput,
+    outcome_detail,
+    record_outcome,
+    validate_reassignment,
+    validate_rejection,
+)
 from bot.core.handoff import Action, Decision, Handoff, Person, State, decide
 from bot.core.teams import TeamPolicy, reject_reasons_for
 
@@ -131,6 +138,7 @@ def apply(h: Handoff, command: Command, *, actor: str, now: datetime, team: Team
                                                      existing_next_step=h.next_step)
             if errors:
                 return Invalid(errors)
+            detail = outcome_detail(form, changes)
         case Close():
             changes = {"outcome_by": actor, "outcome_at": now}
             reason = "closed after a no-show nobody rebooked"

@@ -27,6 +27,7 @@ __all__ = [
     "is_working_time",
     "next_working_moment",
     "working_intervals",
+    "working_duration",
     "working_time_between",
 ]
 
@@ -278,3 +279,14 @@ def holiday_dates(country: str, subdivision: str | None, years: Iterable[int]) -
         where = country if subdivision is None else f"{country}/{subdivision}"
         raise ValueError(f"unknown country or subdivision for holidays: {where!r} ({exc})") from exc
     return frozenset(calendar.keys())
+
+
+def working_duration(amount: timedelta) -> str:
+    """A span of working time as people say it: "3 h 20 min", "45 min", "2 h", "under 1 min"."""
+    minutes = round(max(amount, timedelta(0)) / timedelta(minutes=1))
+    if minutes == 0:
+        return "under 1 min"
+    hours, minutes = divmod(minutes, 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"

@@ -23,7 +23,7 @@ from bot.core.handoff import STATE_LABELS, Handoff, State, short_id
 from bot.core.home import HomePage, Listing, Owed, Waiting
 from bot.core.stats import rate, working_duration
 from bot.render.stats import chunked, headline_lines, rep_table, sparkline
-from bot.render.text import SECTION_TEXT_MAX, Message, clip, escape, local_time, mention
+from bot.render.text import SECTION_TEXT_MAX, Message, clip, date_token, escape, mention
 
 HOME_NEXT, HOME_PREV = "home_page_next", "home_page_prev"
 LIST_NEXT, LIST_PREV = "list_page_next", "list_page_prev"
@@ -49,7 +49,7 @@ def _name(h: Handoff) -> str:
 
 def handoff_line(h: Handoff, user_id: str, tz: str) -> str:
     other = f"to {mention(h.ae_id)}" if h.sdr_id == user_id else f"from {mention(h.sdr_id)}"
-    return f"• {_name(h)} · {other} · {STATE_LABELS[State(h.state)]} · {local_time(h.updated_at, tz)}"
+    return f"• {_name(h)} · {other} · {STATE_LABELS[State(h.state)]} · {date_token(h.updated_at, tz)}"
 
 
 def _more(items: int) -> list[str]:
@@ -88,15 +88,14 @@ def list_message(listing: Listing, user_id: str, tz: str) -> Message:
 
 def _owed_lines(items: tuple[Owed, ...], tz: str, total: int) -> list[str]:
     return [f"• {_name(o.handoff)} · {OWED_WORDS[o.what]}"
-            + (f" (meeting {local_time(o.handoff.meeting_start, tz)})" if o.what == "outcome" else "")
+            + (f" (meeting {date_token(o.handoff.meeting_start, tz)})" if o.what == "outcome" else "")
             for o in items[:SHOWN]] + _more(max(total, len(items)))
 
 
-def _waiting_lines(items: tuple[Waiting, ...]) -> list[str]:
+def _waiting_lines(items: tuple[Waiting, ...], tz: str) -> list[str]:
     return [f"• {_name(w.handoff)} from {mention(w.handoff.sdr_id)} · "
             + (f"🔴 {w.sla}" if w.overdue else w.sla)
-            + (f" · due <!date^{int(w.deadline.timestamp())}^{{date_short_pretty}} {{time}}|"
-               f"{w.deadline:%Y-%m-%d %H:%M} UTC>" if w.deadline else "")
+            + (f" · due {date_token(w.deadline, tz)}" if w.deadline else "")
             for w in items[:SHOWN]] + _more(len(items))
 
 
@@ -115,7 +114,7 @@ def _sdr_blocks(home: HomePage) -> list:
 
 def _ae_blocks(home: HomePage) -> list:
     blocks: list = [HeaderBlock(text="As AE")]
-    blocks += chunked(_waiting_lines(home.waiting) or ["Nothing is waiting for you."],
+    blocks += chunked(_waiting_lines(home.waiting, home.tz) or ["Nothing is waiting for you."],
                       f"*Waiting for you* ({len(home.waiting)}), SLA in working hours")
     missing = max(home.missing_total, len(home.missing))
     blocks += chunked(_owed_lines(home.missing, home.tz, missing) or ["None."],

@@ -77,17 +77,45 @@ def _text(name: str, label: str, *, optional: bool, initial: Any = None, multili
     )
 
 
+# The inputs a direct pass goes without: hidden when "Direct pass" is chosen, back for a meeting type.
+MEETING_BLOCKS = ("meeting_start", "meeting_kind", "meeting_link")
+HANDOFF_TYPE = "handoff_type"  # the radio that updates the open form (dispatch_action)
+
+
+def _notice_hint(notice_hours: int) -> str | None:
+    return f"Outbound meetings need {notice_hours} business hours' notice." if notice_hours > 0 else None
+
+
+def _meeting_blocks(p: dict[str, Any], notice_hours: int) -> list[InputBlock]:
+    meeting = p.get("meeting_start")
+    return [
+        InputBlock(block_id="meeting_start", label="Meeting start", optional=False,
+                   hint=_notice_hint(notice_hours),
+                   element=DateTimePickerElement(
+                       action_id="meeting_start",
+                       initial_date_time=int(meeting.timestamp()) if meeting else None)),
+        InputBlock(block_id="meeting_kind", label="Meeting kind", optional=True,
+                   element=StaticSelectElement(action_id="meeting_kind", options=_options(MEETING_KINDS),
+                                               initial_option=_option(MEETING_KINDS, p.get("meeting_kind")))),
+        InputBlock(block_id="meeting_link", label="Meeting link", optional=True,
+                   element=UrlInputElement(action_id="meeting_link", initial_value=p.get("meeting_link"))),
+    ]
+
+
 def handoff_modal(*, regions: tuple[str, ...], prefill: dict[str, Any] | None = None,
-                  metadata: str = "", title: str = "New handoff") -> dict:
-    """The SDR's form. `prefill` holds stored values (for revise) or defaults."""
+                  metadata: str = "", title: str = "New handoff", notice_hours: int = 48) -> dict:
+    """The SDR's form. `prefill` holds stored values (for revise) or defaults.
+
+    Optional inputs say so the way Slack does (`optional: true` shows "(optional)"); a direct pass
+    opens without the meeting inputs."""
     p = prefill or {}
     region_choices = {r: r for r in regions}
     if p.get("region") and p["region"] not in region_choices:
         region_choices[p["region"]] = p["region"]
-    meeting = p.get("meeting_start")
+    handoff_type = p.get("handoff_type") or "qualified_meeting"
     blocks: list[Any] = [
         SectionBlock(text=MarkdownTextObject(
-            text="Hand a qualified prospect to an AE. Only the fields marked required are needed; "
+            text="Hand a qualified prospect to an AE. Inputs marked (optional) can wait; "
                  "the more you add, the less the AE asks twice.")),
         _text("company", "Company", optional=False, initial=p.get("company")),
         _text("contact_name", "Contact name", optional=False, initial=p.get("contact_name")),
@@ -103,26 +131,17 @@ def handoff_modal(*, regions: tuple[str, ...], prefill: dict[str, Any] | None = 
         InputBlock(block_id="region", label="Region", optional=True,
                    element=StaticSelectElement(action_id="region", options=_options(region_choices),
                                                initial_option=_option(region_choices, p.get("region")))),
-        InputBlock(block_id="source", label="Source", optional=True,
+        InputBlock(block_id="source", label="Source", optional=False,
                    element=RadioButtonsElement(action_id="source", options=_options(SOURCES),
-                                               initial_option=_option(SOURCES, p.get("source", "outbound")))),
-        InputBlock(block_id="handoff_type", label="Handoff type", optional=True,
-                   element=StaticSelectElement(
-                       action_id="handoff_type", options=_options(HANDOFF_TYPES),
-                       initial_option=_option(HANDOFF_TYPES, p.get("handoff_type", "qualified_meeting")))),
+                                               initial_option=_option(SOURCES, p.get("source") or "outbound"))),
+        InputBlock(block_id=HANDOFF_TYPE, label="Handoff type", optional=False, dispatch_action=True,
+                   hint="A direct pass goes to the AE without a meeting.",
+                   element=RadioButtonsElement(action_id=HANDOFF_TYPE, options=_options(HANDOFF_TYPES),
+                                               initial_option=_option(HANDOFF_TYPES, handoff_type))),
         InputBlock(block_id="ae_id", label="AE", optional=False,
                    element=UserSelectElement(action_id="ae_id", initial_user=p.get("ae_id"),
                                              placeholder="Who takes it from here?")),
-        InputBlock(block_id="meeting_start", label="Meeting start", optional=True,
-                   hint="Required unless this is a direct pass. Outbound meetings need 48 business hours' notice.",
-                   element=DateTimePickerElement(
-                       action_id="meeting_start",
-                       initial_date_time=int(meeting.timestamp()) if meeting else None)),
-        InputBlock(block_id="meeting_kind", label="Meeting kind", optional=True,
-                   element=StaticSelectElement(action_id="meeting_kind", options=_options(MEETING_KINDS),
-                                               initial_option=_option(MEETING_KINDS, p.get("meeting_kind")))),
-        InputBlock(block_id="meeting_link", label="Meeting link", optional=True,
-                   element=UrlInputElement(action_id="meeting_link", initial_value=p.get("meeting_link"))),
+        *([] if handoff_type == "direct_pass" else _meeting_blocks(p, notice_hours)),
         InputBlock(block_id="attendees", label="Extra attendees", optional=True,
                    hint="Solutions engineer, manager, …",
                    element=UserMultiSelectElement(action_id="attendees", initial_users=p.get("attendees") or None)),
@@ -155,14 +174,46 @@ def _blank_form(regions: tuple[str, ...]) -> str:
     return json.dumps(handoff_modal(regions=regions))
 
 
-def new_handoff_modal(*, regions: tuple[str, ...], ae_id: str | None = None) -> dict:
-    """The empty form, built and validated once (it costs milliseconds): `/handoff` must open it at once."""
+def new_handoff_modal(*, regions: tuple[str, ...], ae_id: str | None = None, region: str | None = None,
+                      notice_hours: int = 48) -> dict:
+    """The empty form, built and validated once (it costs milliseconds): `/handoff` must open it at once.
+    `ae_id` and `region`: the SDR's paired AE and their team's region, prefilled; `notice_hours`: the
+    minimum notice the rules will ask, said under the meeting start."""
     view = json.loads(_blank_form(regions))
-    if ae_id:
-        for block in view["blocks"]:
-            if block.get("block_id") == "ae_id":
-                block["element"]["initial_user"] = ae_id
+    for block in view["blocks"]:
+        if block.get("block_id") == "meeting_start":
+            hint = _notice_hint(notice_hours)
+            block.pop("hint", None)
+            if hint:
+                block["hint"] = {"type": "plain_text", "text": hint}
+        if block.get("block_id") == "ae_id" and ae_id:
+            block["element"]["initial_user"] = ae_id
+        if block.get("block_id") == "region" and region:
+            option = Option(value=region, label=region).to_dict()
+            element = block["element"]
+            if all(o.get("value") != region for o in element["options"]):
+                element["options"].append(option)  # a team's region the installation's list lacks
+            element["initial_option"] = option
     return view
+
+
+def form_for_type(view: dict[str, Any], handoff_type: str | None, notice_hours: int = 48) -> dict[str, Any]:
+    """The open form (as Slack sent it with the click), for views.update once the handoff type changed:
+    without the meeting inputs for a direct pass, with them (blank) otherwise. Every other input keeps
+    its block_id and action_id, so Slack keeps what was typed in it."""
+    blocks = [b for b in view.get("blocks") or [] if isinstance(b, dict)]
+    has_meeting = any(b.get("block_id") in MEETING_BLOCKS for b in blocks)
+    if handoff_type == "direct_pass":
+        blocks = [b for b in blocks if b.get("block_id") not in MEETING_BLOCKS]
+    elif not has_meeting:
+        at = next((i + 1 for i, b in enumerate(blocks) if b.get("block_id") == "ae_id"), len(blocks))
+        blocks[at:at] = [b.to_dict() for b in _meeting_blocks({}, notice_hours)]
+    for block in blocks:
+        if block.get("block_id") == HANDOFF_TYPE and handoff_type in HANDOFF_TYPES:
+            block["element"]["initial_option"] = Option(value=handoff_type, label=HANDOFF_TYPES[handoff_type]).to_dict()
+    fresh = {k: view[k] for k in ("type", "callback_id", "title", "submit", "close", "private_metadata",
+                                  "clear_on_close", "notify_on_close", "external_id") if view.get(k) not in (None, "")}
+    return {**fresh, "blocks": blocks}
 
 
 def _num(value: Any) -> str | None:

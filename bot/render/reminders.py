@@ -180,7 +180,7 @@ def render_thread_note(h: Handoff, event: Event | None, tz: str) -> Message:
         "revise": f"✏️ {who} revised and resubmitted it.",
         "withdraw": f"↩️ {who} withdrew it.",
         "reassign": f"➡️ {who} reassigned it to {mention(detail.get('to_ae'))}.",
-        "outcome": f"📝 {who} recorded: {escape(event.reason or '')}",
+        "outcome": f"📝 {who} recorded: {outcome_words(event, tz)}",
         "close": f"🗄️ {who} closed it.",
         "keep": f"🔁 {who} kept it open after the no-show; the SDR is reminded to rebook.",
     }
@@ -195,7 +195,23 @@ def render_notice_outcome(h: Handoff, event: Event | None, tz: str) -> Message:
     if h.state == State.CLOSED:
         text = f"🗄️ {who} closed {_name(h)}."
     else:
-        text = f"📝 {who} updated {_name(h)}: {escape(event.reason if event else '')}"
+        text = f"📝 {who} updated {_name(h)}: {outcome_words(event, tz) if event else ''}"
         if h.completed_at:
             text += "\n🏁 The handoff is complete: accepted, met, and the next step is set."
     return Message(clip(text, 3000), [SectionBlock(text=_md(text)).to_dict()])
+
+
+def outcome_words(event: Event, tz: str) -> str:
+    """What an outcome recorded, its times as date tokens (each reader's own zone); an outcome stored
+    before its detail was kept reads as its stored line."""
+    detail = event.detail
+    outcome = detail.get("outcome")
+    if outcome not in MEETING_OUTCOMES:
+        return escape(event.reason or "")
+    words = MEETING_OUTCOMES[outcome]
+    if isinstance(detail.get("meeting_start"), int):
+        words += f" to {date_token(datetime.fromtimestamp(detail['meeting_start'], timezone.utc), tz)}"
+    if isinstance(detail.get("next_step_due"), int) and detail.get("next_step"):
+        due = date_token(datetime.fromtimestamp(detail["next_step_due"], timezone.utc), tz, "{date_short_pretty}")
+        words += f"; next step: {escape(str(detail['next_step']))} (by {due})"
+    return words

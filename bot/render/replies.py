@@ -7,7 +7,8 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.core.handoff import STATE_LABELS, Decision, Event, Handoff, State, rejection_label, short_id
 from bot.render.cards import _record_blocks, _facts_line, status_line
-from bot.render.text import HEADER_MAX, Message, clip, escape, local_time, mention
+from bot.render.reminders import outcome_words
+from bot.render.text import HEADER_MAX, Message, clip, date_token, escape, mention
 
 USAGE = ("Usage: `/handoff` (new handoff) · `/handoff list` · `/handoff show H-42` · `/handoff team [id]` (admins)"
          " · `/handoff stats [@person | team] [this week | last 30 days | quarter]` · `/handoff export` · `/handoff help`")
@@ -53,7 +54,7 @@ def handoff_list(user_id: str, handoffs: list[Handoff], tz: str) -> Message:
         lines = [
             f"• *{short_id(h.id or 0)}* {escape(h.company)} · "
             f"{'to ' + mention(h.ae_id) if role == 'As SDR' else 'from ' + mention(h.sdr_id)} · "
-            f"{STATE_LABELS[State(h.state)]} · {local_time(h.updated_at, tz)}"
+            f"{STATE_LABELS[State(h.state)]} · {date_token(h.updated_at, tz)}"
             for h in rows
         ]
         blocks.append(SectionBlock(text=_md(f"*{role}*\n" + "\n".join(lines))))
@@ -75,8 +76,12 @@ def handoff_details(h: Handoff, events: list[Event], tz: str) -> Message:
     trail = []
     for e in events:
         move = f"{e.from_state or '—'} → {e.to_state}" if e.to_state else ""
-        line = f"• {local_time(e.at, tz)} · {mention(e.actor)} · *{e.action}* {move}"
-        if e.reason:
+        line = f"• {date_token(e.at, tz)} · {mention(e.actor)} · *{e.action}* {move}"
+        if e.action == "outcome":
+            line += f" · “{outcome_words(e, tz)}”"
+        elif e.action == "ae_zone":
+            line += " · the AE's time zone, as Slack gives it"
+        elif e.reason:
             line += f" · “{escape(clip(e.reason, 200))}”"
         detail = e.detail
         if detail.get("to_ae"):
@@ -110,7 +115,7 @@ def refusal(decision: Decision, action: str, tz: str) -> str:
     if decision.why == "already":
         state = STATE_LABELS[f.state].lower()
         by = f" by {mention(f.decided_by)}" if f.decided_by else ""
-        when = f" on {local_time(f.decided_at, tz)}" if f.decided_at else ""
+        when = f" on {date_token(f.decided_at, tz)}" if f.decided_at else ""
         if f.state == State.PENDING:
             return f"{name} is waiting for the AE again (it was revised or reassigned). Nothing changed."
         return f"{name} was already {state}{by}{when}. Nothing changed."

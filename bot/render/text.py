@@ -30,6 +30,8 @@ def clip(text: str, limit: int) -> str:
 
 
 def local_time(at: datetime | None, tz: str) -> str:
+    """The time in `tz`, its zone as clocks name it ("CET"): a date token's fallback, or plain text where
+    tokens do not render (an input's error, a log)."""
     if at is None:
         return "not set"
     return at.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y, %H:%M %Z")

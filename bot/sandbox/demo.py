@@ -150,7 +150,7 @@ def acme(meeting: datetime, **extra: Any) -> dict[str, Any]:
 def monday_morning(story: Story) -> None:
     s, d, clock = story.standin, story.driver, story.clock
 
-    story.say("Alice (SDR, AMER) types /handoff: the form opens at once, Dave (her paired AE) already chosen")
+    story.say("Alice (SDR, AMER) types /handoff: the form opens at once, Dave (her paired AE) and her team's region already chosen")
     view = story.open_form("U_ALICE")
     story.show_new()
 
@@ -243,15 +243,25 @@ def the_week(story: Story) -> None:
         story.say("Alice hands Initech to Dave (no meeting needed: a direct pass). AMER's SLA: 8 working "
                   "hours from submission, in Dave's zone (San Francisco)")
         view = story.open_form("U_ALICE")
-        d.submit_view("U_ALICE", view, acme(
+        answers = acme(
             datetime(2026, 12, 1, 17, 0, tzinfo=UTC), company="Initech", contact_name="Bill Lumbergh",
             contact_title="CTO", contact_email="bill@initech.example", crm_url="https://crm.example.com/accounts/2001",
             employee_count="900", decision_path="Bill decides and signs.",
-            agenda="Pricing for 120 seats with SSO; invoicing terms.",
-            handoff_type="direct_pass", meeting_start=None, meeting_kind=None, seats="120",
+            agenda="Pricing for 120 seats with SSO; invoicing terms.", seats="120",
             enterprise_needs=["enterprise_pricing"], need="Docs for 120 engineers, SSO, invoicing.",
-            compelling_event="Their Confluence contract ends 31 December."))
-        story.show_new(skip_kinds=("view_open",))
+            compelling_event="Their Confluence contract ends 31 December.")
+        for meeting_input in ("meeting_start", "meeting_kind", "handoff_type"):
+            answers.pop(meeting_input)
+        # Choosing "Direct pass" redraws the open form without the meeting inputs; what she typed stays.
+        before = len(s.calls_to("views.update"))
+        d.click("U_ALICE", "handoff_type", view_id=view, value="direct_pass", answers={"company": "Initech"})
+        s.wait_for("views.update", count=before + 1)
+        shown = {b.get("block_id") for b in s.views[view]["blocks"]}
+        story.check(not shown & {"meeting_start", "meeting_kind", "meeting_link"},
+                    "the form dropped the meeting inputs for a direct pass")
+        answer = d.submit_view("U_ALICE", view, answers)
+        story.check(answer.status == 200 and not answer.body, f"the direct pass accepted ({answer.body})")
+        story.show_new(skip_kinds=("view_open", "view_update"))
 
     def dave_accepts_initech() -> None:
         story.say("After the escalation, Dave accepts Initech")

@@ -175,9 +175,11 @@ class SlackDriver:
     # ------------------------------------------------------------------ view submissions
 
     def view_state(self, view: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
-        """Build ``state.values`` for a view from answers keyed by action_id."""
+        """Build ``state.values`` for a view from answers keyed by action_id; an input not answered holds
+        what was entered before (the view's state, kept across views.update) or its initial value."""
         values: dict[str, dict[str, Any]] = {}
         known: set[str] = set()
+        entered = (view.get("state") or {}).get("values") or {}
         for block in view.get("blocks", []):
             for el in _stateful_elements(block):
                 action_id = el.get("action_id")
@@ -186,7 +188,13 @@ class SlackDriver:
                 known.add(action_id)
                 if block.get("type") != "input" and action_id not in answers:
                     continue  # Slack only reports touched non-input elements
-                state = _element_state(el, answers[action_id]) if action_id in answers else _initial_state(el)
+                before = entered.get(block.get("block_id"), {}).get(action_id)
+                if action_id in answers:
+                    state = _element_state(el, answers[action_id])
+                elif isinstance(before, dict) and before.get("type") == el.get("type"):
+                    state = copy.deepcopy(before)
+                else:
+                    state = _initial_state(el)
                 values.setdefault(block["block_id"], {})[action_id] = state
         unknown = sorted(set(answers) - known)
         if unknown:
@@ -249,9 +257,15 @@ class SlackDriver:
         message: tuple[str, str] | None = None,
         view_id: str | None = None,
         block_id: str | None = None,
+        answers: dict[str, Any] | None = None,
         **sign_opts: Any,
     ) -> DriverResponse:
-        """A block_actions payload for clicking (or choosing in) an element."""
+        """A block_actions payload for clicking (or choosing in) an element.
+
+        In a view, ``answers`` (keyed by action_id) is what the person typed in its inputs first: it stays
+        in the view (as Slack's client keeps it) and goes with this payload's ``view.state``. An input's
+        element sends block_actions only if its block has ``dispatch_action``; choosing in it also sets
+        its value."""
         if (message is None) == (view_id is None):
             raise ValueError("click() needs exactly one of message=(channel, ts) or view_id=")
         payload: dict[str, Any] = {
@@ -283,8 +297,23 @@ class SlackDriver:
             stored_view = self.standin.views.get(view_id)  # type: ignore[arg-type]
             if stored_view is None:
                 raise KeyError(f"stand-in holds no view {view_id!r}")
+            blocks = stored_view.get("blocks") or []
+            typed = dict(answers or {})
+            try:
+                target: dict[str, Any] = self.find_button(blocks, action_id, block_id)[0]
+            except KeyError:
+                target = {}
+            if target.get("type") == "input":
+                if not target.get("dispatch_action"):
+                    raise ValueError(f"{action_id!r} is an input without dispatch_action: Slack sends no block_actions")
+                typed[action_id] = value
+            if typed:
+                entered = {b: {a: st for a, st in els.items() if a in typed}
+                           for b, els in self.view_state(stored_view, typed)["values"].items()}
+                self.standin.type_into(view_id, {b: els for b, els in entered.items() if els})  # type: ignore[arg-type]
+                stored_view = self.standin.views[view_id]  # type: ignore[index]
             view = {k: copy.deepcopy(v) for k, v in stored_view.items() if not k.startswith("_")}
-            blocks = view.get("blocks") or []
+            view["state"] = self.view_state(view, {})
             payload["container"] = {"type": "view", "view_id": view_id}
             payload["view"] = view
         try:

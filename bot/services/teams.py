@@ -1,14 +1,21 @@
 """Teams: read for the rules, saved whole by admins (in Slack or from teams.yaml), one transaction each."""
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from bot.core.teams import TeamPolicy
 from bot.services.context import Context
 from storage import teams as team_store
 from storage.teams import MemberConflict
 
-__all__ = ["MemberConflict", "Teams"]
+__all__ = ["FormDefaults", "MemberConflict", "Teams"]
+
+
+@dataclass(frozen=True)
+class FormDefaults:
+    ae_id: str | None  # the SDR's paired AE
+    region: str | None  # their team's
+    notice_hours: int  # the minimum notice for outbound meetings: their team's, else the installation's
 
 
 class Teams:
@@ -21,9 +28,13 @@ class Teams:
     async def get(self, team_id: str) -> TeamPolicy | None:
         return await self.ctx.db.query(team_store.get_team, team_id)
 
-    async def paired_ae(self, sdr_id: str) -> str | None:
-        """The AE prefilled in this SDR's form, if an admin paired them."""
-        return await self.ctx.db.query(team_store.paired_ae, sdr_id)
+    async def form_defaults(self, sdr_id: str) -> FormDefaults:
+        """What the SDR's form opens with: their paired AE and their team's region (None when not set),
+        and the minimum notice the form's rules will ask of their meetings."""
+        found = await self.ctx.db.query(team_store.form_defaults, sdr_id)
+        if found is None:
+            return FormDefaults(None, None, self.ctx.installation.min_notice_hours)
+        return FormDefaults(*found)
 
     async def save(self, team: TeamPolicy) -> bool:
         """True if the team is new. Raises MemberConflict, changing nothing, if a member is in another team.

@@ -61,6 +61,17 @@ class Views(Directory):
             vid = self._home_view_ids.get(user_id)
             return None if vid is None else self.views.get(vid)
 
+    def type_into(self, view_id: str, values: dict[str, dict[str, Any]]) -> None:
+        """What a person entered in an open view's inputs (block_id -> action_id -> state), which their
+        client holds and sends with the view's block_actions and view_submission payloads."""
+        with self._lock:
+            view = self.views.get(view_id)
+            if view is None:
+                raise ApiError("not_found")
+            state = view["state"]["values"]
+            for block_id, elements in values.items():
+                state.setdefault(block_id, {}).update(copy.deepcopy(elements))
+
     def apply_view_response(self, user_id: str, view_id: str, response: dict[str, Any] | None) -> None:
         """Apply a view_submission ack the way Slack's client would.
 
@@ -81,6 +92,7 @@ class Views(Directory):
                     response["view"], view_id=view_id, user_id=user_id,  # type: ignore[index]
                     root=old["root_view_id"], prev=old["previous_view_id"],
                 )
+                view["state"] = kept_state(old, view)
                 self.views[view_id] = view
                 self._emit("view_update", user_id, view=view, text=_title(view))
                 return
@@ -159,6 +171,21 @@ class Views(Directory):
         return {"view": public_view(view)}
 
 
+def kept_state(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """What stays entered when a view is updated: Slack keeps an input's value when the new view has an
+    input block with the same block_id holding an element with the same action_id and type; the rest
+    (inputs gone, or renamed) is dropped, and the new view's initial values show there."""
+    kept: dict[str, dict[str, Any]] = {}
+    for block in new.get("blocks") or []:
+        element = block.get("element") if block.get("type") == "input" else None
+        if not isinstance(element, dict):
+            continue
+        entered = (old.get("state") or {}).get("values", {}).get(block.get("block_id"), {}).get(element.get("action_id"))
+        if isinstance(entered, dict) and entered.get("type") == element.get("type"):
+            kept.setdefault(block["block_id"], {})[element["action_id"]] = copy.deepcopy(entered)
+    return {"values": kept}
+
+
 def _title(view: dict[str, Any]) -> str:
     title = view.get("title")
     if isinstance(title, dict):
@@ -211,6 +238,7 @@ def views_update(s: Views, args: dict[str, Any]) -> dict[str, Any]:
     )
     if not view["external_id"]:
         view["external_id"] = old.get("external_id", "")
+    view["state"] = kept_state(old, view)
     out = s._store_view(view)
     kind = "home" if view["type"] == "home" else "view_update"
     s._emit(kind, old["_user_id"], view=view, text=_title(view))

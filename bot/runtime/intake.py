@@ -20,6 +20,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from bot.runtime.metrics import request_kind
+
 log = logging.getLogger("handoff.intake")
 
 # Slack's own payloads stay far below this (a full modal's state is tens of kilobytes).
@@ -90,6 +92,7 @@ class FrontDoor:
             return _bad("an unreadable body", error)
         if not isinstance(bolt_request.body, dict) or not bolt_request.body:
             return _bad("a body that is not a Slack payload", None)
+        request.state.slack_kind = request_kind(bolt_request.body)  # for /metrics
         try:
             return to_starlette_response(await self.app.async_dispatch(bolt_request))
         except Exception as error:  # a shape Slack never sends that broke Bolt's own reading of it

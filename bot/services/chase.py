@@ -124,7 +124,8 @@ class Chaser:
         await ctx.db.run(heartbeat.beat, "tick", now)  # the admins' Home: when the scheduler last ran
         if report.reminders or report.agendas or report.reassigned:
             log.info("tick: %d reminders, %d agendas, %d reassigned", report.reminders, len(report.agendas),
-                     len(report.reassigned))
+                     len(report.reassigned), extra={"reminders": report.reminders, "agendas": len(report.agendas),
+                                                    "reassigned": len(report.reassigned)})
         ctx.wake_outbox()
         return report
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 from bot.runtime.config import LOG_FORMATS, ConfigError, Settings, load_settings
@@ -106,6 +107,23 @@ def _database_url() -> str:
     return url
 
 
+@contextlib.contextmanager
+def _admin_database(url: str) -> Iterator[Any]:
+    """The database, migrated to head, for an admin command; one line and its exit status if it cannot
+    be opened (as `run` and `migrate` say it), never a traceback."""
+    from bot.runtime.startup import StartupError, open_database
+
+    try:
+        db = open_database(url)
+    except StartupError as error:
+        print(f"handoff-bot: {error}", file=sys.stderr)
+        raise SystemExit(error.exit_code) from None
+    try:
+        yield db
+    finally:
+        db.close()
+
+
 def _log_format() -> str:
     """LOG_FORMAT for the admin commands, which start without the bot's full settings."""
     import os
@@ -132,16 +150,10 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 def cmd_config_export(_args: argparse.Namespace) -> int:
     from bot.core.team_config import dump_teams
-    from storage.db import Database
-    from storage.migrate import upgrade
     from storage.teams import load_teams
 
-    db = Database(_database_url())
-    try:
-        upgrade(db.engine)
+    with _admin_database(_database_url()) as db:
         sys.stdout.write(dump_teams(load_teams(db)))
-    finally:
-        db.close()
     return 0
 
 
@@ -154,8 +166,6 @@ def cmd_config_import(args: argparse.Namespace) -> int:
 
     from bot.core.team_config import TeamConfigError, parse_teams
     from bot.core.team_diff import describe, diff_teams
-    from storage.db import Database
-    from storage.migrate import upgrade
     from storage.teams import load_teams, replace_teams
 
     url = _database_url()
@@ -173,9 +183,7 @@ def cmd_config_import(args: argparse.Namespace) -> int:
         for problem in error.errors:
             print(problem, file=sys.stderr)
         return 2
-    db = Database(url)
-    try:
-        upgrade(db.engine)
+    with _admin_database(url) as db:
         change = diff_teams(load_teams(db), teams)
         print(f"{path} against the database:")
         for line in describe(change):
@@ -191,8 +199,6 @@ def cmd_config_import(args: argparse.Namespace) -> int:
         if change.empty:
             return 0
         replace_teams(db, teams, datetime.now(timezone.utc))
-    finally:
-        db.close()
     members = sum(len(t.members) for t in teams)
     print(f"{len(teams)} team{'s' * (len(teams) != 1)}, {members} member{'s' * (members != 1)} imported")
     return 0
@@ -203,12 +209,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from storage import outbox
-    from storage.db import Database
-    from storage.migrate import upgrade
 
-    db = Database(_database_url())
-    upgrade(db.engine)
-    try:
+    with _admin_database(_database_url()) as db:
         if args.retry:
             for row_id in args.retry:
                 done = outbox.requeue(db, row_id, datetime.now(timezone.utc))
@@ -227,8 +229,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                   f"{row.last_error or 'no error recorded'} (attempts {row.attempts})")
         print(_DOCTOR_HINTS)
         return 1
-    finally:
-        db.close()
 
 
 _DOCTOR_HINTS = """What to do:
@@ -252,8 +252,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from bot.core.stats import EXPORT_COLUMNS, export_rows
     from bot.render.spreadsheet import to_csv
-    from storage.db import Database
-    from storage.migrate import upgrade
     from storage.stats import Scope, export_inputs
     from storage.teams import load_teams
 
@@ -267,9 +265,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 2
     start = datetime.combine(first, datetime.min.time(), timezone.utc)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), timezone.utc)
-    db = Database(_database_url())
-    try:
-        upgrade(db.engine)
+    with _admin_database(_database_url()) as db:
         teams = {t.id: t for t in load_teams(db)}
         if args.team and args.team not in teams:
             print(f"handoff-bot: there is no team {args.team!r} (teams: {', '.join(sorted(teams)) or 'none'})",
@@ -277,8 +273,6 @@ def cmd_export(args: argparse.Namespace) -> int:
             return 2
         rows, decisions = export_inputs(db, Scope(team_id=args.team), start, end)
         text = to_csv(EXPORT_COLUMNS, export_rows(rows, decisions, start, end, teams, datetime.now(timezone.utc)))
-    finally:
-        db.close()
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8", newline="")
         print(f"{len(rows)} handoffs written to {args.out}", file=sys.stderr)

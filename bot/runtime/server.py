@@ -167,10 +167,9 @@ def serve_http(app: AsyncApp, wiring: Wiring, sock: socket.socket, log_level: st
 
 async def serve_socket_mode(app: AsyncApp, wiring: Wiring, app_token: str,
                             health_sock: socket.socket | None = None) -> None:
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from slack_sdk.errors import SlackApiError
 
-    handler = AsyncSocketModeHandler(app, app_token)
+    handler = _measured_socket_handler(app, app_token, wiring)
     # Ask for the first WebSocket URL here: the SDK's connect() retries a refused token forever, with a
     # traceback every ten seconds, so a wrong SLACK_APP_TOKEN would hang the process instead of failing it.
     try:
@@ -212,6 +211,28 @@ async def serve_socket_mode(app: AsyncApp, wiring: Wiring, app_token: str,
     if health is not None:
         await health.cleanup()
     log.info("stopped cleanly")
+
+
+def _measured_socket_handler(app: AsyncApp, app_token: str, wiring: Wiring) -> Any:
+    """Bolt's Socket Mode handler, counting each request and its time to the ack for /metrics as the HTTP
+    route does (Bolt's own handle(), with the kind and status kept)."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
+
+    from bot.runtime.metrics import request_kind
+
+    class Measured(AsyncSocketModeHandler):
+        async def handle(self, client: Any, req: Any) -> None:
+            received = time.perf_counter()
+            status = 500
+            try:
+                response = await run_async_bolt_app(self.app, req)
+                status = response.status
+                await send_async_response(client, req, response, received)
+            finally:
+                wiring.metrics.request(request_kind(req.payload), status, time.perf_counter() - received)
+
+    return Measured(app, app_token)
 
 
 async def _serve_health(sock: socket.socket, wiring: Wiring, handler: Any) -> web.AppRunner:

@@ -286,3 +286,25 @@ def test_removing_members_of_a_kept_team_is_shown_and_allowed(cli, tmp_path: Pat
     status, out, err = cli("config", "import", write(tmp_path, "fewer.yaml", fewer))
     assert status == 0, err
     assert "- member U_TEMP (sdr)" in out and "U_TEMP" not in cli("config", "export")[1]
+
+
+# ---------------------------------------------------------------------- a reminder owed is one line
+
+
+def test_a_reminder_owed_is_one_log_line_and_a_tick_owing_nothing_none(bot, standin, clock, caplog) -> None:
+    from test_scheduler import MONDAY_9, stored, submitted, tick_at
+    from teams_fixture import AMER, install, ny
+
+    install(bot, standin, AMER)
+    clock.set(MONDAY_9)
+    submitted(bot, standin)
+    assert stored(bot).id == 1
+    tick_at(bot, ny(2026, 11, 23, 13, 0))  # the first tick settles last week's agenda (missed): an event of its own
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        for minute in (0, 30):  # before the heads-up is due: nothing owed, nothing said
+            assert tick_at(bot, ny(2026, 11, 23, 14, minute)).reminders == 0
+        assert [r for r in caplog.records if r.name.startswith(("handoff.scheduler", "apscheduler"))] == []
+        assert tick_at(bot, ny(2026, 11, 23, 15, 0)).reminders == 1
+    owed = [r for r in caplog.records if r.getMessage().endswith(" owed")]
+    assert [(r.getMessage(), r.handoff_id, r.reminder) for r in owed] == [("H-1 heads up owed", 1, "heads_up")]

@@ -292,8 +292,8 @@ def test_removing_members_of_a_kept_team_is_shown_and_allowed(cli, tmp_path: Pat
 
 
 def test_a_reminder_owed_is_one_log_line_and_a_tick_owing_nothing_none(bot, standin, clock, caplog) -> None:
-    from test_scheduler import MONDAY_9, stored, submitted, tick_at
     from teams_fixture import AMER, install, ny
+    from test_scheduler import MONDAY_9, stored, submitted, tick_at
 
     install(bot, standin, AMER)
     clock.set(MONDAY_9)

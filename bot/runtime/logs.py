@@ -81,5 +81,6 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Quiet by default; LOG_LEVEL=DEBUG shows everything again.
+    quiet = level if level == "DEBUG" else max(logging.WARNING, logging.getLevelName(level))
     for name in _QUIET:
-        logging.getLogger(name).setLevel(level if level == "DEBUG" else max(logging.WARNING, logging.getLevelName(level)))
+        logging.getLogger(name).setLevel(quiet)

@@ -82,6 +82,7 @@ class FrontDoor:
         except TooLarge:
             return PlainTextResponse("request body too large", status_code=413)
         if _ssl_check(body):
+            request.state.slack_kind = "other"
             return Response(status_code=200)
         if not self._signed(request, body):
             return PlainTextResponse("invalid request", status_code=401)

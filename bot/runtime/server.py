@@ -223,12 +223,12 @@ def _measured_socket_handler(app: AsyncApp, app_token: str, wiring: Wiring) -> A
 
     class Measured(AsyncSocketModeHandler):
         async def handle(self, client: Any, req: Any) -> None:
-            received = time.perf_counter()
+            received, started_at = time.perf_counter(), time.time()  # Bolt's debug line wants wall time
             status = 500
             try:
                 response = await run_async_bolt_app(self.app, req)
                 status = response.status
-                await send_async_response(client, req, response, received)
+                await send_async_response(client, req, response, started_at)
             finally:
                 wiring.metrics.request(request_kind(req.payload), status, time.perf_counter() - received)
 

@@ -7,12 +7,15 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, time as dtime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import reserve_port
+from prometheus_client.parser import text_string_to_metric_families
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
@@ -101,9 +104,18 @@ def open_form_over_socket(standin: SlackStandIn, driver: SlackDriver, user: str 
 # ---------------------------------------------------------------------- the real bot, over Socket Mode
 
 
+def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
 @pytest.mark.slow
 def test_run_in_socket_mode_takes_a_handoff_end_to_end(standin: SlackStandIn, tmp_path: Path) -> None:
-    bot = Bot(bot_env(standin, tmp_path), tmp_path)
+    held = reserve_port()  # the health server's: /healthz and /metrics
+    port = held.getsockname()[1]
+    bot = Bot({**bot_env(standin, tmp_path), "HANDOFF_HEALTH_PORT": str(port)}, tmp_path)
     driver = SlackDriver("unused: Socket Mode", "no-signing-secret", standin)
     try:
         wait_connected(standin, bot)
@@ -131,10 +143,17 @@ def test_run_in_socket_mode_takes_a_handoff_end_to_end(standin: SlackStandIn, tm
         assert "company" in ack["payload"]["errors"]
         assert standin.open_views("U_SDR1") == [second]
 
+        # Requests over the socket are counted as over HTTP, on the health server's /metrics.
+        samples = scrape(port)
+        assert samples[("handoff_slack_requests_total", (("kind", "command"), ("status", "200")))] == 2
+        assert samples[("handoff_slack_requests_total", (("kind", "view_submission"), ("status", "200")))] == 2
+        assert samples[("handoff_slack_ack_seconds_count", (("kind", "view_submission"),))] == 2
+
         bot.proc.send_signal(signal.SIGTERM)
         assert bot.wait(timeout=30) == 0, bot.output()[-4000:]
     finally:
         bot.kill()
+        held.close()
     output = bot.output()
     assert "stopped cleanly" in output
     assert "Traceback" not in output, output[-4000:]

@@ -324,7 +324,7 @@ def test_cli_import_export_and_a_refused_file(tmp_path: Path) -> None:
     db_file = tmp_path / "cli.db"
     ok = run_cli(["import", str(ROOT / "teams.yaml")], db_file, tmp_path)
     assert ok.returncode == 0, ok.stderr
-    assert ok.stdout.strip() == "3 teams, 15 members imported"
+    assert ok.stdout.splitlines()[-1] == "3 teams, 15 members imported"
 
     exported = run_cli(["export"], db_file, tmp_path)
     assert exported.returncode == 0, exported.stderr

@@ -12,6 +12,7 @@ from bot.runtime.clock import SystemClock
 from bot.runtime.config import Settings
 from bot.runtime.delivery import Deliverer, RetryConnectionErrorsButNotPosts
 from bot.runtime.directory import Directory
+from bot.runtime.metrics import Metrics
 from bot.runtime.tasks import Background, Inflight
 from bot.services import Services
 from bot.services.chase import Chaser
@@ -37,6 +38,7 @@ class Wiring:
     background: Background
     inflight: Inflight
     services: Services
+    metrics: Metrics
 
     @property
     def chaser(self) -> Chaser:
@@ -67,12 +69,13 @@ def build_app(settings: Settings, db: Database, clock: Clock | None = None) -> t
     )
     directory = Directory(client, settings.default_tz, quick_seconds=settings.lookup_deadline_seconds)
     inflight = Inflight()
+    metrics = Metrics(db)
     deliverer = Deliverer(db, client, directory, clock, default_tz=settings.default_tz, inflight=inflight,
-                          lease_seconds=settings.outbox_lease_seconds)
+                          lease_seconds=settings.outbox_lease_seconds, metrics=metrics)
     background = Background()
     ctx = Context(db=db, clock=clock, people=directory, installation=installation(settings),
                   wake_outbox=deliverer.kick, later=background.spawn)
     handoff_service = Handoffs(ctx)
     services = Services(ctx, handoff_service, Teams(ctx), Chaser(ctx, handoff_service), StatsService(ctx))
     handlers.register(app, services, background)
-    return app, Wiring(settings, db, clock, client, directory, deliverer, background, inflight, services)
+    return app, Wiring(settings, db, clock, client, directory, deliverer, background, inflight, services, metrics)

@@ -1,16 +1,21 @@
-"""The command line: `handoff-bot run | migrate | config export | config import FILE | demo`."""
+"""The command line: `handoff-bot run | migrate | config export | config import FILE | doctor | export | demo`.
+
+The admin commands say first, on stderr, which database they use (a password never shown)."""
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
-from bot.runtime.config import ConfigError, Settings, load_settings
+from bot.runtime.config import LOG_FORMATS, ConfigError, Settings, load_settings
+from bot.runtime.dburl import display_url
 from bot.runtime.logs import setup_logging
+from bot.runtime.version import version
 
 log = logging.getLogger("handoff")
 T = TypeVar("T")
@@ -50,7 +55,9 @@ def cmd_run(_args: argparse.Namespace) -> int:
             db.close()
         print(f"handoff-bot: {error}", file=sys.stderr)
         return error.exit_code
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
+    log.info("handoff-bot %s starting; database %s", version(), display_url(settings.database_url),
+             extra={"version": version(), "database": display_url(settings.database_url)})
     if isinstance(identity, str):
         log.warning("could not check SLACK_BOT_TOKEN with Slack at %s (%s); serving anyway: what the bot owes "
                     "Slack waits in the outbox", settings.api_url, identity)
@@ -88,13 +95,41 @@ async def _unless_stopped(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def _database_url() -> str:
-    """DATABASE_URL alone: migrating and team config need no Slack tokens."""
+    """DATABASE_URL alone (migrating and team config need no Slack tokens), announced on stderr: an operator
+    with two databases about sees which one a command is about to read or change."""
     try:
-        return load_settings().database_url
+        url = load_settings().database_url
     except ConfigError:
         import os
 
-        return os.environ.get("DATABASE_URL") or "sqlite:///handoff.db"
+        url = (os.environ.get("DATABASE_URL") or "").strip() or "sqlite:///handoff.db"
+    print(f"database: {display_url(url)}", file=sys.stderr, flush=True)
+    return url
+
+
+@contextlib.contextmanager
+def _admin_database(url: str) -> Iterator[Any]:
+    """The database, migrated to head, for an admin command; one line and its exit status if it cannot
+    be opened (as `run` and `migrate` say it), never a traceback."""
+    from bot.runtime.startup import StartupError, open_database
+
+    try:
+        db = open_database(url)
+    except StartupError as error:
+        print(f"handoff-bot: {error}", file=sys.stderr)
+        raise SystemExit(error.exit_code) from None
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def _log_format() -> str:
+    """LOG_FORMAT for the admin commands, which start without the bot's full settings."""
+    import os
+
+    value = (os.environ.get("LOG_FORMAT") or "").strip().lower()
+    return value if value in LOG_FORMATS else "text"
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
@@ -102,7 +137,7 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
     from storage.migrate import current_revision
 
     url = _database_url()
-    setup_logging("INFO")
+    setup_logging("INFO", _log_format())
     try:
         db = open_database(url)  # under the migration lock: of two at once, the second waits and finds head
     except StartupError as error:
@@ -115,28 +150,25 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 
 def cmd_config_export(_args: argparse.Namespace) -> int:
     from bot.core.team_config import dump_teams
-    from storage.db import Database
-    from storage.migrate import upgrade
     from storage.teams import load_teams
 
-    db = Database(_database_url())
-    try:
-        upgrade(db.engine)
+    with _admin_database(_database_url()) as db:
         sys.stdout.write(dump_teams(load_teams(db)))
-    finally:
-        db.close()
     return 0
 
 
 def cmd_config_import(args: argparse.Namespace) -> int:
+    """Validate the file, show what it would change against the database, then replace every team with
+    it. A file that would remove whole teams is refused unless --replace says so; --dry-run changes
+    nothing (and exits as the import would: 2 if it would be refused)."""
     from datetime import datetime, timezone
     from pathlib import Path
 
     from bot.core.team_config import TeamConfigError, parse_teams
-    from storage.db import Database
-    from storage.migrate import upgrade
-    from storage.teams import replace_teams
+    from bot.core.team_diff import describe, diff_teams
+    from storage.teams import load_teams, replace_teams
 
+    url = _database_url()
     path = Path(args.file)
     try:
         text = path.read_text(encoding="utf-8")
@@ -151,12 +183,22 @@ def cmd_config_import(args: argparse.Namespace) -> int:
         for problem in error.errors:
             print(problem, file=sys.stderr)
         return 2
-    db = Database(_database_url())
-    try:
-        upgrade(db.engine)
+    with _admin_database(url) as db:
+        change = diff_teams(load_teams(db), teams)
+        print(f"{path} against the database:")
+        for line in describe(change):
+            print(f"  {line}")
+        if change.destructive and not args.replace:
+            gone = ", ".join(t.id for t in change.removed)
+            print(f"handoff-bot: {path} would remove team{'s' * (len(change.removed) != 1)} {gone}; nothing "
+                  "changed. Run again with --replace if that is meant.", file=sys.stderr)
+            return 2
+        if args.dry_run:
+            print("dry run: nothing changed")
+            return 0
+        if change.empty:
+            return 0
         replace_teams(db, teams, datetime.now(timezone.utc))
-    finally:
-        db.close()
     members = sum(len(t.members) for t in teams)
     print(f"{len(teams)} team{'s' * (len(teams) != 1)}, {members} member{'s' * (members != 1)} imported")
     return 0
@@ -167,12 +209,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from storage import outbox
-    from storage.db import Database
-    from storage.migrate import upgrade
 
-    db = Database(_database_url())
-    upgrade(db.engine)
-    try:
+    with _admin_database(_database_url()) as db:
         if args.retry:
             for row_id in args.retry:
                 done = outbox.requeue(db, row_id, datetime.now(timezone.utc))
@@ -191,8 +229,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                   f"{row.last_error or 'no error recorded'} (attempts {row.attempts})")
         print(_DOCTOR_HINTS)
         return 1
-    finally:
-        db.close()
 
 
 _DOCTOR_HINTS = """What to do:
@@ -216,8 +252,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from bot.core.stats import EXPORT_COLUMNS, export_rows
     from bot.render.spreadsheet import to_csv
-    from storage.db import Database
-    from storage.migrate import upgrade
     from storage.stats import Scope, export_inputs
     from storage.teams import load_teams
 
@@ -231,9 +265,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 2
     start = datetime.combine(first, datetime.min.time(), timezone.utc)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), timezone.utc)
-    db = Database(_database_url())
-    try:
-        upgrade(db.engine)
+    with _admin_database(_database_url()) as db:
         teams = {t.id: t for t in load_teams(db)}
         if args.team and args.team not in teams:
             print(f"handoff-bot: there is no team {args.team!r} (teams: {', '.join(sorted(teams)) or 'none'})",
@@ -241,8 +273,6 @@ def cmd_export(args: argparse.Namespace) -> int:
             return 2
         rows, decisions = export_inputs(db, Scope(team_id=args.team), start, end)
         text = to_csv(EXPORT_COLUMNS, export_rows(rows, decisions, start, end, teams, datetime.now(timezone.utc)))
-    finally:
-        db.close()
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8", newline="")
         print(f"{len(rows)} handoffs written to {args.out}", file=sys.stderr)
@@ -263,6 +293,7 @@ def _add_export(sub: Any) -> None:
 def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     """The parser and its subcommands; bot.cli adds the demo, which lives in the sandbox."""
     parser = argparse.ArgumentParser(prog="handoff-bot", description="The SDR → AE handoff, in Slack.")
+    parser.add_argument("--version", action="version", version=f"handoff-bot {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="serve Slack (HTTP on $PORT, or Socket Mode with $SLACK_APP_TOKEN)").set_defaults(
         fn=cmd_run)
@@ -270,8 +301,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     config = sub.add_parser("config", help="teams as code: export or import teams.yaml").add_subparsers(
         dest="action", required=True)
     config.add_parser("export", help="print every team as YAML").set_defaults(fn=cmd_config_export)
-    imp = config.add_parser("import", help="validate a teams file, then replace all teams with it")
+    imp = config.add_parser("import", help="validate a teams file, show what it changes, then replace all teams "
+                                           "with it")
     imp.add_argument("file", help="e.g. teams.yaml")
+    imp.add_argument("--replace", action="store_true", help="allow the import to remove teams the file lacks")
+    imp.add_argument("--dry-run", action="store_true", help="show what would change; change nothing")
     imp.set_defaults(fn=cmd_config_import)
     doctor = sub.add_parser("doctor", help="list outbox messages that are stuck, and why (exit 1 if any)")
     doctor.add_argument("--retry", type=int, nargs="+", metavar="ID", help="queue these stuck messages again")

@@ -16,6 +16,7 @@ from dotenv import find_dotenv, load_dotenv
 SLACK_API_DEFAULT = "https://slack.com/api/"
 USER_ID = re.compile(r"^[UW][A-Z0-9_]+$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(Exception):
@@ -38,6 +39,7 @@ class Settings:
     health_port: int | None = None  # Socket Mode's GET /healthz; HTTP mode answers it on `port`
     admins: frozenset[str] = frozenset()
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one object per line, for a log shipper
     default_tz: str = "UTC"
     min_notice_hours: int = 48
     segment_thresholds: tuple[int, int] = (100, 2000)
@@ -134,12 +136,16 @@ def _operations(e: _Env) -> dict[str, Any]:
     if log_level not in LOG_LEVELS:
         e.problem(f"LOG_LEVEL is malformed: expected one of {', '.join(LOG_LEVELS)}, got {log_level!r}.")
 
+    log_format = (e.get("LOG_FORMAT") or "text").lower()
+    if log_format not in LOG_FORMATS:
+        e.problem(f"LOG_FORMAT is malformed: expected text or json, got {log_format!r}.")
+
     default_tz = e.get("HANDOFF_DEFAULT_TZ") or "UTC"
     try:
         ZoneInfo(default_tz)
     except (ZoneInfoNotFoundError, ValueError):
         e.problem(f"HANDOFF_DEFAULT_TZ is not a known time zone: {default_tz!r}.")
-    return {"admins": frozenset(admins), "log_level": log_level, "default_tz": default_tz}
+    return {"admins": frozenset(admins), "log_level": log_level, "log_format": log_format, "default_tz": default_tz}
 
 
 def _handoff_rules(e: _Env) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from bot.render.cards import Viewer
 from bot.render.text import Message
 from bot.render.views import render_snapshot, render_view
 from bot.runtime.directory import Directory
+from bot.runtime.metrics import Metrics
 from bot.runtime.tasks import Inflight
 from storage import outbox
 from storage.db import Database
@@ -99,6 +100,11 @@ def carries(message: dict[str, Any], row: Any) -> bool:
             and str(payload.get("outbox_id")) == str(row.id))
 
 
+def _extra(row: Any, error: str) -> dict[str, Any]:
+    """The fields a JSON log line carries for a delivery failure (LOG_FORMAT=json)."""
+    return {"handoff_id": row.handoff_id, "outbox_id": row.id, "conversation": row.conversation, "error": error}
+
+
 class RetryConnectionErrorsButNotPosts(AsyncConnectionErrorRetryHandler):
     """slack_sdk's one retry on a dropped connection, except for chat.postMessage: a post may have landed
     before the connection dropped, and sending it again blindly could post it twice. The outbox looks
@@ -118,8 +124,9 @@ class _Unreadable(Exception):
 class Deliverer:
     def __init__(self, db: Database, client: AsyncWebClient, directory: Directory, clock: Clock,
                  default_tz: str = "UTC", poll_seconds: float = 1.0, inflight: Inflight | None = None,
-                 lease_seconds: float = 60.0):
+                 lease_seconds: float = 60.0, metrics: Metrics | None = None):
         self._db = db
+        self._metrics = metrics
         self._client = client
         self._directory = directory
         self._clock = clock
@@ -228,7 +235,8 @@ class Deliverer:
             return self._network_error(d, f"{short_id(d.row.handoff_id)} " if d.row.handoff_id else "", error,
                                        ambiguous=True)
         except Exception as error:  # a bug must not leave the row claimed: treat it like a lost answer
-            log.exception("delivering outbox #%s failed unexpectedly", d.row.id)
+            log.exception("delivering outbox #%s failed unexpectedly", d.row.id, extra=_extra(d.row, "internal"))
+            self._count_failure("internal")
             return outbox.Outcome(d.row, "pending", error=f"internal: {type(error).__name__}",
                                   at=self._clock.now() + backoff(d.row.attempts),
                                   unconfirmed_since=self._unconfirmed(d, ambiguous=True))
@@ -254,7 +262,8 @@ class Deliverer:
                 message = render_view(row.view, handoff=d.handoff, event=d.event, message_key=row.message_key,
                                       viewer=Viewer(row.conversation, tz, self._clock.now()), payload=row.payload)
             except Exception:  # a rendering bug must not wedge the conversation behind it
-                log.exception("%scould not render %s", label, row.view)
+                log.exception("%scould not render %s", label, row.view, extra=_extra(row, "render_failed"))
+                self._count_failure("render_failed")
                 return outbox.Outcome(row, "dead", error="render failed")
         if message is None:
             return outbox.Outcome(row, "skipped", error="settled before it was sent")
@@ -327,9 +336,14 @@ class Deliverer:
                     row.conversation, ts)
         return outbox.Outcome(row, "sent", channel=channel, ts=ts, at=self._clock.now())
 
+    def _count_failure(self, error: str) -> None:
+        if self._metrics is not None:
+            self._metrics.delivery_failed(error)
+
     def _unknown(self, d: outbox.Delivery, label: str, why: str) -> outbox.Outcome:
+        self._count_failure("unknown")
         log.error("%s%s to %s: cannot tell whether an unanswered post went through (%s); kept for "
-                  "`handoff-bot doctor`", label, d.row.view, d.row.conversation, why)
+                  "`handoff-bot doctor`", label, d.row.view, d.row.conversation, why, extra=_extra(d.row, "unknown"))
         return outbox.Outcome(d.row, "unknown", error=why, unconfirmed_since=d.unconfirmed_since)
 
     async def _history_channel(self, conversation: str) -> str:
@@ -363,9 +377,10 @@ class Deliverer:
         at = self._clock.now() + backoff(row.attempts)
         timed_out = isinstance(error, asyncio.TimeoutError)
         kind = "no answer in time" if timed_out else f"network error {type(error).__name__}"
+        self._count_failure("timeout" if timed_out else "network")
         log.warning("%s%s %s to %s: %s; %s at %s", label, row.op, row.view, row.conversation, kind,
                     "looking in history, then retrying" if ambiguous and row.op == "post" else "retrying",
-                    at.isoformat())
+                    at.isoformat(), extra=_extra(row, "timeout" if timed_out else "network"))
         return outbox.Outcome(row, "pending", error=f"network: {type(error).__name__}", at=at,
                               unconfirmed_since=self._unconfirmed(d, ambiguous=ambiguous))
 
@@ -376,6 +391,7 @@ class Deliverer:
         data = error.response.data if isinstance(error.response.data, dict) else {}
         code = data.get("error") or f"http_{status}"
         unconfirmed = self._unconfirmed(d, ambiguous=ambiguous)
+        self._count_failure(code)
         if status == 429 or code == "ratelimited":
             headers = error.response.headers or {}
             value = next((str(v) for k, v in headers.items() if k.lower() == "retry-after"), None)
@@ -383,8 +399,9 @@ class Deliverer:
         elif status >= 500 or code in TRANSIENT_ERRORS:
             at = self._clock.now() + backoff(row.attempts)
         else:
-            log.error("%s%s %s to %s failed for good: %s", label, row.op, row.view, row.conversation, code)
+            log.error("%s%s %s to %s failed for good: %s", label, row.op, row.view, row.conversation, code,
+                      extra=_extra(row, code))
             return outbox.Outcome(row, "dead", error=code)
         log.warning("%s%s %s to %s failed (%s); retrying at %s", label, row.op, row.view, row.conversation,
-                    code, at.isoformat())
+                    code, at.isoformat(), extra=_extra(row, code))
         return outbox.Outcome(row, "pending", error=code, at=at, unconfirmed_since=unconfirmed)

@@ -20,6 +20,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from bot.runtime.metrics import request_kind
+
 log = logging.getLogger("handoff.intake")
 
 # Slack's own payloads stay far below this (a full modal's state is tens of kilobytes).
@@ -80,6 +82,7 @@ class FrontDoor:
         except TooLarge:
             return PlainTextResponse("request body too large", status_code=413)
         if _ssl_check(body):
+            request.state.slack_kind = "other"
             return Response(status_code=200)
         if not self._signed(request, body):
             return PlainTextResponse("invalid request", status_code=401)
@@ -90,6 +93,7 @@ class FrontDoor:
             return _bad("an unreadable body", error)
         if not isinstance(bolt_request.body, dict) or not bolt_request.body:
             return _bad("a body that is not a Slack payload", None)
+        request.state.slack_kind = request_kind(bolt_request.body)  # for /metrics
         try:
             return to_starlette_response(await self.app.async_dispatch(bolt_request))
         except Exception as error:  # a shape Slack never sends that broke Bolt's own reading of it

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import signal
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -35,7 +36,7 @@ class Workers:
         self.started = False
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._ticker = Ticker(wiring.chaser, wiring.settings.tick_seconds)
+        self._ticker = Ticker(wiring.chaser, wiring.settings.tick_seconds, wiring.metrics)
         self._session: aiohttp.ClientSession | None = None
         self._checkpointer: asyncio.Task[None] | None = None
 
@@ -84,11 +85,22 @@ def build_http(app: AsyncApp, wiring: Wiring) -> Starlette:
     workers = Workers(wiring)
 
     async def events(request: Request) -> Response:
+        received = time.perf_counter()
         wiring.inflight.count += 1
+        status = 500
         try:
-            return await front_door.handle(request)
+            response = await front_door.handle(request)
+            status = response.status_code
+            return response
         finally:
             wiring.inflight.count -= 1
+            # Refused before it was read (size, signature, shape): no kind to tell.
+            wiring.metrics.request(getattr(request.state, "slack_kind", "refused"), status,
+                                   time.perf_counter() - received)
+
+    async def metrics(_request: Request) -> Response:
+        body, content_type = await wiring.metrics.scrape()
+        return Response(body, media_type=content_type)
 
     async def healthz(_request: Request) -> Response:
         try:
@@ -107,6 +119,7 @@ def build_http(app: AsyncApp, wiring: Wiring) -> Starlette:
     http = Starlette(routes=[
         Route("/slack/events", events, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
     ], lifespan=lifespan)
     http.state.workers = workers
     return http
@@ -144,7 +157,9 @@ class _Server(Server):
 def serve_http(app: AsyncApp, wiring: Wiring, sock: socket.socket, log_level: str) -> None:
     """Serves on `sock` (bound by the caller, so a port in use is its one-line error). Blocks until
     SIGTERM/SIGINT; uvicorn finishes in-flight requests, then the workers stop."""
-    config = uvicorn.Config(build_http(app, wiring), log_level=log_level.lower(), lifespan="on", access_log=False)
+    # Our handler and format (LOG_FORMAT) for uvicorn's records too, at the levels bot.runtime.logs chose.
+    config = uvicorn.Config(build_http(app, wiring), log_config=None, log_level=None, lifespan="on",
+                            access_log=False)
     host, port = sock.getsockname()[:2]
     log.info("listening on http://%s:%d", host, port)
     _Server(config).run(sockets=[sock])
@@ -152,10 +167,9 @@ def serve_http(app: AsyncApp, wiring: Wiring, sock: socket.socket, log_level: st
 
 async def serve_socket_mode(app: AsyncApp, wiring: Wiring, app_token: str,
                             health_sock: socket.socket | None = None) -> None:
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from slack_sdk.errors import SlackApiError
 
-    handler = AsyncSocketModeHandler(app, app_token)
+    handler = _measured_socket_handler(app, app_token, wiring)
     # Ask for the first WebSocket URL here: the SDK's connect() retries a refused token forever, with a
     # traceback every ten seconds, so a wrong SLACK_APP_TOKEN would hang the process instead of failing it.
     try:
@@ -199,9 +213,31 @@ async def serve_socket_mode(app: AsyncApp, wiring: Wiring, app_token: str,
     log.info("stopped cleanly")
 
 
+def _measured_socket_handler(app: AsyncApp, app_token: str, wiring: Wiring) -> Any:
+    """Bolt's Socket Mode handler, counting each request and its time to the ack for /metrics as the HTTP
+    route does (Bolt's own handle(), with the kind and status kept)."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
+
+    from bot.runtime.metrics import request_kind
+
+    class Measured(AsyncSocketModeHandler):
+        async def handle(self, client: Any, req: Any) -> None:
+            received, started_at = time.perf_counter(), time.time()  # Bolt's debug line wants wall time
+            status = 500
+            try:
+                response = await run_async_bolt_app(self.app, req)
+                status = response.status
+                await send_async_response(client, req, response, started_at)
+            finally:
+                wiring.metrics.request(request_kind(req.payload), status, time.perf_counter() - received)
+
+    return Measured(app, app_token)
+
+
 async def _serve_health(sock: socket.socket, wiring: Wiring, handler: Any) -> web.AppRunner:
     """Socket Mode has no HTTP server of its own: a small one answers GET /healthz with the database's
-    and the Slack connection's state (503 unless both are well)."""
+    and the Slack connection's state (503 unless both are well), and GET /metrics."""
 
     async def healthz(_request: web.Request) -> web.Response:
         body: dict[str, Any] = {"ok": True, "database": "ok", "slack": "connected"}
@@ -213,8 +249,13 @@ async def _serve_health(sock: socket.socket, wiring: Wiring, handler: Any) -> we
             body.update(ok=False, slack="disconnected")
         return web.json_response(body, status=200 if body["ok"] else 503)
 
+    async def metrics(_request: web.Request) -> web.Response:
+        body, content_type = await wiring.metrics.scrape()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
     health = web.Application()
     health.router.add_get("/healthz", healthz)
+    health.router.add_get("/metrics", metrics)
     runner = web.AppRunner(health, access_log=None)
     await runner.setup()
     await web.SockSite(runner, sock).start()

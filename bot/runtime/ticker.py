@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.runtime.metrics import Metrics
 from bot.services.chase import Chaser
 
 log = logging.getLogger("handoff.scheduler")
@@ -20,8 +22,9 @@ log = logging.getLogger("handoff.scheduler")
 class Ticker:
     """Runs the chaser every `seconds` in the bot's event loop; one tick at a time, missed ticks coalesced."""
 
-    def __init__(self, chaser: Chaser, seconds: float):
+    def __init__(self, chaser: Chaser, seconds: float, metrics: Metrics | None = None):
         self._chaser = chaser
+        self._metrics = metrics
         self._seconds = seconds
         self._scheduler: AsyncIOScheduler | None = None
         self._current: asyncio.Task[None] | None = None
@@ -37,12 +40,16 @@ class Ticker:
 
     async def _run(self) -> None:
         self._current = asyncio.current_task()
+        started, failed = time.perf_counter(), False
         try:
             await self._chaser.tick()
         except Exception:  # the next tick tries again; the database keeps what is owed
+            failed = True
             log.exception("scheduler tick failed")
         finally:
             self._current = None
+            if self._metrics is not None:
+                self._metrics.ticked(time.perf_counter() - started, failed=failed)
 
     def shutdown(self) -> None:
         if self._scheduler is not None:

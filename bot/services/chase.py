@@ -77,20 +77,23 @@ def claim_due_reminders(db: Database, now: datetime, teams: dict[str, TeamPolicy
                 log.error("%s cannot be chased and is set aside until it changes: %s", short_id(h.id), error)
                 plan = ChasePlan()
             plans.append((h, team, plan))
-        owed: list[tuple[ChaseFacts, list[Owed], bool]] = []
+        owed: list[tuple[ChaseFacts, list[Owed], str | None]] = []  # the reminder's kind; None if superseded
         for h, team, plan in plans:
             channel = team.channel_id if team else None
             for r in plan.due:
-                owed.append((h, owed_for_reminder(h.id, h.revision, h.ae_id, r, channel=channel),
-                             r.kind == "escalation"))
+                owed.append((h, owed_for_reminder(h.id, h.revision, h.ae_id, r, channel=channel), r.kind))
             for r in plan.superseded:
                 owed.append((h, owed_for_reminder(h.id, h.revision, h.ae_id, r, channel=channel, superseded=True),
-                             False))
+                             None))
         taken = chase_store.claimed(session, [o.dedupe_key for _, items, _ in owed for o in items if o.dedupe_key])
         reassign_to = {h.id: plan.reassign_to for h, _team, plan in plans if plan.reassign_to}
         claims: list[tuple[int | None, Owed]] = []
-        for h, items, escalation in owed:
+        for h, items, kind in owed:
+            escalation = kind == "escalation"
             fresh = [o for o in items if o.dedupe_key not in taken]
+            if kind is not None and fresh:  # one line per reminder owed (not per message it makes)
+                log.info("%s %s owed", short_id(h.id), kind.replace("_", " "),
+                         extra={"handoff_id": h.id, "reminder": kind})
             taken.update(o.dedupe_key for o in fresh if o.dedupe_key)
             claims.extend((h.id, o) for o in fresh)
             for o in fresh:
@@ -124,7 +127,8 @@ class Chaser:
         await ctx.db.run(heartbeat.beat, "tick", now)  # the admins' Home: when the scheduler last ran
         if report.reminders or report.agendas or report.reassigned:
             log.info("tick: %d reminders, %d agendas, %d reassigned", report.reminders, len(report.agendas),
-                     len(report.reassigned))
+                     len(report.reassigned), extra={"reminders": report.reminders, "agendas": len(report.agendas),
+                                                    "reassigned": len(report.reassigned)})
         ctx.wake_outbox()
         return report
 

@@ -125,7 +125,8 @@ class Handoffs:
             handoff, created = await self.ctx.db.run(create_handoff, draft, team.channel_id if team else None)
             result = handoff
             if created:
-                log.info("%s submitted by %s for %s", short_id(handoff.id), sdr_id, handoff.ae_id)
+                log.info("%s submitted by %s for %s", short_id(handoff.id), sdr_id, handoff.ae_id,
+                         extra={"handoff_id": handoff.id, "action": "submit", "actor": sdr_id})
                 self.ctx.wake_outbox()
         self._settle_zone_later(result, ae_tz, zone)
         return result
@@ -153,7 +154,8 @@ class Handoffs:
         if isinstance(result, Refused):
             return Refusal(result.decision, await self.ctx.people.tz(actor, quick=True))
         if isinstance(result, Handoff):
-            log.info("%s %s by %s", short_id(handoff_id), command.action.value, actor)
+            log.info("%s %s by %s", short_id(handoff_id), command.action.value, actor,
+                     extra={"handoff_id": handoff_id, "action": command.action.value, "actor": actor})
             self.ctx.wake_outbox()
         return result
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from bot.runtime.clock import ManualClock
 from bot.runtime.logs import setup_logging
 from bot.sandbox import SlackStandIn, describe_event, render_blocks
+from bot.sandbox.transcript import render_mrkdwn
 from bot.sandbox.local_bot import LocalBot
 from bot.core.teams import Member, TeamPolicy
 from storage import handoffs as store
@@ -333,6 +334,44 @@ def the_week(story: Story) -> None:
     story.check(story.posts_containing("🚨 Escalation: *H-3 Initech*") == 2, "the escalation to Maria and the channel")
 
 
+def numbers_on_demand(story: Story) -> None:
+    """Tuesday afternoon: the manager asks for the numbers, opens her Home, and exports the month."""
+    d, s = story.driver, story.standin
+    story.say("Maria types `/handoff stats team last 30 days`: her team's numbers, from the records")
+    answer = d.slash_command("U_MARIA", text="stats team last 30 days")
+    body = answer.json() or {}
+    text = render_blocks(body.get("blocks"), s.user_names()) or body.get("text", "")
+    story.out("")
+    story.out(indent(f"[only visible to maria]\n{text}"))
+    story.check(answer.status == 200 and "Acceptance rate" in text and "Time to accept" in text,
+                f"Maria's team numbers ({answer.status})")
+    story.show_new(skip_kinds=("file",))  # the trend chart arrives in her DM as a PNG
+    story.check(any(e.kind == "file" and "handoff-trend.png" in (e.text or "") for e in s.events),
+                "the weekly trend chart in Maria's DM")
+
+    story.say("Maria opens the bot's Home tab: what her team is waiting on, per rep")
+    d.app_home_opened("U_MARIA")
+    story.show_new(skip_kinds=("file",))
+    story.check(any(e.kind == "home" for e in s.events), "Maria's Home published")
+
+    story.say("Eve, a stranger to both teams, asks for AMER's numbers")
+    answer = d.slash_command("U_EVE", text="stats <@U_ALICE|alice>")
+    refused = (answer.json() or {}).get("text", "")
+    story.out("")
+    story.out(indent(f"[only visible to eve]\n{render_mrkdwn(refused, s.user_names())}"))
+    story.check("Acceptance rate" not in refused, "Eve refused Alice's numbers")
+
+    story.say("Maria types `/handoff export`: the CSV for revenue operations, in her DM")
+    d.slash_command("U_MARIA", text="export")
+    story.settle()
+    files = [e for e in s.events[story.shown:] if e.kind == "file"]
+    story.shown = len(s.events)
+    for e in files:
+        story.out("")
+        story.out(indent(describe_event(e, s.user_names(), s.channel_names())))
+    story.check(any(".csv" in (e.text or "") for e in files), "the CSV in Maria's DM")
+
+
 def run_demo(verbose: bool = False, out: Callable[[str], None] = print) -> int:
     setup_logging("INFO" if verbose else "CRITICAL")
     logging.getLogger("uvicorn.error").setLevel(logging.INFO if verbose else logging.CRITICAL)
@@ -352,6 +391,7 @@ def run_demo(verbose: bool = False, out: Callable[[str], None] = print) -> int:
             try:
                 monday_morning(story)
                 the_week(story)
+                numbers_on_demand(story)
             except Exception as error:  # a step that never happened is a failed story, said plainly
                 story.failures.append(f"{type(error).__name__}: {error}")
     if story.failures:

@@ -3,18 +3,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, insert
 from sqlmodel import select
 
 from storage.db import Database
 from storage.models import Heartbeat
+from storage.upsert import upsert
 
 
 def beat(db: Database, name: str, at: datetime, detail: str | None = None) -> None:
     with db.write() as session:
-        conn = session.connection()
-        conn.execute(delete(Heartbeat.__table__).where(Heartbeat.__table__.c.name == name))
-        conn.execute(insert(Heartbeat.__table__), [{"name": name, "at": at, "detail": detail}])
+        # Two schedulers beat at once on one database: an upsert, not a delete then an insert.
+        upsert(session.connection(), Heartbeat.__table__, [{"name": name, "at": at, "detail": detail}], ["name"])
 
 
 def last(db: Database, name: str) -> Heartbeat | None:

@@ -6,10 +6,14 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.pool import NullPool
 
 from bot.runtime.clock import ManualClock
 from bot.sandbox import SlackDriver, SlackStandIn
@@ -74,10 +78,43 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def migrated_postgres() -> Iterator[str | None]:
+    """With HANDOFF_TEST_POSTGRES set, a PostgreSQL database migrated to head once per test process, the
+    template each test's database is created from (CREATE DATABASE ... TEMPLATE copies it, schema and
+    alembic_version alike); None otherwise."""
+    server = os.environ.get("HANDOFF_TEST_POSTGRES")
+    if not server:
+        yield None
+        return
+    name = f"handoff_template_{uuid.uuid4().hex[:12]}"
+    with _postgres_admin(server) as admin:
+        admin.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            db = Database(make_url(server).set(database=name).render_as_string(hide_password=False))
+            try:
+                upgrade(db.engine)
+            finally:
+                db.close()  # a template must have no connections when it is copied
+            yield name
+        finally:
+            admin.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def _postgres_admin(server: str) -> Iterator[Connection]:
+    engine = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
-def db_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh database per test: a SQLite file, or, with HANDOFF_TEST_POSTGRES set to a server URL
-    (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres), a new PostgreSQL database."""
+def db_url(tmp_path: Path, request: pytest.FixtureRequest, migrated_postgres: str | None) -> Iterator[str]:
+    """A fresh database per test, migrated to head: a SQLite file, or, with HANDOFF_TEST_POSTGRES set to a
+    server URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres), a new PostgreSQL database."""
     server = os.environ.get("HANDOFF_TEST_POSTGRES")
     if not server:
         path = tmp_path / "handoff.db"
@@ -85,19 +122,14 @@ def db_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
         shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
         yield f"sqlite:///{path}"
         return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
     name = f"handoff_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    with _postgres_admin(server) as admin:
+        admin.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_postgres}"'))
     try:
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        with _postgres_admin(server) as admin:
+            admin.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def local_bot(standin: SlackStandIn, db_url: str, clock: ManualClock) -> LocalBot:
@@ -118,7 +150,18 @@ def driver(bot: LocalBot) -> SlackDriver:
     return bot.driver
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `slow` (mostly waiting on real processes) run first: under xdist they then overlap
-    with the rest instead of being the last thing a worker does while the others sit idle."""
+    with the rest instead of being the last thing a worker does while the others sit idle.
+
+    With HANDOFF_TEST_POSTGRES set (the PostgreSQL pass) only the tests that reach a database through the
+    `db_url` fixture run, and those marked `postgres`: the rest (the pure core, and tests about a SQLite
+    file of their own) would only repeat the SQLite pass."""
+    if os.environ.get("HANDOFF_TEST_POSTGRES"):
+        keep = [item for item in items if "db_url" in getattr(item, "fixturenames", ())
+                or item.get_closest_marker("postgres") is not None]
+        dropped = [item for item in items if item not in keep]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = keep
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable: order kept otherwise

@@ -289,10 +289,10 @@ def crash_standin():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("posted", [True, False], ids=["post made, answer held", "post not made"])
-def test_killed_mid_post_one_message_is_in_doubt_and_every_owed_message_is_posted_once(tmp_path, crash_standin,
-                                                                                        posted):
+def test_killed_mid_post_one_message_is_in_doubt_and_every_owed_message_is_posted_once(tmp_path, db_url,
+                                                                                        crash_standin, posted):
     standin = crash_standin
-    store = Store(tmp_path / "crash.db")
+    store = Store(db_url)
     companies = ["Acme", "Globex", "Initech"]
     keys = seed_escalations(store, companies)
     standin.hold("chat.postMessage", applied=posted, channel=MANAGER)  # the first escalation's answer never comes

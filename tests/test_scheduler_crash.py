@@ -74,8 +74,9 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) 
 
 
 class Store:
-    def __init__(self, path: Path):
-        self.url = f"sqlite:///{path}"
+    def __init__(self, url: str):
+        """The database at `url` (the `db_url` fixture's: SQLite, or PostgreSQL in the PostgreSQL pass)."""
+        self.url = url
         db = Database(self.url)
         upgrade(db.engine)
         db.close()
@@ -258,9 +259,9 @@ def doctor(store_: Store, cwd: Path) -> subprocess.CompletedProcess:
 # ---------------------------------------------------------------- the tests
 
 
-def test_killed_between_claiming_and_posting_the_reminder_is_looked_for_then_posted_once(tmp_path, standin,
+def test_killed_between_claiming_and_posting_the_reminder_is_looked_for_then_posted_once(tmp_path, db_url, standin,
                                                                                          silent_slack):
-    db = Store(tmp_path / "crash.db")
+    db = Store(db_url)
     db.seed(waiting=timedelta(days=30))  # heads-up, overdue and escalation all came due long ago
 
     first = BotProcess(db, silent_slack, tmp_path)  # Slack never answers this process
@@ -290,8 +291,8 @@ def test_killed_between_claiming_and_posting_the_reminder_is_looked_for_then_pos
     assert report.returncode == 0 and "nothing stuck" in report.stdout, report.stdout + report.stderr
 
 
-def test_killed_between_posting_and_recording_the_reminder_is_found_not_posted_again(tmp_path, standin):
-    db = Store(tmp_path / "crash.db")
+def test_killed_between_posting_and_recording_the_reminder_is_found_not_posted_again(tmp_path, db_url, standin):
+    db = Store(db_url)
     db.seed(waiting=timedelta(days=30))
     # Slack takes the post, then answers 3 s later: the process is killed well before that.
     standin.fail("chat.postMessage", delay=3, times=1)
@@ -330,8 +331,8 @@ def test_killed_between_posting_and_recording_the_reminder_is_found_not_posted_a
     assert report.returncode == 0 and "nothing stuck" in report.stdout, report.stdout + report.stderr
 
 
-def test_clean_restart_after_downtime_catches_up_once_with_the_latest_step(tmp_path, standin):
-    db = Store(tmp_path / "crash.db")
+def test_clean_restart_after_downtime_catches_up_once_with_the_latest_step(tmp_path, db_url, standin):
+    db = Store(db_url)
     db.seed(waiting=timedelta(minutes=1))  # nothing due for hours
 
     with running(db, standin.base_url, tmp_path) as first:

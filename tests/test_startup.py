@@ -98,6 +98,8 @@ def test_two_processes_migrating_one_fresh_sqlite_file_at_once_both_finish_at_he
             db.close()
 
 
+@pytest.mark.slow
+@pytest.mark.postgres
 def test_two_processes_migrating_one_fresh_postgresql_database_at_once_both_finish_at_head(tmp_path: Path) -> None:
     server = os.environ.get("HANDOFF_TEST_POSTGRES")
     if not server:
@@ -174,7 +176,7 @@ def test_a_port_in_use_is_one_line_and_exit_2_and_nothing_is_ticked_or_posted(
 
     for user_id in (SDR, AE, MANAGER):
         standin.add_user(user_id, user_id.lower(), tz="UTC")
-    store = Store(tmp_path / "bot.db")
+    store = Store(f"sqlite:///{tmp_path / 'bot.db'}")
     store.seed(waiting=timedelta(days=30))  # an escalation long due: a tick would claim it at once
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
@@ -196,7 +198,7 @@ def test_http_mode_starts_the_scheduler_once_the_port_is_bound(standin: SlackSta
 
     for user_id in (SDR, AE, MANAGER):
         standin.add_user(user_id, user_id.lower(), tz="UTC")
-    store = Store(tmp_path / "bot.db")
+    store = Store(f"sqlite:///{tmp_path / 'bot.db'}")
     store.seed(waiting=timedelta(days=30))
     held = reserve_port()
     port = held.getsockname()[1]

@@ -1,0 +1,23 @@
+"""INSERT ... ON CONFLICT DO UPDATE, in the dialect of the connection (SQLite and PostgreSQL spell it alike).
+
+A delete followed by an insert is not an upsert on PostgreSQL: two transactions both delete (the second
+waits for the first, then finds nothing to delete) and both insert, and the second fails on the key."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+
+def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], key: Sequence[str]) -> None:
+    """Insert `rows`; a row whose `key` columns are already there has its other columns overwritten."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    columns = [name for name in rows[0] if name not in key]
+    stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={c: stmt.excluded[c] for c in columns})
+    conn.execute(stmt, list(rows))

@@ -20,12 +20,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n auto --dist load --maxschedchunk 1
 
-# The same suite on PostgreSQL: .ci/postgres starts this machine's server (or says why it cannot) and
-# prints its URL; every test then gets a database of its own on it (tests/conftest.py). Tests that are
-# about SQLite itself skip there, saying so. Under CI=true a server that will not start fails the run;
-# elsewhere the pass is skipped with the reason.
+# The database tests on PostgreSQL: the server at HANDOFF_TEST_POSTGRES, or else the one .ci/postgres
+# starts on this machine (it prints the URL, or says why it cannot). Every test that takes `db_url` gets a
+# database of its own there; the rest only repeat the SQLite pass and are deselected (tests/conftest.py).
+# Under CI=true a server that will not start fails the run; elsewhere the pass is skipped with the reason.
 test-postgres: $(STAMP)
-	@url=$$(.ci/postgres) || { if [ "$${CI:-}" = true ]; then echo "test-postgres: PostgreSQL did not start" >&2; exit 1; \
+	@url=$${HANDOFF_TEST_POSTGRES:-$$(.ci/postgres)} || { if [ "$${CI:-}" = true ]; then echo "test-postgres: PostgreSQL did not start" >&2; exit 1; \
 		else echo "test-postgres: SKIPPED, PostgreSQL did not start (see above)" >&2; exit 0; fi; }; \
 	HANDOFF_TEST_POSTGRES=$$url $(BIN)/python -m pytest -q -n auto --dist load --maxschedchunk 1
 

@@ -393,7 +393,12 @@ def test_prop_extra_holiday_never_moves_deadline_earlier(
     cal: WorkingCalendar, start: datetime, amount: timedelta, extra: date
 ) -> None:
     more = WorkingCalendar(cal.tz, cal.workdays, cal.day_start, cal.day_end, cal.holidays | {extra})
-    assert add_working_time(more, start, amount) >= add_working_time(cal, start, amount)
+    try:
+        later = add_working_time(more, start, amount)
+    except ValueError:  # more than MAX_SPAN of calendar away: refused by design, out of this property's domain
+        assume(False)
+        raise
+    assert later >= add_working_time(cal, start, amount)
 
 
 @PROPS

@@ -28,6 +28,7 @@ class Ticker:
         self._seconds = seconds
         self._scheduler: AsyncIOScheduler | None = None
         self._current: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
         if self._seconds <= 0:
@@ -40,6 +41,9 @@ class Ticker:
 
     async def _run(self) -> None:
         self._current = asyncio.current_task()
+        if self._stopping:  # handed to the loop just before the stop: nothing to start now
+            self._current = None
+            return
         started, failed = time.perf_counter(), False
         try:
             await self._chaser.tick()
@@ -58,6 +62,10 @@ class Ticker:
     async def stop(self, timeout: float = 10.0) -> None:
         """No more ticks, and the one running (if any) finishes: one transaction, not cancelled midway
         when the event loop closes."""
+        self._stopping = True
         self.shutdown()
+        # A job APScheduler has just handed to the loop starts now and sees the stop, rather than being
+        # cancelled unstarted when the loop closes (which logs a traceback).
+        await asyncio.sleep(0)
         if (running := self._current) is not None:
             await asyncio.wait({running}, timeout=timeout)

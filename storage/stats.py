@@ -6,14 +6,28 @@ the audit trail's (action, at) index (migration 0005).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import String, and_, case, func, or_, select, type_coerce
+from sqlalchemy import String, and_, case, exists, func, or_, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.core.handoff import State
-from bot.core.stats import Decision, StatsRow
+from bot.core.stats import (
+    DEADLINE_REACH,
+    HELD,
+    MEETING_TYPES,
+    Accept,
+    Clocked,
+    Decision,
+    Held,
+    PeriodCounts,
+    Rejects,
+    StatsInputs,
+    StatsRow,
+    Submitted,
+)
 from storage.db import Database
 from storage.models import AuditEvent, HandoffRow
 
@@ -63,33 +77,15 @@ def _utc(value: object) -> datetime | None:
     return datetime.fromisoformat(f"{value}+00:00")  # SQLite's naive UTC text
 
 
-def _at_or_after(db: Database, column: object, since: datetime) -> object:
-    """`column >= since`; on SQLite compared as the stored text (same format, so the same order), which keeps
-    the statement's parameters plain for the DB-API cursor in _fetch."""
-    if not db.is_sqlite:
-        return column >= since  # type: ignore[operator]
-    return type_coerce(column, String) >= since.astimezone(timezone.utc).strftime(SQLITE_TIME)
-
-
-def _before(db: Database, column: object, since: datetime) -> object:
-    if not db.is_sqlite:
-        return column < since  # type: ignore[operator]
-    return type_coerce(column, String) < since.astimezone(timezone.utc).strftime(SQLITE_TIME)
-
-
-def _fetch(db: Database, conn: object, stmt: object) -> list:
-    """The rows as plain tuples. On SQLite straight from the DB-API cursor: the statement is still built and
-    compiled by SQLAlchemy, but tens of thousands of result rows skip its per-row objects (~3x faster)."""
-    if not db.is_sqlite:
-        return [tuple(r) for r in conn.execute(stmt)]  # type: ignore[attr-defined]
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})  # type: ignore[attr-defined]
-    params = compiled.construct_params()
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[attr-defined]
+def _fetch(conn: object, stmt: object) -> list:
+    """The rows as the driver's own tuples: SQLAlchemy builds, binds and runs the statement, but tens of thousands
+    of result rows skip its per-row objects (~2x faster here). Only for columns that need no result processing
+    (times are read as text on SQLite, see _text_or_typed, and parsed by _utc)."""
+    result = conn.execute(stmt)  # type: ignore[attr-defined]
     try:
-        cursor.execute(str(compiled), [params[name] for name in compiled.positiontup])
-        return cursor.fetchall()
+        return result.cursor.fetchall()  # type: ignore[no-any-return]
     finally:
-        cursor.close()
+        result.close()
 
 
 def _converted(result: object, columns: tuple) -> list[list]:
@@ -113,31 +109,78 @@ def _decisions(result: object) -> list[Decision]:
     return [Decision(*values) for values in _converted(result, DECISION_COLUMNS)]
 
 
-def stats_inputs(db: Database, scope: Scope, since: datetime) -> tuple[list[StatsRow], list[Decision]]:
-    """The handoffs in scope changed (so also created) or still waiting since `since`, and their decisions since
-    then. Two reads of handoffs, each through an index (a team's or a person's by time; the waiting by state),
-    rather than one OR that SQLite can only answer by reading the whole team."""
+def _sides(scope: Scope) -> list[ColumnElement[bool] | None]:
+    """The scope as reads that each have an index: a person's handoffs side by side (as SDR, then as AE), since
+    SQLite answers an OR of the two by reading every handoff of both."""
+    if scope.user_id is not None:
+        return [_h.sdr_id == scope.user_id, and_(_h.ae_id == scope.user_id, _h.sdr_id != scope.user_id)]
+    return [scope.where()]
+
+
+def _where(side: ColumnElement[bool] | None, *terms: object) -> ColumnElement[bool]:
+    return and_(*([side] if side is not None else []), *terms)  # type: ignore[arg-type]
+
+
+def _text_or_typed(db: Database, column: object, name: str) -> object:
+    """A time as SQLite's stored text (parsed by _utc, ~3x faster than the type's own processing) or as the
+    typed value elsewhere."""
+    return type_coerce(column, String).label(name) if db.is_sqlite else column.label(name)  # type: ignore[attr-defined]
+
+
+def stats_inputs(db: Database, scope: Scope, windows: Sequence[tuple[datetime, datetime]],
+                 since: datetime) -> StatsInputs:
+    """What the figures of these periods ([start, end) each) need. Counted by the database, per (SDR, AE) pair:
+    handoffs submitted (meeting ones decided; of those, accepted), meetings held by outcome, rejects by reason.
+    As rows, only what needs working hours: the periods' accepts (time to accept), the handoffs waiting now and
+    those changed since `since` that were decided late enough in a period for its deadline to have passed first
+    (breaches; the same handoffs the figures read before they were counted here)."""
+    sides = _sides(scope)
     scoped = scope.where()
-    # A person's handoffs are read side by side (as SDR, then as AE) so each read has its index.
-    sides = [_h.sdr_id == scope.user_id, and_(_h.ae_id == scope.user_id, _h.sdr_id != scope.user_id)] \
-        if scope.user_id is not None else [scoped]
-    reads = []
-    for side in sides:
-        changed = _at_or_after(db, _h.updated_at, since)
-        recent = and_(side, changed) if side is not None else changed
-        waiting = and_(_h.state == State.PENDING.value, _before(db, _h.updated_at, since))
-        reads += [recent, and_(side, waiting) if side is not None else waiting]
-    decisions = select(*_columns(db, DECISION_COLUMNS)).where(
-        _e.action.in_(("accept", "reject")), _at_or_after(db, _e.at, since))
-    if scoped is not None:
-        decisions = decisions.join_from(AuditEvent.__table__, HandoffRow.__table__,
-                                        _e.handoff_id == _h.id).where(scoped)
+    start = func.coalesce(_h.sla_start, _h.created_at)
+    meeting = and_(_h.handoff_type.in_(MEETING_TYPES), _h.state != State.PENDING.value)
+    accepted_ever = exists().where(_e.handoff_id == _h.id, _e.action == "accept")
+    sao = case((and_(meeting, or_(_h.state.in_((State.ACCEPTED.value, State.CLOSED.value)), accepted_ever)), 1),
+               else_=0)
+    pair = (_h.sdr_id, _h.ae_id)
+    joined = AuditEvent.__table__.join(HandoffRow.__table__, _e.handoff_id == _h.id)
+    late = or_(*(and_(start >= begin - DEADLINE_REACH, start < end,
+                      or_(_h.decided_at.is_(None), _h.decided_at >= begin)) for begin, end in windows))
+    clocked_columns = (*pair, _h.team_id, _h.ae_tz, _h.state, _text_or_typed(db, start, "start"),
+                       _text_or_typed(db, _h.decided_at, "decided_at"))
+    periods = []
     with db.read() as session:
         conn = session.connection()
-        columns = _columns(db, STATS_COLUMNS)
-        rows = [r for where in reads for r in _rows(_fetch(db, conn, select(*columns).where(where)), STATS_COLUMNS)]
-        found = _decisions(_fetch(db, conn, decisions.order_by(_e.at)))
-    return rows, found
+        for begin, end in windows:
+            submitted: list[Submitted] = []
+            held: list[Held] = []
+            for side in sides:
+                submitted += [Submitted(*r) for r in conn.execute(
+                    select(*pair, func.count(), func.sum(case((meeting, 1), else_=0)), func.sum(sao))
+                    .where(_where(side, _h.created_at >= begin, _h.created_at < end)).group_by(*pair))]
+                # An outcome is a change: updated_at >= outcome_at, so the (scope, updated_at) index finds them.
+                held += [Held(*r) for r in conn.execute(
+                    select(*pair, _h.meeting_outcome, func.count())
+                    .where(_where(side, _h.updated_at >= begin, _h.meeting_outcome.in_(HELD),
+                                  _h.outcome_at >= begin, _h.outcome_at < end))
+                    .group_by(*pair, _h.meeting_outcome))]
+            in_window = and_(_e.at >= begin, _e.at < end)
+            rejects = [Rejects(*r) for r in conn.execute(
+                select(*pair, _e.reason, func.count()).select_from(joined)
+                .where(_where(scoped, _e.action == "reject", in_window)).group_by(*pair, _e.reason))]
+            accepts = [Accept(i, sdr, ae, team, tz, _utc(begun), _utc(at), complete is not None)  # type: ignore[arg-type]
+                       for i, sdr, ae, team, tz, begun, at, complete in _fetch(conn, 
+                select(_e.handoff_id, *pair, _h.team_id, _h.ae_tz, _text_or_typed(db, start, "start"),
+                       _text_or_typed(db, _e.at, "at"), type_coerce(_h.completed_at, String))
+                .select_from(joined).where(_where(scoped, _e.action == "accept", in_window)))]
+            periods.append(PeriodCounts(submitted, held, rejects, accepts))
+        clocked = []
+        for side in sides:
+            for where in (_where(side, _h.state == State.PENDING.value),
+                          _where(side, _h.updated_at >= since, _h.state != State.PENDING.value, late)):
+                clocked += [Clocked(sdr, ae, team, tz, state, _utc(begun), _utc(decided))  # type: ignore[arg-type]
+                            for sdr, ae, team, tz, state, begun, decided in
+                            _fetch(conn, select(*clocked_columns).where(where))]
+    return StatsInputs(tuple(periods), clocked)
 
 
 def export_inputs(db: Database, scope: Scope, start: datetime, end: datetime) -> tuple[list[StatsRow], list[Decision]]:

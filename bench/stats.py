@@ -227,7 +227,8 @@ def compare(against: str, size: int, reps: int, rounds: int) -> int:
             p50, p95 = percentiles(values)
             rounds_p50 = ", ".join(f"{v:.0f}" for v in per_round[name][item])
             verdict = "ok" if p95 < target_of(item) else "OVER"
-            print(f"{item:<58} {name[:10]:<10} {p50:>8.1f} {p95:>8.1f}  {rounds_p50:<24} < {target_of(item)} ms {verdict}")
+            print(f"{item:<58} {name[:10]:<10} {p50:>8.1f} {p95:>8.1f}  {rounds_p50:<24} "
+                  f"< {target_of(item)} ms {verdict}")
     same = len(digests[against]) == 1 and digests[against] == digests["this tree"]
     print(f"same answers in both trees (every period's Stats, the SDR's own figures): {'yes' if same else 'NO'} "
           f"({', '.join(f'{n}: {sorted(d)}' for n, d in digests.items())})")
@@ -256,7 +257,8 @@ def main() -> int:
         path = Path(tmp) / "stats.db"
         began = time.perf_counter()
         seed(path, args.size)
-        print(f"seeded {args.size:,} handoffs in {time.perf_counter() - began:.1f} s ({path.stat().st_size / 1e6:.0f} MB)")
+        took, size_mb = time.perf_counter() - began, path.stat().st_size / 1e6
+        print(f"seeded {args.size:,} handoffs in {took:.1f} s ({size_mb:.0f} MB)")
         samples, digest, blocks = measure(path, args.reps)
     print_table(samples)
     print(f"largest Home published: {blocks} blocks (Slack's limit 100); answers' digest {digest}")

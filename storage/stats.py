@@ -167,11 +167,11 @@ def stats_inputs(db: Database, scope: Scope, windows: Sequence[tuple[datetime, d
             rejects = [Rejects(*r) for r in conn.execute(
                 select(*pair, _e.reason, func.count()).select_from(joined)
                 .where(_where(scoped, _e.action == "reject", in_window)).group_by(*pair, _e.reason))]
+            accepted = select(_e.handoff_id, *pair, _h.team_id, _h.ae_tz, _text_or_typed(db, start, "start"),
+                              _text_or_typed(db, _e.at, "at"), type_coerce(_h.completed_at, String)) \
+                .select_from(joined).where(_where(scoped, _e.action == "accept", in_window))
             accepts = [Accept(i, sdr, ae, team, tz, _utc(begun), _utc(at), complete is not None)  # type: ignore[arg-type]
-                       for i, sdr, ae, team, tz, begun, at, complete in _fetch(conn, 
-                select(_e.handoff_id, *pair, _h.team_id, _h.ae_tz, _text_or_typed(db, start, "start"),
-                       _text_or_typed(db, _e.at, "at"), type_coerce(_h.completed_at, String))
-                .select_from(joined).where(_where(scoped, _e.action == "accept", in_window)))]
+                       for i, sdr, ae, team, tz, begun, at, complete in _fetch(conn, accepted)]
             periods.append(PeriodCounts(submitted, held, rejects, accepts))
         clocked = []
         for side in sides:
@@ -201,28 +201,30 @@ def export_inputs(db: Database, scope: Scope, start: datetime, end: datetime) ->
 
 def weekly_counts(db: Database, scope: Scope,
                   weeks: list[tuple[object, datetime, datetime]]) -> list[tuple[int, int, int]]:
-    """Per week: handoffs submitted, accepts and rejects, counted by the database in one pass each (an index
-    range on the team and time), not rows shipped to Python."""
+    """Per week: handoffs submitted, accepts and rejects, counted by the database (an index range on the team and
+    time; each row's week found once by a CASE over the week ends, then grouped), not rows shipped to Python."""
     if not weeks:
         return []
     first, last = weeks[0][1], weeks[-1][2]
     scoped = scope.where()
 
-    def buckets(column: object, extra: object = None) -> list[object]:
-        return [func.sum(case((and_(column >= start, column < end, *( [extra] if extra is not None else [])), 1),
-                              else_=0)) for _m, start, end in weeks]
+    def week_of(column: object) -> object:
+        return case(*[(column < end, i) for i, (_m, _start, end) in enumerate(weeks)]).label("week")  # type: ignore[operator]
 
-    submitted_where = and_(_h.created_at >= first, _h.created_at < last)
+    made_rows = select(week_of(_h.created_at)).where(_where(scoped, _h.created_at >= first, _h.created_at < last))
+    decided_rows = select(week_of(_e.at), _e.action).where(_e.action.in_(("accept", "reject")), _e.at >= first,
+                                                          _e.at < last)
     if scoped is not None:
-        submitted_where = and_(scoped, submitted_where)
-    decided_where = and_(_e.action.in_(("accept", "reject")), _e.at >= first, _e.at < last)
-    decided = select(*buckets(_e.at, _e.action == "accept"), *buckets(_e.at, _e.action == "reject")).where(
-        decided_where)
-    if scoped is not None:
-        decided = decided.join_from(AuditEvent.__table__, HandoffRow.__table__, _e.handoff_id == _h.id).where(scoped)
+        decided_rows = decided_rows.join_from(AuditEvent.__table__, HandoffRow.__table__,
+                                              _e.handoff_id == _h.id).where(scoped)
+    made_sub, decided_sub = made_rows.subquery(), decided_rows.subquery()
+    n = len(weeks)
+    out = [[0, 0, 0] for _ in range(n)]
     with db.read() as session:
         conn = session.connection()
-        made = conn.execute(select(*buckets(_h.created_at)).where(submitted_where)).one()
-        both = conn.execute(decided).one()
-    n = len(weeks)
-    return [(int(made[i] or 0), int(both[i] or 0), int(both[n + i] or 0)) for i in range(n)]
+        for week, count in conn.execute(select(made_sub.c.week, func.count()).group_by(made_sub.c.week)):
+            out[week][0] = count
+        for week, action, count in conn.execute(select(decided_sub.c.week, decided_sub.c.action, func.count())
+                                                .group_by(decided_sub.c.week, decided_sub.c.action)):
+            out[week][1 if action == "accept" else 2] = count
+    return [(made, accepted, rejected) for made, accepted, rejected in out]

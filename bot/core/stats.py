@@ -228,6 +228,9 @@ def reject_label(reason: str | None) -> str:
     return label.strip() if sep and label.strip() else REJECT_REASONS["other"]
 
 
+_ZERO = timedelta(0)
+
+
 class WorkingTable:
     """A calendar's working periods over [lo, hi) with running totals, so the working time between two instants
     is two binary searches rather than a walk over the days between them: the numbers ask it for every accept
@@ -248,22 +251,20 @@ class WorkingTable:
             total += end - start
             self.through.append(total)
 
-    def _covers(self, *instants: datetime) -> bool:
-        return all(self.lo <= t < self.hi for t in instants)
-
     def _cumulative(self, at: datetime) -> timedelta:
         i = bisect_right(self.starts, at) - 1
         if i < 0:
-            return timedelta(0)
+            return _ZERO
         return self.before[i] + (min(at, self.ends[i]) - self.starts[i])
 
     def between(self, start: datetime, end: datetime) -> timedelta:
-        if not self._covers(start, end):
+        lo, hi = self.lo, self.hi
+        if not (lo <= start < hi and lo <= end < hi):
             return working_time_between(self.cal, start, end)
         return self._cumulative(end) - self._cumulative(start)
 
     def add(self, start: datetime, amount: timedelta) -> datetime:
-        if amount <= timedelta(0) or not self._covers(start):
+        if amount <= _ZERO or not self.lo <= start < self.hi:
             return add_working_time(self.cal, start, amount)
         target = self._cumulative(start) + amount
         i = bisect_left(self.through, target)
@@ -281,7 +282,8 @@ class _Clock:
         self.tables: dict[WorkingCalendar, WorkingTable] = {}
         self.by_key: dict[tuple[str | None, str | None], tuple[timedelta, WorkingTable]] = {}
 
-    def _table(self, team_id: str | None, ae_tz: str | None) -> tuple[timedelta, WorkingTable]:
+    def table(self, team_id: str | None, ae_tz: str | None) -> tuple[timedelta, WorkingTable]:
+        """The team's SLA and the working table in the AE's zone (the team's when unknown)."""
         key = (team_id, ae_tz)
         found = self.by_key.get(key)
         if found is None:
@@ -293,16 +295,16 @@ class _Clock:
         return found
 
     def sla(self, team_id: str | None, ae_tz: str | None) -> timedelta:
-        return self._table(team_id, ae_tz)[0]
+        return self.table(team_id, ae_tz)[0]
 
     def deadline(self, team_id: str | None, ae_tz: str | None, start: datetime) -> datetime:
         """As bot.core.chase.acceptance_deadline counts it: the team's SLA in working hours, in the AE's zone."""
-        sla, table = self._table(team_id, ae_tz)
+        sla, table = self.table(team_id, ae_tz)
         return table.add(start, sla)
 
     def to_accept(self, team_id: str | None, ae_tz: str | None, start: datetime, at: datetime) -> timedelta:
         # Accepted before the clock started (before the meeting ended): no wait.
-        return timedelta(0) if start >= at else self._table(team_id, ae_tz)[1].between(start, at)
+        return timedelta(0) if start >= at else self.table(team_id, ae_tz)[1].between(start, at)
 
 
 def clock_for(starts: Sequence[datetime], teams: Teams, now: datetime) -> _Clock:
@@ -333,14 +335,14 @@ class Held(NamedTuple):
     sdr_id: str
     ae_id: str
     outcome: str  # completed | no_show
-    count: int
+    meetings: int
 
 
 class Rejects(NamedTuple):
     sdr_id: str
     ae_id: str
     reason: str | None  # the audit line, "No budget: feedback"
-    count: int
+    rejects: int
 
 
 class Accept(NamedTuple):
@@ -416,12 +418,12 @@ def _tallies(counts: PeriodCounts, breaches: Mapping[Pair, int], clock: _Clock) 
         t.saos += s.saos
     for h in counts.held:
         t = at(h.sdr_id, h.ae_id)
-        t.held += h.count
-        t.no_shows += h.count if h.outcome == "no_show" else 0
+        t.held += h.meetings
+        t.no_shows += h.meetings if h.outcome == "no_show" else 0
     for r in counts.rejects:
         t = at(r.sdr_id, r.ae_id)
-        t.rejected += r.count
-        t.reasons[reject_label(r.reason)] += r.count
+        t.rejected += r.rejects
+        t.reasons[reject_label(r.reason)] += r.rejects
     for a in counts.accepts:
         t = at(a.sdr_id, a.ae_id)
         t.waits.append(clock.to_accept(a.team_id, a.ae_tz, a.start, a.at))
@@ -481,24 +483,26 @@ def _breaches(clocked: Sequence[Clocked], periods: Sequence[Period], clock: _Clo
     """Per period, the breaches per pair: a deadline that fell in the period (and has passed) before the handoff
     stopped waiting. And how many of those waiting now are past their deadline."""
     out: list[Counter[Pair]] = [Counter() for _ in periods]
+    reach = [(i, p.start - DEADLINE_REACH, p.start, p.end) for i, p in enumerate(periods)]
     overdue = 0
-    for c in clocked:
-        start = c.start
-        pending = c.state == State.PENDING
-        left = None if pending else c.decided_at
+    for sdr, ae, team_id, ae_tz, state, start, decided_at in clocked:
+        sla, table = clock.table(team_id, ae_tz)
         deadline = None
-        if pending:
-            deadline = clock.deadline(c.team_id, c.ae_tz, start)
+        if state == State.PENDING:
+            left = None
+            deadline = table.add(start, sla)
             overdue += deadline <= now
-        elif left is not None and left - start <= clock.sla(c.team_id, c.ae_tz):
-            continue  # decided within the SLA's length of wall time: within it in working time too
-        for i, period in enumerate(periods):
-            if start >= period.end or start < period.start - DEADLINE_REACH:
+        else:
+            left = decided_at
+            if left is not None and left - start <= sla:
+                continue  # decided within the SLA's length of wall time: within it in working time too
+        for i, earliest, begin, end in reach:
+            if start >= end or start < earliest:
                 continue
             if deadline is None:
-                deadline = clock.deadline(c.team_id, c.ae_tz, start)
-            if period.contains(deadline) and deadline <= now and (left is None or left > deadline):
-                out[i][(c.sdr_id, c.ae_id)] += 1
+                deadline = table.add(start, sla)
+            if begin <= deadline < end and deadline <= now and (left is None or left > deadline):
+                out[i][(sdr, ae)] += 1
     return out, overdue
 
 

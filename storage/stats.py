@@ -77,6 +77,10 @@ def _utc(value: object) -> datetime | None:
     return datetime.fromisoformat(f"{value}+00:00")  # SQLite's naive UTC text
 
 
+def _sqlite_time(value: str) -> datetime:
+    return datetime.fromisoformat(value + "+00:00")  # SQLite's naive UTC text, never NULL here
+
+
 def _fetch(conn: object, stmt: object) -> list:
     """The rows as the driver's own tuples: SQLAlchemy builds, binds and runs the statement, but tens of thousands
     of result rows skip its per-row objects (~2x faster here). Only for columns that need no result processing
@@ -147,6 +151,7 @@ def stats_inputs(db: Database, scope: Scope, windows: Sequence[tuple[datetime, d
                       or_(_h.decided_at.is_(None), _h.decided_at >= begin)) for begin, end in windows))
     clocked_columns = (*pair, _h.team_id, _h.ae_tz, _h.state, _text_or_typed(db, start, "start"),
                        _text_or_typed(db, _h.decided_at, "decided_at"))
+    at = _sqlite_time if db.is_sqlite else _utc
     periods = []
     with db.read() as session:
         conn = session.connection()
@@ -154,30 +159,30 @@ def stats_inputs(db: Database, scope: Scope, windows: Sequence[tuple[datetime, d
             submitted: list[Submitted] = []
             held: list[Held] = []
             for side in sides:
-                submitted += [Submitted(*r) for r in conn.execute(
+                submitted += [Submitted(*r) for r in _fetch(conn,
                     select(*pair, func.count(), func.sum(case((meeting, 1), else_=0)), func.sum(sao))
                     .where(_where(side, _h.created_at >= begin, _h.created_at < end)).group_by(*pair))]
                 # An outcome is a change: updated_at >= outcome_at, so the (scope, updated_at) index finds them.
-                held += [Held(*r) for r in conn.execute(
+                held += [Held(*r) for r in _fetch(conn,
                     select(*pair, _h.meeting_outcome, func.count())
                     .where(_where(side, _h.updated_at >= begin, _h.meeting_outcome.in_(HELD),
                                   _h.outcome_at >= begin, _h.outcome_at < end))
                     .group_by(*pair, _h.meeting_outcome))]
             in_window = and_(_e.at >= begin, _e.at < end)
-            rejects = [Rejects(*r) for r in conn.execute(
+            rejects = [Rejects(*r) for r in _fetch(conn,
                 select(*pair, _e.reason, func.count()).select_from(joined)
                 .where(_where(scoped, _e.action == "reject", in_window)).group_by(*pair, _e.reason))]
             accepted = select(_e.handoff_id, *pair, _h.team_id, _h.ae_tz, _text_or_typed(db, start, "start"),
                               _text_or_typed(db, _e.at, "at"), type_coerce(_h.completed_at, String)) \
                 .select_from(joined).where(_where(scoped, _e.action == "accept", in_window))
-            accepts = [Accept(i, sdr, ae, team, tz, _utc(begun), _utc(at), complete is not None)  # type: ignore[arg-type]
-                       for i, sdr, ae, team, tz, begun, at, complete in _fetch(conn, accepted)]
+            accepts = [Accept(i, sdr, ae, team, tz, at(begun), at(when), complete is not None)
+                       for i, sdr, ae, team, tz, begun, when, complete in _fetch(conn, accepted)]
             periods.append(PeriodCounts(submitted, held, rejects, accepts))
         clocked = []
         for side in sides:
             for where in (_where(side, _h.state == State.PENDING.value),
                           _where(side, _h.updated_at >= since, _h.state != State.PENDING.value, late)):
-                clocked += [Clocked(sdr, ae, team, tz, state, _utc(begun), _utc(decided))  # type: ignore[arg-type]
+                clocked += [Clocked(sdr, ae, team, tz, state, at(begun), at(decided) if decided is not None else None)
                             for sdr, ae, team, tz, state, begun, decided in
                             _fetch(conn, select(*clocked_columns).where(where))]
     return StatsInputs(tuple(periods), clocked)

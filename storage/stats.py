@@ -1,8 +1,7 @@
-"""What the numbers read: a few columns of the handoffs that can matter, and their accepts and rejects.
-
-Two set-wise queries per answer, whatever the history's size: the handoffs are narrowed by scope and
-by time (created, changed, or still waiting since `since`), the decisions by action and time through
-the audit trail's (action, at) index (migration 0005).
+"""What the numbers read. Plain counts (handoffs submitted, IQMs and SAOs, meetings held, rejects by reason) are
+counted by the database per (SDR, AE) pair and period; only what needs working hours comes back as rows: the
+periods' accepts and the handoffs whose SLA deadline may have passed while they waited. Each read goes through
+an index on the scope and a time (migrations 0005, 0006), whatever the history's size.
 """
 from __future__ import annotations
 

@@ -56,7 +56,6 @@ class Scope:
         return None
 
 
-SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
 TIMES = frozenset({"created_at", "sla_start", "decided_at", "outcome_at", "completed_at", "at"})
 
 

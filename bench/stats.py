@@ -15,13 +15,22 @@ serves the real bot against the Slack stand-in on loopback (LocalBot, a ManualCl
 
 p50/p95 over --reps runs each (after one warm-up run), against the targets: stats under 500 ms, Home
 publish p95 under 300 ms. It prints figures; it never fails on speed.
+
+With `--against REV` (e.g. `--against main`) it measures this tree and REV's code (`git archive REV` into a temp
+directory) in the same run: each tree seeds its own file with its own migrations, then `--rounds` rounds each
+measure both trees, one process per tree per round, alternating which goes first, so the other work on the
+machine weighs on both alike. It prints each tree's p50/p95 over all rounds, each round's p50, and whether both
+trees gave the same answers (a digest of every period's Stats and the SDR's own Home figures).
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +38,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(os.environ.get("HANDOFF_TREE") or Path(__file__).resolve().parents[1])  # whose code is measured
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -134,50 +143,125 @@ def timed(bot: LocalBot, make: Any, reps: int) -> list[float]:
     return out
 
 
+def measure(path: Path, reps: int) -> tuple[dict[str, list[float]], str, int]:
+    """Samples (ms) per item on an already seeded file, a digest of the answers, the largest Home's blocks."""
+    samples: dict[str, list[float]] = {}
+    answers: list[str] = []
+    standin = SlackStandIn(token="xoxb-bench").start()
+    for user in [*SDRS, *AES, MANAGER]:
+        standin.add_user(user, user.lower(), tz="America/New_York")
+    try:
+        with LocalBot(standin, f"sqlite:///{path}", clock=ManualClock(NOW), channel_post_interval=0.0) as bot:
+            services = bot.wiring.services
+            for period in ("this week", "last 30 days", "quarter"):
+                answer = bot.call(services.stats.stats(MANAGER, Request(team=True, period=period)))
+                answers.append(repr(answer.stats))
+                samples[f"team stats, {period} ({answer.stats.figures.submitted:,} handoffs in it)"] = timed(
+                    bot, lambda p=period: services.stats.stats(MANAGER, Request(team=True, period=p)), reps)
+            answers.append(repr(bot.call(services.stats.home(SDRS[0])).own))
+            client = bot.wiring.slack
+            for who, user in (("manager", MANAGER), ("AE", AES[0]), ("SDR", SDRS[0])):
+                samples[f"Home render + publish, {who}"] = timed(
+                    bot, lambda u=user: publish_home(services, client, bot.wiring.background, u, 0), reps)
+            bot.call(bot.wiring.background.drain())
+            published = standin.calls_to("views.publish")
+            assert published and all(c.ok for c in published), "a Home publish was refused"
+            blocks = max(len(c.args["view"]["blocks"]) if isinstance(c.args["view"], dict)
+                         else len(json.loads(c.args["view"])["blocks"]) for c in published)
+    finally:
+        standin.stop()
+    return samples, hashlib.sha256("\n".join(answers).encode()).hexdigest()[:16], blocks
+
+
+def target_of(name: str) -> int:
+    return TARGET_STATS_MS if name.startswith("team stats") else TARGET_HOME_P95_MS
+
+
+def print_table(samples: dict[str, list[float]]) -> None:
+    print(f"\n{'what':<58} {'p50 ms':>8} {'p95 ms':>8}  target")
+    for name, values in samples.items():
+        p50, p95 = percentiles(values)
+        print(f"{name:<58} {p50:>8.1f} {p95:>8.1f}  < {target_of(name)} ms {'ok' if p95 < target_of(name) else 'OVER'}")
+
+
+def child(tree: Path, *args: str) -> str:
+    env = {**os.environ, "HANDOFF_TREE": str(tree), "PYTHONPATH": str(tree)}
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), *args], env=env, cwd=tree,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{tree}: {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def compare(against: str, size: int, reps: int, rounds: int) -> int:
+    here = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "base"
+        base.mkdir()
+        archive = subprocess.run(["git", "-C", str(here), "archive", against], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
+        trees = {against: base, "this tree": here}
+        files = {name: Path(tmp) / f"{i}.db" for i, name in enumerate(trees)}
+        for name, tree in trees.items():
+            began = time.perf_counter()
+            child(tree, "--seed-only", str(files[name]), "--size", str(size))
+            print(f"{name}: seeded {size:,} handoffs with its migrations in {time.perf_counter() - began:.1f} s")
+        pooled: dict[str, dict[str, list[float]]] = {name: {} for name in trees}
+        per_round: dict[str, dict[str, list[float]]] = {name: {} for name in trees}
+        digests: dict[str, set[str]] = {name: set() for name in trees}
+        for r in range(rounds):
+            order = list(trees) if r % 2 == 0 else list(reversed(trees))
+            for name in order:
+                got = json.loads(child(trees[name], "--measure", str(files[name]), "--reps", str(reps)))
+                digests[name].add(got["digest"])
+                for item, values in got["samples"].items():
+                    pooled[name].setdefault(item, []).extend(values)
+                    per_round[name].setdefault(item, []).append(percentiles(values)[0])
+            print(f"round {r + 1} of {rounds} done ({' then '.join(order)})")
+    print(f"\n{'what':<58} {'tree':<10} {'p50 ms':>8} {'p95 ms':>8}  {'p50 per round':<24} target")
+    for item in pooled["this tree"]:
+        for name in trees:
+            values = pooled[name].get(item, [])
+            if not values:
+                continue
+            p50, p95 = percentiles(values)
+            rounds_p50 = ", ".join(f"{v:.0f}" for v in per_round[name][item])
+            verdict = "ok" if p95 < target_of(item) else "OVER"
+            print(f"{item:<58} {name[:10]:<10} {p50:>8.1f} {p95:>8.1f}  {rounds_p50:<24} "
+                  f"< {target_of(item)} ms {verdict}")
+    same = len(digests[against]) == 1 and digests[against] == digests["this tree"]
+    print(f"same answers in both trees (every period's Stats, the SDR's own figures): {'yes' if same else 'NO'} "
+          f"({', '.join(f'{n}: {sorted(d)}' for n, d in digests.items())})")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=30)
+    parser.add_argument("--against", metavar="REV", help="also measure REV's code (e.g. main), round by round")
+    parser.add_argument("--rounds", type=int, default=3, help="with --against: rounds of both trees")
+    parser.add_argument("--seed-only", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.seed_only:
+        seed(args.seed_only, args.size)
+        return 0
+    if args.measure:
+        samples, digest, blocks = measure(args.measure, args.reps)
+        print(json.dumps({"samples": samples, "digest": digest, "blocks": blocks}))
+        return 0
+    if args.against:
+        return compare(args.against, args.size, args.reps, args.rounds)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "stats.db"
         began = time.perf_counter()
         seed(path, args.size)
-        size_mb = path.stat().st_size / 1e6
-        print(f"seeded {args.size:,} handoffs in {time.perf_counter() - began:.1f} s ({size_mb:.0f} MB)")
-        standin = SlackStandIn(token="xoxb-bench").start()
-        for user in [*SDRS, *AES, MANAGER]:
-            standin.add_user(user, user.lower(), tz="America/New_York")
-        try:
-            with LocalBot(standin, f"sqlite:///{path}", clock=ManualClock(NOW), channel_post_interval=0.0) as bot:
-                services = bot.wiring.services
-                results: list[tuple[str, float, float, float]] = []
-                for period in ("this week", "last 30 days", "quarter"):
-                    answer = bot.call(services.stats.stats(MANAGER, Request(team=True, period=period)))
-                    figures = answer.stats.figures
-                    samples = timed(bot, lambda p=period: services.stats.stats(MANAGER, Request(team=True, period=p)),
-                                    args.reps)
-                    p50, p95 = percentiles(samples)
-                    results.append((f"team stats, {period} ({figures.submitted:,} handoffs in it)", p50, p95,
-                                    TARGET_STATS_MS))
-                client = bot.wiring.slack
-                for who, user in (("manager", MANAGER), ("AE", AES[0]), ("SDR", SDRS[0])):
-                    samples = timed(bot, lambda u=user: publish_home(services, client, bot.wiring.background, u, 0),
-                                    args.reps)
-                    p50, p95 = percentiles(samples)
-                    results.append((f"Home render + publish, {who}", p50, p95, TARGET_HOME_P95_MS))
-                bot.call(bot.wiring.background.drain())
-                published = standin.calls_to("views.publish")
-                assert published and all(c.ok for c in published), "a Home publish was refused"
-                blocks = max(len(c.args["view"]["blocks"]) if isinstance(c.args["view"], dict)
-                             else len(json.loads(c.args["view"])["blocks"]) for c in published)
-        finally:
-            standin.stop()
-    print(f"\n{'what':<58} {'p50 ms':>8} {'p95 ms':>8}  target")
-    for name, p50, p95, target in results:
-        verdict = "ok" if p95 < target else "OVER"
-        print(f"{name:<58} {p50:>8.1f} {p95:>8.1f}  < {target} ms {verdict}")
-    print(f"largest Home published: {blocks} blocks (Slack's limit 100)")
+        took, size_mb = time.perf_counter() - began, path.stat().st_size / 1e6
+        print(f"seeded {args.size:,} handoffs in {took:.1f} s ({size_mb:.0f} MB)")
+        samples, digest, blocks = measure(path, args.reps)
+    print_table(samples)
+    print(f"largest Home published: {blocks} blocks (Slack's limit 100); answers' digest {digest}")
     return 0
 
 

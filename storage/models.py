@@ -42,6 +42,7 @@ class HandoffRow(SQLModel, table=True):
         Index("ix_handoff_team_updated", "team_id", "updated_at"),
         Index("ix_handoff_sdr_updated", "sdr_id", "updated_at"),  # a person's numbers and Home list (0005)
         Index("ix_handoff_ae_updated", "ae_id", "updated_at"),
+        Index("ix_handoff_team_state", "team_id", "state"),  # a team's waiting handoffs (0006)
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -89,7 +90,7 @@ class HandoffRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=utc_column(False))
     updated_at: datetime = Field(sa_column=utc_column(False))
     # after the meeting, and the chase (migration 0002)
-    team_id: str | None = Field(default=None, index=True)
+    team_id: str | None = None  # indexed with state, created_at, updated_at
     ae_tz: str | None = None  # the AE's zone when assigned: SLAs count in it
     sla_start: datetime | None = Field(default=None, sa_column=utc_column())
     meeting_outcome: str | None = None  # completed | no_show | rescheduled
@@ -104,10 +105,13 @@ class HandoffRow(SQLModel, table=True):
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_action_at", "action", "at"),)  # the numbers' decisions (0005)
+    __table_args__ = (
+        Index("ix_audit_event_action_at", "action", "at"),  # the numbers' decisions (0005)
+        Index("ix_audit_event_handoff_action", "handoff_id", "action"),  # a handoff's events; ever accepted (0006)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    handoff_id: int = Field(foreign_key="handoff.id", index=True)
+    handoff_id: int = Field(foreign_key="handoff.id")
     at: datetime = Field(sa_column=utc_column(False))
     actor: str
     action: str

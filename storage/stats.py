@@ -1,19 +1,32 @@
-"""What the numbers read: a few columns of the handoffs that can matter, and their accepts and rejects.
-
-Two set-wise queries per answer, whatever the history's size: the handoffs are narrowed by scope and
-by time (created, changed, or still waiting since `since`), the decisions by action and time through
-the audit trail's (action, at) index (migration 0005).
+"""What the numbers read. Plain counts (handoffs submitted, IQMs and SAOs, meetings held, rejects by reason) are
+counted by the database per (SDR, AE) pair and period; only what needs working hours comes back as rows: the
+periods' accepts and the handoffs whose SLA deadline may have passed while they waited. Each read goes through
+an index on the scope and a time (migrations 0005, 0006), whatever the history's size.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import String, and_, case, func, or_, select, type_coerce
+from sqlalchemy import String, and_, case, exists, func, or_, select, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.core.handoff import State
-from bot.core.stats import Decision, StatsRow
+from bot.core.stats import (
+    DEADLINE_REACH,
+    HELD,
+    MEETING_TYPES,
+    Accept,
+    Clocked,
+    Decision,
+    Held,
+    PeriodCounts,
+    Rejects,
+    StatsInputs,
+    StatsRow,
+    Submitted,
+)
 from storage.db import Database
 from storage.models import AuditEvent, HandoffRow
 
@@ -43,7 +56,6 @@ class Scope:
         return None
 
 
-SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
 TIMES = frozenset({"created_at", "sla_start", "decided_at", "outcome_at", "completed_at", "at"})
 
 
@@ -63,33 +75,19 @@ def _utc(value: object) -> datetime | None:
     return datetime.fromisoformat(f"{value}+00:00")  # SQLite's naive UTC text
 
 
-def _at_or_after(db: Database, column: object, since: datetime) -> object:
-    """`column >= since`; on SQLite compared as the stored text (same format, so the same order), which keeps
-    the statement's parameters plain for the DB-API cursor in _fetch."""
-    if not db.is_sqlite:
-        return column >= since  # type: ignore[operator]
-    return type_coerce(column, String) >= since.astimezone(timezone.utc).strftime(SQLITE_TIME)
+def _sqlite_time(value: str) -> datetime:
+    return datetime.fromisoformat(value + "+00:00")  # SQLite's naive UTC text, never NULL here
 
 
-def _before(db: Database, column: object, since: datetime) -> object:
-    if not db.is_sqlite:
-        return column < since  # type: ignore[operator]
-    return type_coerce(column, String) < since.astimezone(timezone.utc).strftime(SQLITE_TIME)
-
-
-def _fetch(db: Database, conn: object, stmt: object) -> list:
-    """The rows as plain tuples. On SQLite straight from the DB-API cursor: the statement is still built and
-    compiled by SQLAlchemy, but tens of thousands of result rows skip its per-row objects (~3x faster)."""
-    if not db.is_sqlite:
-        return [tuple(r) for r in conn.execute(stmt)]  # type: ignore[attr-defined]
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})  # type: ignore[attr-defined]
-    params = compiled.construct_params()
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[attr-defined]
+def _fetch(conn: object, stmt: object) -> list:
+    """The rows as the driver's own tuples: SQLAlchemy builds, binds and runs the statement, but tens of thousands
+    of result rows skip its per-row objects (~2x faster here). Only for columns that need no result processing
+    (times are read as text on SQLite, see _text_or_typed, and parsed by _utc)."""
+    result = conn.execute(stmt)  # type: ignore[attr-defined]
     try:
-        cursor.execute(str(compiled), [params[name] for name in compiled.positiontup])
-        return cursor.fetchall()
+        return result.cursor.fetchall()  # type: ignore[no-any-return]
     finally:
-        cursor.close()
+        result.close()
 
 
 def _converted(result: object, columns: tuple) -> list[list]:
@@ -113,31 +111,79 @@ def _decisions(result: object) -> list[Decision]:
     return [Decision(*values) for values in _converted(result, DECISION_COLUMNS)]
 
 
-def stats_inputs(db: Database, scope: Scope, since: datetime) -> tuple[list[StatsRow], list[Decision]]:
-    """The handoffs in scope changed (so also created) or still waiting since `since`, and their decisions since
-    then. Two reads of handoffs, each through an index (a team's or a person's by time; the waiting by state),
-    rather than one OR that SQLite can only answer by reading the whole team."""
+def _sides(scope: Scope) -> list[ColumnElement[bool] | None]:
+    """The scope as reads that each have an index: a person's handoffs side by side (as SDR, then as AE), since
+    SQLite answers an OR of the two by reading every handoff of both."""
+    if scope.user_id is not None:
+        return [_h.sdr_id == scope.user_id, and_(_h.ae_id == scope.user_id, _h.sdr_id != scope.user_id)]
+    return [scope.where()]
+
+
+def _where(side: ColumnElement[bool] | None, *terms: object) -> ColumnElement[bool]:
+    return and_(*([side] if side is not None else []), *terms)  # type: ignore[arg-type]
+
+
+def _text_or_typed(db: Database, column: object, name: str) -> object:
+    """A time as SQLite's stored text (parsed by _utc, ~3x faster than the type's own processing) or as the
+    typed value elsewhere."""
+    return type_coerce(column, String).label(name) if db.is_sqlite else column.label(name)  # type: ignore[attr-defined]
+
+
+def stats_inputs(db: Database, scope: Scope, windows: Sequence[tuple[datetime, datetime]],
+                 since: datetime) -> StatsInputs:
+    """What the figures of these periods ([start, end) each) need. Counted by the database, per (SDR, AE) pair:
+    handoffs submitted (meeting ones decided; of those, accepted), meetings held by outcome, rejects by reason.
+    As rows, only what needs working hours: the periods' accepts (time to accept), the handoffs waiting now and
+    those changed since `since` that were decided late enough in a period for its deadline to have passed first
+    (breaches; the same handoffs the figures read before they were counted here)."""
+    sides = _sides(scope)
     scoped = scope.where()
-    # A person's handoffs are read side by side (as SDR, then as AE) so each read has its index.
-    sides = [_h.sdr_id == scope.user_id, and_(_h.ae_id == scope.user_id, _h.sdr_id != scope.user_id)] \
-        if scope.user_id is not None else [scoped]
-    reads = []
-    for side in sides:
-        changed = _at_or_after(db, _h.updated_at, since)
-        recent = and_(side, changed) if side is not None else changed
-        waiting = and_(_h.state == State.PENDING.value, _before(db, _h.updated_at, since))
-        reads += [recent, and_(side, waiting) if side is not None else waiting]
-    decisions = select(*_columns(db, DECISION_COLUMNS)).where(
-        _e.action.in_(("accept", "reject")), _at_or_after(db, _e.at, since))
-    if scoped is not None:
-        decisions = decisions.join_from(AuditEvent.__table__, HandoffRow.__table__,
-                                        _e.handoff_id == _h.id).where(scoped)
+    start = func.coalesce(_h.sla_start, _h.created_at)
+    meeting = and_(_h.handoff_type.in_(MEETING_TYPES), _h.state != State.PENDING.value)
+    accepted_ever = exists().where(_e.handoff_id == _h.id, _e.action == "accept")
+    sao = case((and_(meeting, or_(_h.state.in_((State.ACCEPTED.value, State.CLOSED.value)), accepted_ever)), 1),
+               else_=0)
+    pair = (_h.sdr_id, _h.ae_id)
+    joined = AuditEvent.__table__.join(HandoffRow.__table__, _e.handoff_id == _h.id)
+    late = or_(*(and_(start >= begin - DEADLINE_REACH, start < end,
+                      or_(_h.decided_at.is_(None), _h.decided_at >= begin)) for begin, end in windows))
+    clocked_columns = (*pair, _h.team_id, _h.ae_tz, _h.state, _text_or_typed(db, start, "start"),
+                       _text_or_typed(db, _h.decided_at, "decided_at"))
+    at = _sqlite_time if db.is_sqlite else _utc
+    periods = []
     with db.read() as session:
         conn = session.connection()
-        columns = _columns(db, STATS_COLUMNS)
-        rows = [r for where in reads for r in _rows(_fetch(db, conn, select(*columns).where(where)), STATS_COLUMNS)]
-        found = _decisions(_fetch(db, conn, decisions.order_by(_e.at)))
-    return rows, found
+        for begin, end in windows:
+            submitted: list[Submitted] = []
+            held: list[Held] = []
+            for side in sides:
+                submitted += [Submitted(*r) for r in _fetch(conn,
+                    select(*pair, func.count(), func.sum(case((meeting, 1), else_=0)), func.sum(sao))
+                    .where(_where(side, _h.created_at >= begin, _h.created_at < end)).group_by(*pair))]
+                # An outcome is a change: updated_at >= outcome_at, so the (scope, updated_at) index finds them.
+                held += [Held(*r) for r in _fetch(conn,
+                    select(*pair, _h.meeting_outcome, func.count())
+                    .where(_where(side, _h.updated_at >= begin, _h.meeting_outcome.in_(HELD),
+                                  _h.outcome_at >= begin, _h.outcome_at < end))
+                    .group_by(*pair, _h.meeting_outcome))]
+            in_window = and_(_e.at >= begin, _e.at < end)
+            rejects = [Rejects(*r) for r in _fetch(conn,
+                select(*pair, _e.reason, func.count()).select_from(joined)
+                .where(_where(scoped, _e.action == "reject", in_window)).group_by(*pair, _e.reason))]
+            accepted = select(_e.handoff_id, *pair, _h.team_id, _h.ae_tz, _text_or_typed(db, start, "start"),
+                              _text_or_typed(db, _e.at, "at"), type_coerce(_h.completed_at, String)) \
+                .select_from(joined).where(_where(scoped, _e.action == "accept", in_window))
+            accepts = [Accept(i, sdr, ae, team, tz, at(begun), at(when), complete is not None)
+                       for i, sdr, ae, team, tz, begun, when, complete in _fetch(conn, accepted)]
+            periods.append(PeriodCounts(submitted, held, rejects, accepts))
+        clocked = []
+        for side in sides:
+            for where in (_where(side, _h.state == State.PENDING.value),
+                          _where(side, _h.updated_at >= since, _h.state != State.PENDING.value, late)):
+                clocked += [Clocked(sdr, ae, team, tz, state, at(begun), at(decided) if decided is not None else None)
+                            for sdr, ae, team, tz, state, begun, decided in
+                            _fetch(conn, select(*clocked_columns).where(where))]
+    return StatsInputs(tuple(periods), clocked)
 
 
 def export_inputs(db: Database, scope: Scope, start: datetime, end: datetime) -> tuple[list[StatsRow], list[Decision]]:
@@ -158,28 +204,30 @@ def export_inputs(db: Database, scope: Scope, start: datetime, end: datetime) ->
 
 def weekly_counts(db: Database, scope: Scope,
                   weeks: list[tuple[object, datetime, datetime]]) -> list[tuple[int, int, int]]:
-    """Per week: handoffs submitted, accepts and rejects, counted by the database in one pass each (an index
-    range on the team and time), not rows shipped to Python."""
+    """Per week: handoffs submitted, accepts and rejects, counted by the database (an index range on the team and
+    time; each row's week found once by a CASE over the week ends, then grouped), not rows shipped to Python."""
     if not weeks:
         return []
     first, last = weeks[0][1], weeks[-1][2]
     scoped = scope.where()
 
-    def buckets(column: object, extra: object = None) -> list[object]:
-        return [func.sum(case((and_(column >= start, column < end, *( [extra] if extra is not None else [])), 1),
-                              else_=0)) for _m, start, end in weeks]
+    def week_of(column: object) -> object:
+        return case(*[(column < end, i) for i, (_m, _start, end) in enumerate(weeks)]).label("week")  # type: ignore[operator]
 
-    submitted_where = and_(_h.created_at >= first, _h.created_at < last)
+    made_rows = select(week_of(_h.created_at)).where(_where(scoped, _h.created_at >= first, _h.created_at < last))
+    decided_rows = select(week_of(_e.at), _e.action).where(_e.action.in_(("accept", "reject")), _e.at >= first,
+                                                          _e.at < last)
     if scoped is not None:
-        submitted_where = and_(scoped, submitted_where)
-    decided_where = and_(_e.action.in_(("accept", "reject")), _e.at >= first, _e.at < last)
-    decided = select(*buckets(_e.at, _e.action == "accept"), *buckets(_e.at, _e.action == "reject")).where(
-        decided_where)
-    if scoped is not None:
-        decided = decided.join_from(AuditEvent.__table__, HandoffRow.__table__, _e.handoff_id == _h.id).where(scoped)
+        decided_rows = decided_rows.join_from(AuditEvent.__table__, HandoffRow.__table__,
+                                              _e.handoff_id == _h.id).where(scoped)
+    made_sub, decided_sub = made_rows.subquery(), decided_rows.subquery()
+    n = len(weeks)
+    out = [[0, 0, 0] for _ in range(n)]
     with db.read() as session:
         conn = session.connection()
-        made = conn.execute(select(*buckets(_h.created_at)).where(submitted_where)).one()
-        both = conn.execute(decided).one()
-    n = len(weeks)
-    return [(int(made[i] or 0), int(both[i] or 0), int(both[n + i] or 0)) for i in range(n)]
+        for week, count in conn.execute(select(made_sub.c.week, func.count()).group_by(made_sub.c.week)):
+            out[week][0] = count
+        for week, action, count in conn.execute(select(decided_sub.c.week, decided_sub.c.action, func.count())
+                                                .group_by(decided_sub.c.week, decided_sub.c.action)):
+            out[week][1 if action == "accept" else 2] = count
+    return [(made, accepted, rejected) for made, accepted, rejected in out]

@@ -8,17 +8,19 @@ import io
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from conftest import ADMIN, local_bot
 
+from bot.core.handoff import State
 from bot.core.stats import EXPORT_COLUMNS
 from bot.runtime.clock import ManualClock
 from bot.sandbox import SlackDriver, SlackStandIn
 from bot.sandbox.local_bot import LocalBot
-from tests.stats_history import HOSTILE, NOW, seed_history
-from tests.teams_fixture import AE, AE2, AMER, EMEA, EU_SDR, MANAGER, SDR, install, ny, settle
+from tests.stats_history import HOSTILE, NOW, _handoff, _store, seed_history
+from tests.teams_fixture import AE, AE2, AMER, EMEA, EU_SDR, MANAGER, SDR, install, ny, settle, utc
 from tests.test_commands import ask
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,3 +167,33 @@ def test_upload_is_refused_without_the_bytes(standin: SlackStandIn) -> None:
 def test_help_and_driver_unused(driver: SlackDriver) -> None:
     _, text = ask(driver, "U_SDR1", "help")
     assert "`/handoff stats" in text and "`/handoff export" in text
+
+
+def test_the_30_days_before_are_counted_as_the_period_was(seeded: LocalBot) -> None:
+    """A month on, the same history is the period before: every figure moves to "before" unchanged."""
+    seeded.clock.set(utc(2026, 12, 9, 14))  # type: ignore[union-attr]
+    _, text = ask(seeded.driver, MANAGER, "stats team last 30 days")
+    assert "*Handoffs* 0 (before: 6)" in text
+    assert "(before: 60%)" in text
+    assert "median — (before: 3 h 20 min) · p90 — (before: 10 h)" in text
+    assert "*SLA breaches* 0 (before: 2)" in text
+    assert "now 1 waiting, 1 overdue" in text
+    assert f"<@{AE}> AE · 0 accepted, 0 rejected · median —, p90 — · 0 breaches · 1 waiting" in text
+
+
+def test_a_handoff_accepted_then_rejected_counts_each_decision_and_its_sao(seeded: LocalBot) -> None:
+    """H-7 (to the second AE): accepted after 1 h, then rejected. Both decisions count, each to its figure, and
+    the meeting it was accepted for counts as an SAO though the handoff ended rejected."""
+    t7 = ny(2026, 11, 6, 10)
+    _store(seeded.db, _handoff(7, t7, State.REJECTED, ae_id=AE2, decided_by=AE2, decided_at=t7 + timedelta(hours=2),
+                               rejection_reason="other", updated_at=t7 + timedelta(hours=2)),
+           [(t7 + timedelta(hours=1), "accept", "pending", "accepted", None),
+            (t7 + timedelta(hours=2), "reject", "accepted", "rejected", "Timing: next quarter")])
+    _, text = ask(seeded.driver, MANAGER, "stats team last 30 days")
+    assert "*Handoffs* 7 (before: 0)" in text
+    assert "*Acceptance rate* 57% (before: —) · 4 accepted, 3 rejected" in text
+    assert "median 3 h 10 min (before: —)" in text  # 1 h, 3 h, 3 h 20 min, 10 h
+    assert "*IQM → SAO* 67% (before: —) · 4 of 6 IQMs" in text
+    assert "• Timing: 1" in text
+    assert f"<@{AE2}> AE · 1 accepted, 1 rejected · median 1 h, p90 1 h · 0 breaches · 0 waiting" in text
+    assert f"<@{SDR}> SDR · 7 handoffs · accepted 57%" in text

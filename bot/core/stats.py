@@ -207,10 +207,6 @@ class Stats:
 Teams = Mapping[str, TeamPolicy]
 
 
-def _team(teams: Teams, row: StatsRow) -> TeamPolicy:
-    return teams.get(row.team_id or "", DEFAULT_TEAM)
-
-
 def percentile(values: Sequence[timedelta], fraction: float) -> timedelta | None:
     """Nearest-rank percentile (p90 of ten values is the ninth): a value someone actually waited."""
     if not values:
@@ -230,6 +226,9 @@ def reject_label(reason: str | None) -> str:
     """The reason's label from the audit line, "No budget: feedback" → "No budget"."""
     label, sep, _feedback = (reason or "").partition(": ")
     return label.strip() if sep and label.strip() else REJECT_REASONS["other"]
+
+
+_ZERO = timedelta(0)
 
 
 class WorkingTable:
@@ -252,22 +251,20 @@ class WorkingTable:
             total += end - start
             self.through.append(total)
 
-    def _covers(self, *instants: datetime) -> bool:
-        return all(self.lo <= t < self.hi for t in instants)
-
     def _cumulative(self, at: datetime) -> timedelta:
         i = bisect_right(self.starts, at) - 1
         if i < 0:
-            return timedelta(0)
+            return _ZERO
         return self.before[i] + (min(at, self.ends[i]) - self.starts[i])
 
     def between(self, start: datetime, end: datetime) -> timedelta:
-        if not self._covers(start, end):
+        lo, hi = self.lo, self.hi
+        if not (lo <= start < hi and lo <= end < hi):
             return working_time_between(self.cal, start, end)
         return self._cumulative(end) - self._cumulative(start)
 
     def add(self, start: datetime, amount: timedelta) -> datetime:
-        if amount <= timedelta(0) or not self._covers(start):
+        if amount <= _ZERO or not self.lo <= start < self.hi:
             return add_working_time(self.cal, start, amount)
         target = self._cumulative(start) + amount
         i = bisect_left(self.through, target)
@@ -276,70 +273,42 @@ class WorkingTable:
         return self.starts[i] + (target - self.before[i])
 
 
-@dataclass
 class _Clock:
-    """Working-time arithmetic per handoff, computed once per row however many figures (team, period before,
-    each rep) ask for it, on a WorkingTable per calendar over [lo, hi)."""
+    """Working-time arithmetic on a WorkingTable per calendar over [lo, hi): a deadline or a wait is two binary
+    searches, however many rows ask."""
 
-    teams: Teams
-    lo: datetime
-    hi: datetime
-    deadlines: dict[int, datetime | None] = field(default_factory=dict)
-    waits: dict[tuple[int, datetime], timedelta] = field(default_factory=dict)
-    tables: dict[WorkingCalendar, WorkingTable] = field(default_factory=dict)
-    breaches: dict[tuple[int, datetime], bool] = field(default_factory=dict)
-    by_row: dict[tuple[str | None, str | None], tuple[TeamPolicy, WorkingTable]] = field(default_factory=dict)
+    def __init__(self, teams: Teams, lo: datetime, hi: datetime):
+        self.teams, self.lo, self.hi = teams, lo, hi
+        self.tables: dict[WorkingCalendar, WorkingTable] = {}
+        self.by_key: dict[tuple[str | None, str | None], tuple[timedelta, WorkingTable]] = {}
 
-    def _table(self, row: StatsRow) -> tuple[TeamPolicy, WorkingTable]:
-        key = (row.team_id, row.ae_tz)
-        found = self.by_row.get(key)
+    def table(self, team_id: str | None, ae_tz: str | None) -> tuple[timedelta, WorkingTable]:
+        """The team's SLA and the working table in the AE's zone (the team's when unknown)."""
+        key = (team_id, ae_tz)
+        found = self.by_key.get(key)
         if found is None:
-            team = _team(self.teams, row)
-            cal = team.calendar(row.ae_tz or team.tz)
+            team = self.teams.get(team_id or "", DEFAULT_TEAM)
+            cal = team.calendar(ae_tz or team.tz)
             if cal not in self.tables:
                 self.tables[cal] = WorkingTable(cal, self.lo, self.hi)
-            found = self.by_row[key] = (team, self.tables[cal])
+            found = self.by_key[key] = (timedelta(hours=team.sla_hours), self.tables[cal])
         return found
 
-    def deadline(self, row: StatsRow) -> datetime | None:
+    def sla(self, team_id: str | None, ae_tz: str | None) -> timedelta:
+        return self.table(team_id, ae_tz)[0]
+
+    def deadline(self, team_id: str | None, ae_tz: str | None, start: datetime) -> datetime:
         """As bot.core.chase.acceptance_deadline counts it: the team's SLA in working hours, in the AE's zone."""
-        if row.id not in self.deadlines:
-            team, table = self._table(row)
-            self.deadlines[row.id] = table.add(row.sla_start or row.created_at, timedelta(hours=team.sla_hours))
-        return self.deadlines[row.id]
+        sla, table = self.table(team_id, ae_tz)
+        return table.add(start, sla)
 
-    def breached(self, row: StatsRow, period: Period, now: datetime) -> bool:
-        """Its deadline fell in the period (and has passed) before the handoff stopped waiting."""
-        key = (row.id, period.start)
-        if key not in self.breaches:
-            self.breaches[key] = self._breached(row, period, now)
-        return self.breaches[key]
-
-    def _breached(self, row: StatsRow, period: Period, now: datetime) -> bool:
-        start = row.sla_start or row.created_at
-        if start >= period.end or start < period.start - DEADLINE_REACH:
-            return False
-        left = _left_pending(row)
-        team = self._table(row)[0]
-        if left is not None and left - start <= timedelta(hours=team.sla_hours):
-            return False  # decided within the SLA's length of wall time: within it in working time too
-        deadline = self.deadline(row)
-        if deadline is None or not period.contains(deadline) or deadline > now:
-            return False
-        return left is None or left > deadline
-
-    def to_accept(self, row: StatsRow, at: datetime) -> timedelta:
-        key = (row.id, at)
-        if key not in self.waits:
-            start = row.sla_start or row.created_at
-            # Accepted before the clock started (before the meeting ended): no wait.
-            self.waits[key] = timedelta(0) if start >= at else self._table(row)[1].between(start, at)
-        return self.waits[key]
+    def to_accept(self, team_id: str | None, ae_tz: str | None, start: datetime, at: datetime) -> timedelta:
+        # Accepted before the clock started (before the meeting ended): no wait.
+        return timedelta(0) if start >= at else self.table(team_id, ae_tz)[1].between(start, at)
 
 
-def clock_for(rows: Sequence[StatsRow], teams: Teams, now: datetime) -> _Clock:
-    """One clock for these rows: tables from the earliest SLA start to well past now (deadlines run ahead)."""
-    starts = [r.sla_start or r.created_at for r in rows]
+def clock_for(starts: Sequence[datetime], teams: Teams, now: datetime) -> _Clock:
+    """One clock for these SLA starts: tables from the earliest to well past now (deadlines run ahead)."""
     lo = min(starts, default=now) - timedelta(days=1)
     return _Clock(teams, lo, max(now, max(starts, default=now)) + timedelta(days=60))
 
@@ -348,54 +317,208 @@ def _left_pending(row: StatsRow) -> datetime | None:
     return None if row.state == State.PENDING else row.decided_at
 
 
-def figures(rows: Sequence[StatsRow], decisions: Sequence[Decision], period: Period, teams: Teams,
-            now: datetime, clock: _Clock | None = None, breached: frozenset[int] | None = None) -> Figures:
-    """The period's figures over these rows (a team's, a rep's, everyone's) and their decisions."""
-    clock = clock or clock_for(rows, teams, now)
-    by_id = {r.id: r for r in rows}
-    in_period = [d for d in decisions if period.contains(d.at) and d.handoff_id in by_id]
-    accepts = [d for d in in_period if d.action == "accept"]
-    rejects = [d for d in in_period if d.action == "reject"]
-    waits = [clock.to_accept(by_id[d.handoff_id], d.at) for d in accepts]
+# --- what the database counts, per SDR and AE ------------------------------------------
+# Plain counts (submitted, meetings held, rejects by reason) come counted from the database, one line per
+# (SDR, AE) pair; only what needs working hours comes as rows: the period's accepts (time to accept) and
+# the handoffs whose SLA deadline may have passed while they waited (breaches; those waiting now).
 
-    submitted = [r for r in rows if period.contains(r.created_at)]
-    per_sdr = Counter(r.sdr_id for r in submitted)
 
-    if breached is None:
-        breaches = sum(1 for r in rows if clock.breached(r, period, now))
-    else:  # worked out once for the whole team, counted here for a rep
-        breaches = sum(1 for r in rows if r.id in breached)
+class Submitted(NamedTuple):
+    sdr_id: str
+    ae_id: str
+    handoffs: int
+    iqms: int  # meeting handoffs no longer waiting
+    saos: int  # of those, accepted (now, or ever)
 
-    held = [r for r in rows if r.meeting_outcome in HELD and period.contains(r.outcome_at)]
-    no_shows = sum(1 for r in held if r.meeting_outcome == "no_show")
 
-    ever_accepted = {d.handoff_id for d in decisions if d.action == "accept"}
-    iqms = [r for r in submitted if r.handoff_type in MEETING_TYPES and r.state != State.PENDING]
-    saos = [r for r in iqms if r.id in ever_accepted or r.state in (State.ACCEPTED, State.CLOSED)]
+class Held(NamedTuple):
+    sdr_id: str
+    ae_id: str
+    outcome: str  # completed | no_show
+    meetings: int
 
-    accepted_rows = {d.handoff_id for d in accepts}
-    complete = sum(1 for i in accepted_rows if by_id[i].completed_at is not None)
-    reasons = Counter(reject_label(d.reason) for d in rejects)
-    decided = len(accepts) + len(rejects)
+
+class Rejects(NamedTuple):
+    sdr_id: str
+    ae_id: str
+    reason: str | None  # the audit line, "No budget: feedback"
+    rejects: int
+
+
+class Accept(NamedTuple):
+    handoff_id: int
+    sdr_id: str
+    ae_id: str
+    team_id: str | None
+    ae_tz: str | None
+    start: datetime  # the SLA clock's start (sla_start, else created_at)
+    at: datetime
+    complete: bool  # the handoff is complete now (met, next step set)
+
+
+class Clocked(NamedTuple):
+    """A handoff still waiting, or decided late enough in a period that its deadline may have passed first."""
+
+    sdr_id: str
+    ae_id: str
+    team_id: str | None
+    ae_tz: str | None
+    state: str
+    start: datetime
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PeriodCounts:
+    submitted: Sequence[Submitted] = ()
+    held: Sequence[Held] = ()
+    rejects: Sequence[Rejects] = ()
+    accepts: Sequence[Accept] = ()
+
+
+@dataclass(frozen=True)
+class StatsInputs:
+    periods: tuple[PeriodCounts, ...]  # in the order asked: the period, then (if asked) the one before
+    clocked: Sequence[Clocked]
+
+
+Pair = tuple[str, str]  # (SDR, AE)
+
+
+@dataclass
+class _Tally:
+    """One (SDR, AE) pair's share of one period's figures."""
+
+    submitted: int = 0
+    iqms: int = 0
+    saos: int = 0
+    rejected: int = 0
+    waits: list[timedelta] = field(default_factory=list)
+    accepted_ids: set[int] = field(default_factory=set)
+    complete_ids: set[int] = field(default_factory=set)
+    breaches: int = 0
+    held: int = 0
+    no_shows: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+
+def _tallies(counts: PeriodCounts, breaches: Mapping[Pair, int], clock: _Clock) -> dict[Pair, _Tally]:
+    out: dict[Pair, _Tally] = {}
+
+    def at(sdr: str, ae: str) -> _Tally:
+        found = out.get((sdr, ae))
+        if found is None:
+            found = out[(sdr, ae)] = _Tally()
+        return found
+
+    for s in counts.submitted:
+        t = at(s.sdr_id, s.ae_id)
+        t.submitted += s.handoffs
+        t.iqms += s.iqms
+        t.saos += s.saos
+    for h in counts.held:
+        t = at(h.sdr_id, h.ae_id)
+        t.held += h.meetings
+        t.no_shows += h.meetings if h.outcome == "no_show" else 0
+    for r in counts.rejects:
+        t = at(r.sdr_id, r.ae_id)
+        t.rejected += r.rejects
+        t.reasons[reject_label(r.reason)] += r.rejects
+    for a in counts.accepts:
+        t = at(a.sdr_id, a.ae_id)
+        t.waits.append(clock.to_accept(a.team_id, a.ae_tz, a.start, a.at))
+        t.accepted_ids.add(a.handoff_id)
+        if a.complete:
+            t.complete_ids.add(a.handoff_id)
+    for pair, n in breaches.items():
+        at(*pair).breaches += n
+    return out
+
+
+def _figures(groups: Iterable[tuple[Pair, _Tally]]) -> Figures:
+    """A period's figures over these pairs' tallies (a team's: all of them; a rep's: theirs)."""
+    per_sdr: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    waits: list[timedelta] = []
+    submitted = iqms = saos = accepted = rejected = breaches = held = no_shows = accepted_rows = complete = 0
+    for (sdr, _ae), t in groups:
+        submitted += t.submitted
+        if t.submitted:
+            per_sdr[sdr] += t.submitted
+        iqms += t.iqms
+        saos += t.saos
+        accepted += len(t.waits)
+        rejected += t.rejected
+        waits += t.waits
+        accepted_rows += len(t.accepted_ids)  # a handoff is in one pair only
+        complete += len(t.complete_ids)
+        breaches += t.breaches
+        held += t.held
+        no_shows += t.no_shows
+        reasons.update(t.reasons)
+    decided = accepted + rejected
     return Figures(
-        submitted=len(submitted),
+        submitted=submitted,
         per_sdr=tuple(sorted(per_sdr.items(), key=lambda kv: (-kv[1], kv[0]))),
-        accepted=len(accepts),
-        rejected=len(rejects),
-        acceptance_rate=len(accepts) / decided if decided else None,
+        accepted=accepted,
+        rejected=rejected,
+        acceptance_rate=accepted / decided if decided else None,
         accept_median=_median(waits),
         accept_p90=percentile(waits, 0.9),
         sla_breaches=breaches,
-        meetings_held=len(held),
+        meetings_held=held,
         no_shows=no_shows,
-        no_show_rate=no_shows / len(held) if held else None,
-        iqms=len(iqms),
-        saos=len(saos),
-        iqm_to_sao=len(saos) / len(iqms) if iqms else None,
+        no_show_rate=no_shows / held if held else None,
+        iqms=iqms,
+        saos=saos,
+        iqm_to_sao=saos / iqms if iqms else None,
         reject_reasons=tuple(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
         completed=complete,
-        completion_rate=complete / len(accepted_rows) if accepted_rows else None,
+        completion_rate=complete / accepted_rows if accepted_rows else None,
     )
+
+
+def _breaches(clocked: Sequence[Clocked], periods: Sequence[Period], clock: _Clock,
+              now: datetime) -> tuple[list[Counter[Pair]], int]:
+    """Per period, the breaches per pair: a deadline that fell in the period (and has passed) before the handoff
+    stopped waiting. And how many of those waiting now are past their deadline."""
+    out: list[Counter[Pair]] = [Counter() for _ in periods]
+    reach = [(i, p.start - DEADLINE_REACH, p.start, p.end) for i, p in enumerate(periods)]
+    overdue = 0
+    for sdr, ae, team_id, ae_tz, state, start, decided_at in clocked:
+        sla, table = clock.table(team_id, ae_tz)
+        deadline = None
+        if state == State.PENDING:
+            left = None
+            deadline = table.add(start, sla)
+            overdue += deadline <= now
+        else:
+            left = decided_at
+            if left is not None and left - start <= sla:
+                continue  # decided within the SLA's length of wall time: within it in working time too
+        for i, earliest, begin, end in reach:
+            if start >= end or start < earliest:
+                continue
+            if deadline is None:
+                deadline = table.add(start, sla)
+            if begin <= deadline < end and deadline <= now and (left is None or left > deadline):
+                out[i][(sdr, ae)] += 1
+    return out, overdue
+
+
+def _clock(inputs: StatsInputs, teams: Teams, now: datetime) -> _Clock:
+    starts = [c.start for c in inputs.clocked] + [a.start for p in inputs.periods for a in p.accepts]
+    return clock_for(starts, teams, now)
+
+
+def own_figures(inputs: StatsInputs, period: Period, teams: Teams, now: datetime, sdr_id: str) -> Figures:
+    """An SDR's own figures for the period (the Home's), from inputs read for the period alone."""
+    now = _aware(now)
+    clock = _clock(inputs, teams, now)
+    [breaches], _overdue = _breaches(inputs.clocked, [period], clock, now)
+    tallies = _tallies(inputs.periods[0], breaches, clock)
+    return _figures((pair, t) for pair, t in tallies.items() if pair[0] == sdr_id)
+
 
 
 # --- the weekly trend --------------------------------------------------------------
@@ -426,38 +549,24 @@ def weekly_trend(weeks: Sequence[tuple[date, datetime, datetime]],
 # --- the whole answer --------------------------------------------------------------
 
 
-def build_stats(scope: str, rows: Sequence[StatsRow], decisions: Sequence[Decision], period: Period, teams: Teams,
-                now: datetime, reps: Iterable[tuple[str, str]] = (), trend: tuple[WeekPoint, ...] = ()) -> Stats:
-    """The period against the one before, a line per rep (`reps`: (user, "sdr" | "ae")), the weekly trend."""
+def build_stats(scope: str, inputs: StatsInputs, period: Period, teams: Teams, now: datetime,
+                reps: Iterable[tuple[str, str]] = (), trend: tuple[WeekPoint, ...] = ()) -> Stats:
+    """The period against the one before, a line per rep (`reps`: (user, "sdr" | "ae")), the weekly trend.
+    `inputs` were read for (the period, the one before)."""
     now = _aware(now)
-    clock = clock_for(rows, teams, now)
-    breached = frozenset(r.id for r in rows if clock.breached(r, period, now))
-    current = figures(rows, decisions, period, teams, now, clock, breached)
-    previous = figures(rows, decisions, period.previous(), teams, now, clock)
-    # Each rep's rows and decisions, bucketed in one pass (not filtered again per rep).
-    owners = {r.id: r for r in rows}
-    own_rows: dict[tuple[str, str], list[StatsRow]] = {}
-    own_decisions: dict[tuple[str, str], list[Decision]] = {}
-    for r in rows:
-        own_rows.setdefault(("sdr", r.sdr_id), []).append(r)
-        own_rows.setdefault(("ae", r.ae_id), []).append(r)
-    for d in decisions:
-        if (row := owners.get(d.handoff_id)) is not None and period.contains(d.at):
-            own_decisions.setdefault(("sdr", row.sdr_id), []).append(d)
-            own_decisions.setdefault(("ae", row.ae_id), []).append(d)
-    lines = []
-    for user, role in reps:
-        own = own_rows.get((role, user), [])
-        waiting = sum(1 for r in own if r.state == State.PENDING) if role == "ae" else 0
-        lines.append(RepLine(user, role, figures(own, own_decisions.get((role, user), []), period, teams, now, clock,
-                                                 breached), waiting))
-    pending = [r for r in rows if r.state == State.PENDING]
-    overdue = 0
-    for r in pending:
-        deadline = clock.deadline(r)
-        overdue += deadline is not None and deadline <= now
-    return Stats(scope, period, current, previous, tuple(lines), trend,
-                 waiting_now=len(pending), overdue_now=overdue)
+    clock = _clock(inputs, teams, now)
+    (breaches, before_breaches), overdue = _breaches(inputs.clocked, [period, period.previous()], clock, now)
+    current = _tallies(inputs.periods[0], breaches, clock)
+    previous = _tallies(inputs.periods[1], before_breaches, clock)
+    by_rep: dict[tuple[str, str], list[tuple[Pair, _Tally]]] = {}
+    for pair, tally in current.items():
+        by_rep.setdefault(("sdr", pair[0]), []).append((pair, tally))
+        by_rep.setdefault(("ae", pair[1]), []).append((pair, tally))
+    waiting = Counter(c.ae_id for c in inputs.clocked if c.state == State.PENDING)
+    lines = tuple(RepLine(user, role, _figures(by_rep.get((role, user), [])), waiting[user] if role == "ae" else 0)
+                  for user, role in reps)
+    return Stats(scope, period, _figures(current.items()), _figures(previous.items()), lines, trend,
+                 waiting_now=sum(waiting.values()), overdue_now=overdue)
 
 
 # --- the export ----------------------------------------------------------------------
@@ -471,7 +580,7 @@ EXPORT_COLUMNS = (
 def export_rows(rows: Sequence[StatsRow], decisions: Sequence[Decision], start: datetime, end: datetime,
                 teams: Teams, now: datetime) -> list[dict[str, object]]:
     """One line per handoff submitted in [start, end), for revenue operations' spreadsheet (ISO times, UTC)."""
-    clock = clock_for(rows, teams, now)
+    clock = clock_for([r.sla_start or r.created_at for r in rows], teams, now)
     accepted_at: dict[int, datetime] = {}
     for d in sorted(decisions, key=lambda d: d.at):
         if d.action == "accept":
@@ -480,10 +589,11 @@ def export_rows(rows: Sequence[StatsRow], decisions: Sequence[Decision], start: 
     for r in sorted(rows, key=lambda r: (r.created_at, r.id)):
         if not start <= r.created_at < end:
             continue
-        deadline = clock.deadline(r)
+        start = r.sla_start or r.created_at
+        deadline = clock.deadline(r.team_id, r.ae_tz, start)
         left = _left_pending(r)
-        breached = deadline is not None and deadline <= now and (left is None or left > deadline)
-        wait = clock.to_accept(r, accepted_at[r.id]) if r.id in accepted_at else None
+        breached = deadline <= now and (left is None or left > deadline)
+        wait = clock.to_accept(r.team_id, r.ae_tz, start, accepted_at[r.id]) if r.id in accepted_at else None
         out.append({
             "handoff": f"H-{r.id}", "created_at": _iso(r.created_at), "team": r.team_id or "",
             "region": r.region or "", "company": r.company, "sdr": r.sdr_id, "ae": r.ae_id,
@@ -522,7 +632,8 @@ def rate(value: float | None) -> str:
 
 
 __all__ = [
-    "DEFAULT_PERIOD", "EXPORT_COLUMNS", "PERIODS", "Decision", "Figures", "Period", "RepLine", "Stats", "StatsRow",
-    "WeekPoint", "build_stats", "export_rows", "figures", "parse_period", "percentile", "rate", "reach",
+    "DEFAULT_PERIOD", "EXPORT_COLUMNS", "PERIODS", "Accept", "Clocked", "Decision", "Figures", "Held", "Period",
+    "PeriodCounts", "Rejects", "RepLine", "Stats", "StatsInputs", "StatsRow", "Submitted", "WeekPoint", "build_stats",
+    "export_rows", "own_figures", "parse_period", "percentile", "rate", "reach",
     "reject_label", "resolve_period", "trend_start", "trend_weeks", "weekly_trend", "working_duration",
 ]

@@ -22,12 +22,10 @@ from bot.core.home import (
 )
 from bot.core.stats import (
     DEFAULT_PERIOD,
-    Decision,
     Stats,
-    StatsRow,
     build_stats,
     export_rows,
-    figures,
+    own_figures,
     parse_period,
     reach,
     resolve_period,
@@ -151,12 +149,14 @@ class StatsService:
         tz = team.tz if team else await self.ctx.people.tz(viewer, quick=True)
         now = self.ctx.clock.now()
         period = resolve_period(request.period, now, tz)
-        rows, decisions = await self.ctx.db.query(stats_inputs, scope, reach(period))
+        inputs = await self.ctx.db.query(stats_inputs, scope, [(period.start, period.end),
+                                                               (period.previous_start, period.previous_end)],
+                                         reach(period))
         weeks = trend_weeks(now, tz)
         trend = weekly_trend(weeks, await self.ctx.db.query(weekly_counts, scope, weeks))
         reps = [(m.user_id, m.role) for m in team.members if m.role in ("sdr", "ae")] \
             if team is not None and scope.team_id else []
-        return Answer(build_stats(label, rows, decisions, period, await self._teams(), now, reps, trend), tz)
+        return Answer(build_stats(label, inputs, period, await self._teams(), now, reps, trend), tz)
 
     async def export(self, viewer: str, request: Request) -> Export | Refused:
         """The period's handoffs as spreadsheet rows, for whoever may see the same figures."""
@@ -193,11 +193,11 @@ class StatsService:
         if "sdr" in roles:
             counts = await ctx.db.query(home_store.state_counts, viewer, "sdr")
             period = resolve_period(DEFAULT_PERIOD, now, tz)
-            rows, decisions = await ctx.db.query(stats_inputs, Scope(user_id=viewer), reach(period))
-            own = [r for r in rows if r.sdr_id == viewer]
+            inputs = await ctx.db.query(stats_inputs, Scope(user_id=viewer), [(period.start, period.end)],
+                                        reach(period))
             owed, owed_total = await ctx.db.query(home_store.sdr_owed, viewer)
             home = replace(home, owed=sdr_owes(viewer, owed), owed_total=owed_total, by_state=state_counts(counts),
-                           own=figures(own, _of(decisions, own), period, teams, now))
+                           own=own_figures(inputs, period, teams, now, viewer))
         if "ae" in roles:
             pending = await ctx.db.query(home_store.ae_waiting, viewer)
             missing, missing_total = await ctx.db.query(home_store.ae_missing, viewer, now)
@@ -213,11 +213,6 @@ class StatsService:
                             beat.at if beat else None, await ctx.db.query(outbox_store.counts))
             home = replace(home, health=health)
         return home
-
-
-def _of(decisions: list[Decision], rows: list[StatsRow]) -> list[Decision]:
-    ids = {r.id for r in rows}
-    return [d for d in decisions if d.handoff_id in ids]
 
 
 async def export_between(ctx: Context, scope: Scope, start: datetime, end: datetime) -> list[dict[str, object]]:

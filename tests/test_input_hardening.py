@@ -366,3 +366,25 @@ def test_a_stored_id_that_is_markup_is_shown_not_parsed() -> None:
 def test_an_unknown_verb_is_echoed_escaped(driver: SlackDriver, bot: LocalBot) -> None:
     answer = driver.slash_command("U_SDR1", text="<!channel> please").json()
     assert "&lt;!channel&gt;" in answer["text"] and "<!channel>" not in json.dumps(answer)
+
+
+def _raised_in(relative: str) -> BaseException:
+    """An error whose innermost frame is in the project file `relative` (as if that code had raised it)."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / relative
+    try:
+        exec(compile("raise TypeError(\"unsupported operand type(s) for +: 'int' and 'str'\")", str(path), "exec"))
+    except TypeError as error:
+        return error
+    raise AssertionError("unreachable")
+
+
+def test_a_type_error_past_the_handlers_is_ours_not_the_senders() -> None:
+    from handlers.errors import raised_reading_the_payload
+
+    # A handler reading an odd payload: the sender's fault, a 400 without a traceback.
+    assert raised_reading_the_payload(_raised_in("handlers/common.py"))
+    # Rendering, rules or storage only see parsed values: the same error there is a bug of ours (500, traceback).
+    for layer in ("bot/render/stats.py", "bot/core/form.py", "storage/handoffs.py", "bot/services/stats.py"):
+        assert not raised_reading_the_payload(_raised_in(layer)), layer

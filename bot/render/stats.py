@@ -58,18 +58,23 @@ def sparkline(trend: tuple[WeekPoint, ...]) -> str:
     return "".join(BARS[min(len(BARS) - 1, round(p.submitted / top * (len(BARS) - 1)))] for p in trend)
 
 
+def _counted(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def rep_table(reps: tuple[RepLine, ...]) -> list[str]:
     """Monospace lines per rep (mentions do not render inside code, so names go first, then the table)."""
     lines = []
     for r in reps:
         f = r.figures
         if r.role == "sdr":
-            lines.append(f"• {mention(r.user_id)} SDR · {f.submitted} handoffs · accepted {rate(f.acceptance_rate)}"
+            lines.append(f"• {mention(r.user_id)} SDR · {_counted(f.submitted, 'handoff')}"
+                         f" · accepted {rate(f.acceptance_rate)}"
                          f" · no-shows {rate(f.no_show_rate)} · rejected {f.rejected}")
         else:
             lines.append(f"• {mention(r.user_id)} AE · {f.accepted} accepted, {f.rejected} rejected"
                          f" · median {working_duration(f.accept_median)}, p90 {working_duration(f.accept_p90)}"
-                         f" · {f.sla_breaches} breaches · {r.waiting} waiting")
+                         f" · {_counted(f.sla_breaches, 'breach', 'breaches')} · {r.waiting} waiting")
     return lines
 
 

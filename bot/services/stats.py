@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import NamedTuple
 
 from bot.core.home import (
     PAGE_SIZE,
@@ -22,6 +23,7 @@ from bot.core.home import (
 )
 from bot.core.stats import (
     DEFAULT_PERIOD,
+    Period,
     Stats,
     build_stats,
     export_rows,
@@ -95,6 +97,15 @@ def parse_request(words: list[str]) -> Request | Refused:
     return replace(request, period=period)
 
 
+class _Asked(NamedTuple):
+    label: str
+    scope: Scope
+    team: TeamPolicy | None
+    tz: str
+    now: datetime
+    period: Period
+
+
 class StatsService:
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -141,14 +152,21 @@ class StatsService:
                                "`/handoff stats` shows yours.")
         return f"<@{user}>", Scope(user_id=user), (await self._team_for(user)) if user != viewer else mine
 
-    async def stats(self, viewer: str, request: Request) -> Answer | Refused:
+    async def _asked(self, viewer: str, request: Request) -> _Asked | Refused:
+        """Whose numbers, over which period, read in which zone (the team's, else the viewer's)."""
         target = await self._target(viewer, request)
         if isinstance(target, Refused):
             return target
         label, scope, team = target
         tz = team.tz if team else await self.ctx.people.tz(viewer, quick=True)
         now = self.ctx.clock.now()
-        period = resolve_period(request.period, now, tz)
+        return _Asked(label, scope, team, tz, now, resolve_period(request.period, now, tz))
+
+    async def stats(self, viewer: str, request: Request) -> Answer | Refused:
+        asked = await self._asked(viewer, request)
+        if isinstance(asked, Refused):
+            return asked
+        label, scope, team, tz, now, period = asked
         inputs = await self.ctx.db.query(stats_inputs, scope, [(period.start, period.end),
                                                                (period.previous_start, period.previous_end)],
                                          reach(period))
@@ -160,13 +178,10 @@ class StatsService:
 
     async def export(self, viewer: str, request: Request) -> Export | Refused:
         """The period's handoffs as spreadsheet rows, for whoever may see the same figures."""
-        target = await self._target(viewer, request)
-        if isinstance(target, Refused):
-            return target
-        _label, scope, team = target
-        tz = team.tz if team else await self.ctx.people.tz(viewer, quick=True)
-        now = self.ctx.clock.now()
-        period = resolve_period(request.period, now, tz)
+        asked = await self._asked(viewer, request)
+        if isinstance(asked, Refused):
+            return asked
+        scope, period = asked.scope, asked.period
         rows = await export_between(self.ctx, scope, period.start, period.end)
         name = scope.team_id or scope.user_id or "everyone"
         return Export(f"handoffs-{name}-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv", rows)

@@ -18,6 +18,7 @@ import contextlib
 import email.utils
 import logging
 import math
+import time
 from collections.abc import Awaitable
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
@@ -189,10 +190,16 @@ class Deliverer:
                         self._next_post = {c: at for c, at in self._next_post.items() if at > now}
                         claim = await self._db.run(
                             outbox.claim_due, self._clock.now(), limit=MAX_LANES - len(lanes),
-                            skip=set(self._next_post), recover=recover, lease=self._lease, settle_first=done)
+                            skip=set(self._next_post), recover=recover, lease=self._lease, settle_first=done,
+                            pacing=self._pacing())
                         if recover:
                             self._last_recovery = loop.time()
                         waiting = claim.waiting
+                        if claim.paced:  # another copy of the bot (or this one, before) holds these channels' turns
+                            wall, now = time.time(), loop.time()
+                            for channel, at in claim.paced.items():
+                                self._next_post[channel] = now + max(0.0, at.timestamp() - wall)
+                            waiting |= set(claim.paced)
                         for d in claim.deliveries:
                             task = loop.create_task(self._lane(d), name=f"outbox:{d.row.conversation}")
                             lanes[task] = d.row.conversation
@@ -296,9 +303,18 @@ class Deliverer:
             return self._network_error(d, label, error, ambiguous=True)
         return outbox.Outcome(row, "sent", channel=response["channel"], ts=response["ts"], at=self._clock.now())
 
+    def _pacing(self) -> tuple[datetime, timedelta] | None:
+        """The wall clock (shared by every copy of the bot; not the injected clock) and the interval, for a
+        claim to take channels' turns in the database; None when channels are not paced."""
+        if self.channel_post_interval <= 0:
+            return None
+        return datetime.fromtimestamp(time.time(), timezone.utc), timedelta(seconds=self.channel_post_interval)
+
     def _paced(self, conversation: str) -> None:
-        """About one post a second per channel, as Slack asks (the next claim waits for it); DMs are not paced."""
-        if conversation[:1] in "CG":
+        """About one post a second per channel, as Slack asks (the next claim waits for it); DMs are not paced.
+        This copy of the bot remembers it (no claim asks the database about the channel meanwhile); the
+        claim took the channel's turn in the database for the others."""
+        if outbox.is_channel(conversation):
             self._next_post[conversation] = asyncio.get_running_loop().time() + self.channel_post_interval
 
     @staticmethod

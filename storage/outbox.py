@@ -44,14 +44,14 @@ class Claim:
 
 def claim_due(db: Database, now: datetime, limit: int = 200, *, skip: Collection[str] = (),
               recover: bool = True, lease: timedelta = LEASE, settle_first: Sequence[Outcome] = (),
-              pacing: tuple[datetime, timedelta] | None = None) -> Claim:
+              pacing: timedelta | None = None) -> Claim:
     """Claim each conversation's head (its first open message) if it is due: one message per conversation.
 
     Claiming only the message about to be sent keeps order per conversation and means a process that
     dies leaves at most one message per conversation in doubt. A lease lets another copy of the bot take
     over a dead claimer's rows (`recover` looks for them). `settle_first` records the outcomes of the
     messages just delivered in the same transaction, so the next head is claimed without another write.
-    `pacing` (the wall clock's now, the interval): a post to a channel is claimed only with the channel's
+    `pacing` (the interval between posts to one channel): a post to a channel is claimed only with the channel's
     turn (storage.pacing), shared by every copy of the bot on the database; DMs and edits are not paced.
     """
     with db.write() as session:
@@ -87,9 +87,9 @@ def claim_due(db: Database, now: datetime, limit: int = 200, *, skip: Collection
             .with_for_update(skip_locked=True)
         ).scalars())
         paced: dict[str, datetime] = {}
-        if pacing is not None and pacing[1] > timedelta(0):
+        if pacing is not None and pacing > timedelta(0):
             turns, paced = channel_pacing.take_turns(
-                session, [channel_posts[i] for i in ids if i in channel_posts], *pacing)
+                session, [channel_posts[i] for i in ids if i in channel_posts], pacing)
             ids = [i for i in ids if i not in channel_posts or channel_posts[i] in turns]
         if not ids:
             return Claim([], waiting, paced)

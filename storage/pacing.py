@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -10,15 +10,20 @@ from sqlmodel import Session, col, select
 from storage.models import ChannelPacing
 
 
-def take_turns(session: Session, channels: Collection[str], now: datetime,
-               interval: timedelta) -> tuple[set[str], dict[str, datetime]]:
-    """Take the turn of each channel whose next post may go at `now`; returns the channels taken and, for
-    the others, when their turn comes. One upsert: a channel's row is written only if its turn has come.
+def take_turns(session: Session, channels: Collection[str], interval: timedelta,
+               now: datetime | None = None) -> tuple[set[str], dict[str, datetime]]:
+    """Take the turn of each channel whose next post may go now; returns the channels taken and, for the
+    others, when their turn comes. One upsert: a channel's row is written only if its turn has come.
+
+    `now` is the wall clock when the statement runs (not the bot's injected clock, and not read before the
+    claim waited for the database): every copy of the bot reads its own, so their clocks must agree (NTP).
 
     On PostgreSQL a second copy taking the same channel waits for this transaction's row lock, then sees
     the new `next_at` and is refused; SQLite serializes writers. Either way one copy gets the turn."""
     if not channels:
         return set(), {}
+    if now is None:
+        now = datetime.now(timezone.utc)
     table = ChannelPacing.__table__
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -303,12 +303,12 @@ class Deliverer:
             return self._network_error(d, label, error, ambiguous=True)
         return outbox.Outcome(row, "sent", channel=response["channel"], ts=response["ts"], at=self._clock.now())
 
-    def _pacing(self) -> tuple[datetime, timedelta] | None:
-        """The wall clock (shared by every copy of the bot; not the injected clock) and the interval, for a
-        claim to take channels' turns in the database; None when channels are not paced."""
+    def _pacing(self) -> timedelta | None:
+        """The interval for a claim to take channels' turns in the database (on the wall clock, shared by
+        every copy of the bot; not the injected clock); None when channels are not paced."""
         if self.channel_post_interval <= 0:
             return None
-        return datetime.fromtimestamp(time.time(), timezone.utc), timedelta(seconds=self.channel_post_interval)
+        return timedelta(seconds=self.channel_post_interval)
 
     def _paced(self, conversation: str) -> None:
         """About one post a second per channel, as Slack asks (the next claim waits for it); DMs are not paced.

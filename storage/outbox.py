@@ -51,11 +51,12 @@ def claim_due(db: Database, now: datetime, limit: int = 200, *, skip: Collection
     dies leaves at most one message per conversation in doubt. A lease lets another copy of the bot take
     over a dead claimer's rows (`recover` looks for them). `settle_first` records the outcomes of the
     messages just delivered in the same transaction, so the next head is claimed without another write.
-    `pacing` (the interval between posts to one channel): a post to a channel is claimed only with the channel's
-    turn (storage.pacing), shared by every copy of the bot on the database; DMs and edits are not paced.
+    `pacing` (the interval between posts to one channel): a post to a channel is claimed only with the
+    channel's turn (storage.pacing), shared by every copy of the bot on the database and held for the
+    lease; settling the post releases it. DMs and edits are not paced.
     """
     with db.write() as session:
-        _settle(session, settle_first)
+        _settle(session, settle_first, pacing)
         if recover:
             _recover_expired(session, now)
         first = (select(OutboxMessage.conversation, func.min(OutboxMessage.id).label("id"))
@@ -89,7 +90,7 @@ def claim_due(db: Database, now: datetime, limit: int = 200, *, skip: Collection
         paced: dict[str, datetime] = {}
         if pacing is not None and pacing > timedelta(0):
             turns, paced = channel_pacing.take_turns(
-                session, [channel_posts[i] for i in ids if i in channel_posts], pacing)
+                session, [channel_posts[i] for i in ids if i in channel_posts], lease)
             ids = [i for i in ids if i not in channel_posts or channel_posts[i] in turns]
         if not ids:
             return Claim([], waiting, paced)
@@ -160,17 +161,20 @@ class Outcome:
     unconfirmed_since: datetime | None = None  # pending or unknown: since when the post may be in Slack
 
 
-def settle(db: Database, outcomes: Sequence[Outcome]) -> None:
+def settle(db: Database, outcomes: Sequence[Outcome], pacing: timedelta | None = None) -> None:
     """Record delivered messages in one transaction."""
     if outcomes:
         with db.write() as session:
-            _settle(session, outcomes)
+            _settle(session, outcomes, pacing)
 
 
-def _settle(session: Session, outcomes: Sequence[Outcome]) -> None:
-    """Two set-wise statements for any number of outcomes."""
+def _settle(session: Session, outcomes: Sequence[Outcome], pacing: timedelta | None = None) -> None:
+    """Two set-wise statements for any number of outcomes (and the channels' turns released, when paced)."""
     if not outcomes:
         return
+    if pacing is not None and pacing > timedelta(0):
+        channel_pacing.release(session, [o.row.conversation for o in outcomes
+                                         if o.row.op == "post" and is_channel(o.row.conversation)], pacing)
     table = OutboxMessage.__table__
     conn = session.connection()
     conn.execute(

@@ -43,9 +43,9 @@ def owe(db: Database, *items: tuple[str, str]) -> None:
                                      for conversation, key in items], event_id=None, now=NOW)
 
 
-def sent(db: Database, claim: outbox.Claim) -> None:
+def sent(db: Database, claim: outbox.Claim, pacing: timedelta | None = None) -> None:
     outbox.settle(db, [outbox.Outcome(d.row, "sent", channel=d.row.conversation, ts="1.0", at=NOW)
-                       for d in claim.deliveries])
+                       for d in claim.deliveries], pacing)
 
 
 def claimed(claim: outbox.Claim) -> list[str]:
@@ -55,22 +55,23 @@ def claimed(claim: outbox.Claim) -> list[str]:
 def test_a_channel_posted_to_by_one_copy_is_not_posted_to_by_another_within_the_interval(two):
     a, b = two
     owe(a, (CHANNEL, "c1"), (CHANNEL, "c2"), (OTHER, "o1"), (OTHER, "o2"), (DM, "d1"), (DM, "d2"))
-    at = datetime.now(timezone.utc)
-    with a.write() as session:  # as a claim's transaction does
-        taken, _ = pacing.take_turns(session, [CHANNEL], SECOND, now=at)
-    assert taken == {CHANNEL}
-    first = outbox.claim_due(a, NOW, pacing=SECOND)  # CHANNEL's turn is taken: OTHER and the DM go
-    assert claimed(first) == ["o1", "d1"] and set(first.paced) == {CHANNEL}
-    assert first.paced[CHANNEL] == at + SECOND
-    sent(a, first)
+    first = outbox.claim_due(a, NOW, pacing=SECOND)
+    assert claimed(first) == ["c1", "o1", "d1"] and first.paced == {}
 
-    # The other copy, at once: the DM's next message goes (DMs are not paced), neither channel does.
+    # While c1 is out, its channel's turn is held (for the claim's lease, should its claimer die).
+    with b.write() as session:
+        taken, held = pacing.take_turns(session, [CHANNEL], SECOND)
+    assert taken == set() and held[CHANNEL] > pacing.wall_clock() + timedelta(seconds=30)
+
+    sent(a, first, SECOND)  # answered: each channel is released a second from now
+    released = pacing.wall_clock()
+    # The other copy, at once: the DM's next message goes (DMs are not paced), neither channel's does.
     second = outbox.claim_due(b, NOW, pacing=SECOND)
     assert claimed(second) == ["d2"] and set(second.paced) == {CHANNEL, OTHER}
-    sent(b, second)
+    assert all(at <= released + SECOND for at in second.paced.values())
 
-    # Once the turns have come, one copy takes it, the other is told to wait.
-    later = at + 2 * SECOND  # past both turns (OTHER's was taken by the claim, a moment after `at`)
+    # Once the interval has passed, one copy takes the turn and the other is told how long it is held.
+    later = released + 2 * SECOND
     with b.write() as session:
         assert pacing.take_turns(session, [CHANNEL, OTHER], SECOND, now=later) == ({CHANNEL, OTHER}, {})
     with a.write() as session:

@@ -180,7 +180,7 @@ class Deliverer:
                 while True:
                     waiting: set[str] = set()
                     if self._stop is not None and self._stop.is_set():  # shutting down: finish, claim nothing
-                        await self._db.run(outbox.settle, done)
+                        await self._db.run(outbox.settle, done, self._pacing())
                     else:
                         # Slack waits 3 s for an answer and not at all for a post: answers go first.
                         await self._inflight.quiet(YIELD_TO_REQUESTS_SECONDS)
@@ -195,10 +195,12 @@ class Deliverer:
                         if recover:
                             self._last_recovery = loop.time()
                         waiting = claim.waiting
-                        if claim.paced:  # another copy of the bot (or this one, before) holds these channels' turns
+                        if claim.paced:  # another copy of the bot holds these channels' turns
+                            # Held until its post is answered (for a lease at most): asked again an interval on.
                             wall, now = time.time(), loop.time()
                             for channel, at in claim.paced.items():
-                                self._next_post[channel] = now + max(0.0, at.timestamp() - wall)
+                                wait = min(max(0.0, at.timestamp() - wall), self.channel_post_interval)
+                                self._next_post[channel] = now + wait
                             waiting |= set(claim.paced)
                         for d in claim.deliveries:
                             task = loop.create_task(self._lane(d), name=f"outbox:{d.row.conversation}")
@@ -228,7 +230,7 @@ class Deliverer:
                     done += [r for r in results if isinstance(r, outbox.Outcome)]
                     lanes.clear()
                 with contextlib.suppress(Exception):
-                    await self._db.run(outbox.settle, done)
+                    await self._db.run(outbox.settle, done, self._pacing())
                 raise
             finally:
                 for task in lanes:  # cancelled (shutdown): those rows stay claimed until their lease runs out

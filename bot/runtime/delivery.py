@@ -419,6 +419,8 @@ class Deliverer:
         else:
             log.error("%s%s %s to %s failed for good: %s", label, row.op, row.view, row.conversation, code,
                       extra=_extra(row, code))
+            if row.conversation[:1] in "UW":  # e.g. deactivated: what the cache says of them may be stale too
+                self._directory.forget(row.conversation)
             return outbox.Outcome(row, "dead", error=code)
         log.warning("%s%s %s to %s failed (%s); retrying at %s", label, row.op, row.view, row.conversation,
                     code, at.isoformat(), extra=_extra(row, code))

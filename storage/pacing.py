@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from storage.models import ChannelPacing, UTCDateTime
+from storage.models import ChannelPacing
 
 
 def wall_clock() -> datetime:
@@ -55,8 +55,8 @@ def release(session: Session, channels: Collection[str], interval: timedelta, no
     if not channels:
         return
     at = (now or wall_clock()) + interval
-    table = ChannelPacing.__table__
-    session.connection().execute(  # one row at a time in order, as they are taken
-        update(table).where(table.c.channel == bindparam("p_channel"))
-        .values(next_at=bindparam("p_at", type_=UTCDateTime())),
-        [{"p_channel": c, "p_at": at} for c in sorted(set(channels))])
+    # Locked in the channels' order (PostgreSQL; SQLite has no row locks), as take_turns takes them.
+    locked = (select(ChannelPacing.channel).where(col(ChannelPacing.channel).in_(sorted(set(channels))))
+              .order_by(col(ChannelPacing.channel)).with_for_update())
+    session.execute(update(ChannelPacing).where(col(ChannelPacing.channel).in_(locked.scalar_subquery()))
+                    .values(next_at=at).execution_options(synchronize_session=False))

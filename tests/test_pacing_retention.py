@@ -5,8 +5,8 @@ HANDOFF_TEST_POSTGRES set, on PostgreSQL). The times are given explicitly: nothi
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Iterator
 
 import pytest
 from sqlalchemy import update

@@ -19,23 +19,24 @@ import sys
 import time
 from collections import Counter, defaultdict
 from contextlib import ExitStack
-from datetime import time as dtime, timedelta
+from datetime import time as dtime
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from conftest import reserve_port
 from sqlalchemy import func, update
 from sqlmodel import col, select
+from test_scheduler_crash import utcnow, wait_until
 
 from bot.core.handoff import Handoff, State
 from bot.core.teams import Member, TeamPolicy
 from bot.sandbox import SlackStandIn
 from bot.services.handoffs import create_handoff
-from conftest import reserve_port
 from storage import teams as team_store
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
-from test_scheduler_crash import utcnow, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -160,7 +161,8 @@ def run_replicas(url: str, tmp_path: Path, *, replicas: int, teams: int, per_tea
             if c.args["channel"].startswith("C"):
                 by_channel[c.args["channel"]].append(c.at)
         assert len(by_channel) == teams and all(len(at) == per_team for at in by_channel.values())
-        closest = min(b - a for at in by_channel.values() for a, b in zip(sorted(at), sorted(at)[1:]))
+        gaps = [b - a for at in map(sorted, by_channel.values()) for a, b in zip(at, at[1:], strict=False)]
+        closest = min(gaps)
         assert closest >= INTERVAL - TOLERANCE, f"two posts to one channel {closest:.3f}s apart"
     finally:
         standin.stop()

@@ -18,6 +18,9 @@ from sqlmodel import Session, col, select
 from storage.models import ChannelPacing
 
 
+MAX_INTERVAL = timedelta(seconds=60)  # the most HANDOFF_CHANNEL_POST_INTERVAL may be
+
+
 def wall_clock() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -39,7 +42,8 @@ def take_turns(session: Session, channels: Collection[str], hold: timedelta,
     statement = insert(table).values([{"channel": c, "next_at": now + hold} for c in sorted(set(channels))])
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.channel], set_={"next_at": statement.excluded.next_at},
-        where=table.c.next_at <= now,
+        # A turn further ahead than any copy could set it (a clock far ahead of ours) does not hold.
+        where=(table.c.next_at <= now) | (table.c.next_at > now + hold + MAX_INTERVAL),
     ).returning(table.c.channel)
     taken = set(session.connection().execute(statement).scalars())
     refused = set(channels) - taken

@@ -77,6 +77,12 @@ def test_a_channel_posted_to_by_one_copy_is_not_posted_to_by_another_within_the_
     with a.write() as session:
         assert pacing.take_turns(session, [CHANNEL], SECOND, now=later) == (set(), {CHANNEL: later + SECOND})
 
+    # A turn set by a clock an hour ahead of ours would hold the channel for an hour: it does not hold.
+    with b.write() as session:
+        pacing.release(session, [CHANNEL], SECOND, now=later + timedelta(hours=1))
+    with a.write() as session:
+        assert pacing.take_turns(session, [CHANNEL], SECOND, now=later) == ({CHANNEL}, {})
+
 
 def test_without_pacing_nothing_is_written_and_channels_go_at_once(two):
     a, _ = two

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 
 from storage.db import Database
@@ -11,10 +11,15 @@ from storage.models import Heartbeat
 
 
 def beat(db: Database, name: str, at: datetime, detail: str | None = None) -> None:
+    """One upsert: several copies of the bot beat at once (a delete then an insert let two of them
+    insert the same name on PostgreSQL, and one tick failed)."""
     with db.write() as session:
-        conn = session.connection()
-        conn.execute(delete(Heartbeat.__table__).where(Heartbeat.__table__.c.name == name))
-        conn.execute(insert(Heartbeat.__table__), [{"name": name, "at": at, "detail": detail}])
+        table = Heartbeat.__table__
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(table).values(name=name, at=at, detail=detail)
+        session.connection().execute(statement.on_conflict_do_update(
+            index_elements=[table.c.name], set_={"at": statement.excluded.at, "detail": statement.excluded.detail}))
 
 
 def last(db: Database, name: str) -> Heartbeat | None:

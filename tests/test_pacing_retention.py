@@ -139,3 +139,18 @@ def test_pruning_deletes_old_delivered_rows_of_finished_handoffs_only(two):
 def rows(db: Database) -> list[OutboxMessage]:
     with db.read() as session:
         return list(session.exec(select(OutboxMessage)).all())
+
+
+def test_the_bots_hourly_pruning_deletes_what_is_past_the_retention_in_batches(bot) -> None:
+    from bot.runtime.server import PRUNE_BATCH, Workers
+
+    db, now = bot.db, bot.clock.now()
+    old, recent = now - timedelta(days=31), now - timedelta(days=29)  # the default retention: 30 days
+    with db.write() as session:
+        for at, count in ((old, PRUNE_BATCH + 100), (recent, 3)):
+            store.enqueue_many(session, [(None, Owed("C_TEAM", "post", "snapshot", f"agenda:{at:%j}:{i}",
+                                                     f"agenda:{at:%j}:{i}", payload="{}")) for i in range(count)],
+                               event_id=None, now=at)
+        session.execute(update(OutboxMessage).values(status="sent"))
+    assert bot.call(Workers(bot.wiring).prune_outbox()) == PRUNE_BATCH + 100  # two transactions
+    assert {r.next_attempt_at for r in rows(db)} == {recent}

@@ -163,6 +163,16 @@ class OutboxMessage(SQLModel, table=True):
     unconfirmed_since: datetime | None = Field(default=None, sa_column=utc_column())  # migration 0003
 
 
+class ChannelPacing(SQLModel, table=True):
+    """When a channel may next be posted to (Slack asks about a post a second per channel), shared by every
+    copy of the bot on the database: a copy takes a channel's turn in the transaction that claims its post."""
+
+    __tablename__ = "channel_pacing"
+
+    channel: str = Field(primary_key=True)
+    next_at: datetime = Field(sa_column=utc_column(False))
+
+
 class Team(SQLModel, table=True):
     """A sales team: where its handoffs are announced, its working time, its SLA and its sync."""
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, case, delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from bot.core.handoff import Event, Handoff
+from storage import pacing as channel_pacing
 from storage.db import Database
 from storage.handoffs import event_record, to_record
 from storage.models import AuditEvent, HandoffRow, OutboxMessage, SlackMessage, Team, UTCDateTime
@@ -37,29 +38,36 @@ class Delivery:
 class Claim:
     deliveries: list[Delivery]  # at most one per conversation: its head
     waiting: set[str]  # conversations in `skip` whose head was due (a paced channel): claim them soon
+    # Channels whose head was due but whose turn another copy of the bot (or this one) holds: when it comes.
+    paced: dict[str, datetime] = field(default_factory=dict)
 
 
 def claim_due(db: Database, now: datetime, limit: int = 200, *, skip: Collection[str] = (),
-              recover: bool = True, lease: timedelta = LEASE, settle_first: Sequence[Outcome] = ()) -> Claim:
+              recover: bool = True, lease: timedelta = LEASE, settle_first: Sequence[Outcome] = (),
+              pacing: timedelta | None = None) -> Claim:
     """Claim each conversation's head (its first open message) if it is due: one message per conversation.
 
     Claiming only the message about to be sent keeps order per conversation and means a process that
     dies leaves at most one message per conversation in doubt. A lease lets another copy of the bot take
     over a dead claimer's rows (`recover` looks for them). `settle_first` records the outcomes of the
     messages just delivered in the same transaction, so the next head is claimed without another write.
+    `pacing` (the interval between posts to one channel): a post to a channel is claimed only with the
+    channel's turn (storage.pacing), shared by every copy of the bot on the database and held for the
+    lease; settling the post releases it. DMs and edits are not paced.
     """
     with db.write() as session:
-        _settle(session, settle_first)
+        _settle(session, settle_first, pacing)
         if recover:
             _recover_expired(session, now)
         first = (select(OutboxMessage.conversation, func.min(OutboxMessage.id).label("id"))
                  .where(col(OutboxMessage.status).in_(OPEN)).group_by(OutboxMessage.conversation).subquery())
         heads = session.execute(
             select(OutboxMessage.id, OutboxMessage.conversation, OutboxMessage.status, OutboxMessage.next_attempt_at,
-                   OutboxMessage.unconfirmed_since)
+                   OutboxMessage.unconfirmed_since, OutboxMessage.op)
             .join(first, first.c.id == OutboxMessage.id).order_by(OutboxMessage.id)
         ).all()
         wanted: dict[int, datetime | None] = {}
+        channel_posts: dict[int, str] = {}
         waiting: set[str] = set()
         for head in heads:
             if head.status != "pending" or head.next_attempt_at > now:
@@ -68,6 +76,8 @@ def claim_due(db: Database, now: datetime, limit: int = 200, *, skip: Collection
                 waiting.add(head.conversation)
             elif len(wanted) < limit:
                 wanted[head.id] = head.unconfirmed_since
+                if head.op == "post" and is_channel(head.conversation):
+                    channel_posts[head.id] = head.conversation
         if not wanted:
             return Claim([], waiting)
         # Another copy of the bot may be claiming the same rows (PostgreSQL; SQLite serializes
@@ -77,8 +87,13 @@ def claim_due(db: Database, now: datetime, limit: int = 200, *, skip: Collection
                                            col(OutboxMessage.status) == "pending")
             .with_for_update(skip_locked=True)
         ).scalars())
+        paced: dict[str, datetime] = {}
+        if pacing is not None and pacing > timedelta(0):
+            turns, paced = channel_pacing.take_turns(
+                session, [channel_posts[i] for i in ids if i in channel_posts], lease)
+            ids = [i for i in ids if i not in channel_posts or channel_posts[i] in turns]
         if not ids:
-            return Claim([], waiting)
+            return Claim([], waiting, paced)
         claim_time = bindparam("claim_time", now, type_=UTCDateTime())
         session.execute(
             update(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
@@ -109,7 +124,12 @@ def claim_due(db: Database, now: datetime, limit: int = 200, *, skip: Collection
                 messages.get(row.thread_key) if row.thread_key else None, team.tz if team else None,
                 claimed_at=now, unconfirmed_since=wanted[row.id]))
         session.expunge_all()
-        return Claim(deliveries, waiting)
+        return Claim(deliveries, waiting, paced)
+
+
+def is_channel(conversation: str) -> bool:
+    """A channel (public or private), as opposed to a person's DM: what Slack paces per channel."""
+    return conversation[:1] in "CG"
 
 
 def _by_key(session: Session, model: Any, key: Any, values: set[Any]) -> dict[Any, Any]:
@@ -141,17 +161,20 @@ class Outcome:
     unconfirmed_since: datetime | None = None  # pending or unknown: since when the post may be in Slack
 
 
-def settle(db: Database, outcomes: Sequence[Outcome]) -> None:
+def settle(db: Database, outcomes: Sequence[Outcome], pacing: timedelta | None = None) -> None:
     """Record delivered messages in one transaction."""
     if outcomes:
         with db.write() as session:
-            _settle(session, outcomes)
+            _settle(session, outcomes, pacing)
 
 
-def _settle(session: Session, outcomes: Sequence[Outcome]) -> None:
-    """Two set-wise statements for any number of outcomes."""
+def _settle(session: Session, outcomes: Sequence[Outcome], pacing: timedelta | None = None) -> None:
+    """Two set-wise statements for any number of outcomes (and the channels' turns released, when paced)."""
     if not outcomes:
         return
+    if pacing is not None and pacing > timedelta(0):
+        channel_pacing.release(session, [o.row.conversation for o in outcomes
+                                         if o.row.op == "post" and is_channel(o.row.conversation)], pacing)
     table = OutboxMessage.__table__
     conn = session.connection()
     conn.execute(
@@ -199,3 +222,26 @@ def requeue(db: Database, row_id: int, now: datetime) -> bool:
             .values(status="pending", next_attempt_at=now, last_error=None, attempts=0)
         )
         return result.rowcount == 1
+
+
+PRUNABLE = ("sent", "skipped", "superseded", "dead")
+FINISHED_STATES = ("withdrawn", "closed")  # no action leads out of these: no reminder or edit is owed again
+
+
+def prune(db: Database, before: datetime, batch: int = 500) -> int:
+    """Delete up to `batch` delivered (or given up) outbox rows last touched before `before`; returns how many.
+
+    Only rows that guard nothing: their dedupe keys (a reminder claimed once) and their posts (edited when
+    the handoff changes) matter while the handoff can still change, so a handoff's rows go only once it is
+    withdrawn or closed. Rows about no handoff (the weekly agendas) go by age alone: an agenda's week is
+    looked at for two weeks at most (config.MIN_RETENTION_DAYS). Pending, sending and unknown rows stay."""
+    with db.write() as session:
+        ids = session.execute(
+            select(OutboxMessage.id).outerjoin(HandoffRow, col(HandoffRow.id) == OutboxMessage.handoff_id)
+            .where(col(OutboxMessage.status).in_(PRUNABLE), col(OutboxMessage.next_attempt_at) < before,
+                   (col(OutboxMessage.handoff_id).is_(None)) | (col(HandoffRow.state).in_(FINISHED_STATES)))
+            .limit(batch)
+        ).scalars().all()
+        if ids:
+            session.execute(delete(OutboxMessage).where(col(OutboxMessage.id).in_(ids)))
+        return len(ids)

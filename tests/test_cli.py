@@ -125,3 +125,17 @@ def test_the_outbox_lease_is_a_setting_and_a_bad_one_is_named() -> None:
     assert load_settings({**base, "HANDOFF_OUTBOX_LEASE_SECONDS": "30"}, dotenv=False).outbox_lease_seconds == 30.0
     with pytest.raises(ConfigError, match="HANDOFF_OUTBOX_LEASE_SECONDS is malformed"):
         load_settings({**base, "HANDOFF_OUTBOX_LEASE_SECONDS": "soon"}, dotenv=False)
+
+
+def test_channel_pacing_and_outbox_retention_are_settings_and_bad_ones_are_named() -> None:
+    base = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
+    settings = load_settings(base, dotenv=False)
+    assert (settings.channel_post_interval, settings.outbox_retention_days) == (1.0, 30)
+    chosen = load_settings({**base, "HANDOFF_CHANNEL_POST_INTERVAL": "0.2", "HANDOFF_OUTBOX_RETENTION_DAYS": "90"},
+                           dotenv=False)
+    assert (chosen.channel_post_interval, chosen.outbox_retention_days) == (0.2, 90)
+    with pytest.raises(ConfigError) as error:
+        load_settings({**base, "HANDOFF_CHANNEL_POST_INTERVAL": "-1", "HANDOFF_OUTBOX_RETENTION_DAYS": "7"},
+                      dotenv=False)
+    assert "HANDOFF_CHANNEL_POST_INTERVAL is malformed" in str(error.value)
+    assert "HANDOFF_OUTBOX_RETENTION_DAYS is malformed" in str(error.value)  # a week would forget agendas' keys

@@ -157,3 +157,31 @@ def test_a_reassignment_during_a_slow_users_info_is_acked_and_the_new_aes_zone_f
                "the new AE's zone corrected to Slack's answer")
     assert [e.detail for e in store.audit_trail(db, 1) if e.action == "ae_zone"] == [
         {"ae": "U_AE2", "from": "America/New_York", "to": "America/Los_Angeles"}]
+
+
+def test_a_zone_stored_in_a_record_is_asked_again_once_the_cached_answer_is_a_few_minutes_old(
+        standin: SlackStandIn) -> None:
+    """Each copy of the bot caches users.info for an hour; a zone written into a record (fresh) is not
+    taken from an answer older than `fresh_seconds` (0 here: every cached answer is too old)."""
+    import asyncio
+
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.runtime.directory import Directory
+
+    async def story() -> tuple[str, str, str, str]:
+        client = AsyncWebClient(token=standin.token, base_url=standin.base_url)
+        directory = Directory(client, "UTC", fresh_seconds=0.0)
+        before = await directory.tz("U_AE1")
+        standin.add_user("U_AE1", "ae1", tz="Asia/Tokyo")  # they moved; Slack sends no event we listen to
+        shown = await directory.tz("U_AE1")  # a time shown: the hour-long cache will do
+        stored = (await directory.person("U_AE1", fresh=True)).tz  # a zone for a record: asked again
+        directory.forget("U_AE1")
+        standin.add_user("U_AE1", "ae1", tz="Europe/Paris")
+        after_forget = await directory.tz("U_AE1")
+        return before, shown, stored, after_forget
+
+    before, shown, stored, after_forget = asyncio.run(story())
+    assert (before, shown) == ("Europe/Berlin", "Europe/Berlin")
+    assert stored == "Asia/Tokyo"
+    assert after_forget == "Europe/Paris"

@@ -72,6 +72,7 @@ def build_app(settings: Settings, db: Database, clock: Clock | None = None) -> t
     metrics = Metrics(db)
     deliverer = Deliverer(db, client, directory, clock, default_tz=settings.default_tz, inflight=inflight,
                           lease_seconds=settings.outbox_lease_seconds, metrics=metrics)
+    deliverer.channel_post_interval = settings.channel_post_interval
     background = Background()
     ctx = Context(db=db, clock=clock, people=directory, installation=installation(settings),
                   wake_outbox=deliverer.kick, later=background.spawn)

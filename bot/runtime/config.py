@@ -19,6 +19,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 
 
+MIN_RETENTION_DAYS = 15
+
+
 class ConfigError(Exception):
     """Raised with one line per bad or missing setting."""
 
@@ -47,6 +50,8 @@ class Settings:
     tick_seconds: float = 60.0
     outbox_lease_seconds: float = 60.0
     lookup_deadline_seconds: float = 1.0  # users.info before an ack; a fallback zone past it
+    channel_post_interval: float = 1.0  # seconds between posts to one channel, across every copy of the bot
+    outbox_retention_days: int = 30  # delivered outbox rows of finished handoffs are deleted after this
 
     @property
     def socket_mode(self) -> bool:
@@ -190,7 +195,24 @@ def _handoff_rules(e: _Env) -> dict[str, Any]:
         if not 0 < lookup_deadline <= 2.5:
             e.problem("HANDOFF_LOOKUP_DEADLINE_SECONDS is malformed: expected seconds above 0 and at most 2.5 "
                       f"(Slack waits 3 s for an answer), got {raw!r}.")
-    return {"lookup_deadline_seconds": lookup_deadline,
+    interval = 1.0
+    if (raw := e.get("HANDOFF_CHANNEL_POST_INTERVAL")) is not None:
+        try:
+            interval = float(raw)
+        except ValueError:
+            interval = -1.0
+        if not 0 <= interval <= 60:
+            e.problem("HANDOFF_CHANNEL_POST_INTERVAL is malformed: expected seconds from 0 to 60 between posts to "
+                      f"one channel (Slack asks about 1), got {raw!r}.")
+    retention = 30
+    if (raw := e.get("HANDOFF_OUTBOX_RETENTION_DAYS")) is not None:
+        if raw.isdigit() and int(raw) >= MIN_RETENTION_DAYS:
+            retention = int(raw)
+        else:
+            e.problem(f"HANDOFF_OUTBOX_RETENTION_DAYS is malformed: expected whole days, at least "
+                      f"{MIN_RETENTION_DAYS} (a weekly agenda's claim is looked at for two weeks), got {raw!r}.")
+    return {"lookup_deadline_seconds": lookup_deadline, "channel_post_interval": interval,
+            "outbox_retention_days": retention,
             "min_notice_hours": min_notice, "segment_thresholds": thresholds, "regions": regions,
             "tick_seconds": tick_seconds, "outbox_lease_seconds": lease}
 

@@ -18,6 +18,7 @@ import contextlib
 import email.utils
 import logging
 import math
+import time
 from collections.abc import Awaitable
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
@@ -179,7 +180,7 @@ class Deliverer:
                 while True:
                     waiting: set[str] = set()
                     if self._stop is not None and self._stop.is_set():  # shutting down: finish, claim nothing
-                        await self._db.run(outbox.settle, done)
+                        await self._db.run(outbox.settle, done, self._pacing())
                     else:
                         # Slack waits 3 s for an answer and not at all for a post: answers go first.
                         await self._inflight.quiet(YIELD_TO_REQUESTS_SECONDS)
@@ -189,10 +190,18 @@ class Deliverer:
                         self._next_post = {c: at for c, at in self._next_post.items() if at > now}
                         claim = await self._db.run(
                             outbox.claim_due, self._clock.now(), limit=MAX_LANES - len(lanes),
-                            skip=set(self._next_post), recover=recover, lease=self._lease, settle_first=done)
+                            skip=set(self._next_post), recover=recover, lease=self._lease, settle_first=done,
+                            pacing=self._pacing())
                         if recover:
                             self._last_recovery = loop.time()
                         waiting = claim.waiting
+                        if claim.paced:  # another copy of the bot holds these channels' turns
+                            # Held until its post is answered (for a lease at most): asked again an interval on.
+                            wall, now = time.time(), loop.time()
+                            for channel, at in claim.paced.items():
+                                wait = min(max(0.0, at.timestamp() - wall), self.channel_post_interval)
+                                self._next_post[channel] = now + wait
+                            waiting |= set(claim.paced)
                         for d in claim.deliveries:
                             task = loop.create_task(self._lane(d), name=f"outbox:{d.row.conversation}")
                             lanes[task] = d.row.conversation
@@ -221,7 +230,7 @@ class Deliverer:
                     done += [r for r in results if isinstance(r, outbox.Outcome)]
                     lanes.clear()
                 with contextlib.suppress(Exception):
-                    await self._db.run(outbox.settle, done)
+                    await self._db.run(outbox.settle, done, self._pacing())
                 raise
             finally:
                 for task in lanes:  # cancelled (shutdown): those rows stay claimed until their lease runs out
@@ -296,9 +305,18 @@ class Deliverer:
             return self._network_error(d, label, error, ambiguous=True)
         return outbox.Outcome(row, "sent", channel=response["channel"], ts=response["ts"], at=self._clock.now())
 
+    def _pacing(self) -> timedelta | None:
+        """The interval for a claim to take channels' turns in the database (on the wall clock, shared by
+        every copy of the bot; not the injected clock); None when channels are not paced."""
+        if self.channel_post_interval <= 0:
+            return None
+        return timedelta(seconds=self.channel_post_interval)
+
     def _paced(self, conversation: str) -> None:
-        """About one post a second per channel, as Slack asks (the next claim waits for it); DMs are not paced."""
-        if conversation[:1] in "CG":
+        """About one post a second per channel, as Slack asks (the next claim waits for it); DMs are not paced.
+        This copy of the bot remembers it (no claim asks the database about the channel meanwhile); the
+        claim took the channel's turn in the database for the others."""
+        if outbox.is_channel(conversation):
             self._next_post[conversation] = asyncio.get_running_loop().time() + self.channel_post_interval
 
     @staticmethod
@@ -401,6 +419,8 @@ class Deliverer:
         else:
             log.error("%s%s %s to %s failed for good: %s", label, row.op, row.view, row.conversation, code,
                       extra=_extra(row, code))
+            if row.conversation[:1] in "UW":  # e.g. deactivated: what the cache says of them may be stale too
+                self._directory.forget(row.conversation)
             return outbox.Outcome(row, "dead", error=code)
         log.warning("%s%s %s to %s failed (%s); retrying at %s", label, row.op, row.view, row.conversation,
                     code, at.isoformat(), extra=_extra(row, code))

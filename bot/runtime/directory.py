@@ -4,6 +4,14 @@ Lookups made before an ack (`quick=True`) wait for Slack at most `quick_seconds`
 request not answered within 3 s. Past that they answer from what is known (a cached answer, even a
 stale one, else the caller's fallback zone), while the users.info call runs on and fills the cache
 for the next lookup; `pending` says whether an answer is still on its way.
+
+The cache is per process (each copy of the bot has its own) and Slack's user_change events are not
+subscribed, so it is kept correct by age: an answer is used for an hour (`ttl_seconds`) where it only
+shows a time, but a zone stored in a record (the AE's, on submission and reassignment: `fresh=True`) is
+asked of Slack again once the cached answer is five minutes old (`fresh_seconds`). So a stored zone is at
+most five minutes behind Slack when Slack answers in time, and when it does not, the record is corrected
+when it does (bot.services.handoffs). A call about someone that fails for good (a DM to a deactivated
+user) drops what is cached about them: the next lookup asks Slack.
 """
 from __future__ import annotations
 
@@ -22,25 +30,30 @@ from bot.core.handoff import Person
 log = logging.getLogger("handoff.directory")
 
 QUICK_SECONDS = 1.0  # before an ack: Slack gives 3 s for the whole answer
+FRESH_SECONDS = 300.0  # how old a cached answer may be for a zone that is stored in a record
 
 
 class Directory:
     def __init__(self, client: AsyncWebClient, default_tz: str, ttl_seconds: float = 3600.0,
-                 quick_seconds: float = QUICK_SECONDS):
+                 quick_seconds: float = QUICK_SECONDS, fresh_seconds: float = FRESH_SECONDS):
         self._client = client
         self._default_tz = known_zone(default_tz) or "UTC"
         self._ttl = ttl_seconds
         self.quick_seconds = quick_seconds
+        self.fresh_seconds = fresh_seconds
         # Kept past the TTL: a stale answer is a better fallback than none when Slack is slow.
         self._cache: dict[str, tuple[float, Person]] = {}
         self._fetching: dict[str, asyncio.Task[Person | None]] = {}
 
-    async def person(self, user_id: str, fallback_tz: str | None = None, *, quick: bool = False) -> Person:
+    async def person(self, user_id: str, fallback_tz: str | None = None, *, quick: bool = False,
+                     fresh: bool = False) -> Person:
         """The user as Slack knows them. When Slack can't say their zone (or names one no zone database
-        knows), `fallback_tz` (their team's), else the installation's default, else UTC."""
+        knows), `fallback_tz` (their team's), else the installation's default, else UTC. `fresh`: the
+        answer is stored in a record; a cached one older than `fresh_seconds` is asked again."""
         fallback = known_zone(fallback_tz) or self._default_tz
         hit = self._cache.get(user_id)
-        if hit and time.monotonic() - hit[0] < self._ttl:
+        max_age = min(self._ttl, self.fresh_seconds) if fresh else self._ttl
+        if hit and time.monotonic() - hit[0] < max_age:
             return _with_tz(hit[1], fallback)
         fetch = self._fetch(user_id)
         try:
@@ -59,6 +72,10 @@ class Directory:
 
     async def tz(self, user_id: str, fallback_tz: str | None = None, *, quick: bool = False) -> str:
         return (await self.person(user_id, fallback_tz, quick=quick)).tz
+
+    def forget(self, user_id: str) -> None:
+        """Slack refused a call about this user for good: what is cached may be wrong; ask next time."""
+        self._cache.pop(user_id, None)
 
     def pending(self, user_id: str) -> bool:
         """A users.info call for this user is still on its way (a quick lookup just answered without it)."""

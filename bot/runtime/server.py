@@ -8,6 +8,7 @@ import signal
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -23,9 +24,12 @@ from starlette.routing import Route
 from bot.runtime.app import Wiring
 from bot.runtime.intake import FrontDoor
 from bot.runtime.ticker import Ticker
+from storage import outbox
 
 log = logging.getLogger("handoff.server")
 CHECKPOINT_EVERY_SECONDS = 5.0
+PRUNE_BATCH = 500
+PRUNE_PAUSE_SECONDS = 0.2
 
 
 class Workers:
@@ -36,7 +40,7 @@ class Workers:
         self.started = False
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._ticker = Ticker(wiring.chaser, wiring.settings.tick_seconds, wiring.metrics)
+        self._ticker = Ticker(wiring.chaser, wiring.settings.tick_seconds, wiring.metrics, prune=self.prune_outbox)
         self._session: aiohttp.ClientSession | None = None
         self._checkpointer: asyncio.Task[None] | None = None
 
@@ -54,6 +58,18 @@ class Workers:
         self.wiring.deliverer.kick()  # deliver what was owed before a restart
         self._ticker.start()
         self._checkpointer = asyncio.get_running_loop().create_task(self._checkpoints(), name="checkpoints")
+
+    async def prune_outbox(self) -> int:
+        """Delete delivered outbox rows past the retention, a small batch per transaction (storage.outbox.prune
+        says which rows may go); a pause between batches leaves the database to deliveries and requests."""
+        cutoff = self.wiring.clock.now() - timedelta(days=self.wiring.settings.outbox_retention_days)
+        total = 0
+        while True:
+            deleted = await self.wiring.db.run(outbox.prune, cutoff, PRUNE_BATCH)
+            total += deleted
+            if deleted < PRUNE_BATCH or self._stop.is_set():
+                return total
+            await asyncio.sleep(PRUNE_PAUSE_SECONDS)
 
     async def _checkpoints(self) -> None:
         while not self._stop.is_set():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -17,13 +18,16 @@ from bot.runtime.metrics import Metrics
 from bot.services.chase import Chaser
 
 log = logging.getLogger("handoff.scheduler")
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 class Ticker:
     """Runs the chaser every `seconds` in the bot's event loop; one tick at a time, missed ticks coalesced."""
 
-    def __init__(self, chaser: Chaser, seconds: float, metrics: Metrics | None = None):
+    def __init__(self, chaser: Chaser, seconds: float, metrics: Metrics | None = None,
+                 prune: Callable[[], Awaitable[int]] | None = None):
         self._chaser = chaser
+        self._prune = prune
         self._metrics = metrics
         self._seconds = seconds
         self._scheduler: AsyncIOScheduler | None = None
@@ -37,7 +41,20 @@ class Ticker:
         # The first tick runs at once: what came due while the bot was down is caught up, once.
         self._scheduler.add_job(self._run, IntervalTrigger(seconds=self._seconds), id="chase", max_instances=1,
                                 coalesce=True, misfire_grace_time=None, next_run_time=datetime.now(timezone.utc))
+        if self._prune is not None:  # housekeeping, off the hot path: the first an hour after start
+            self._scheduler.add_job(self._pruned, IntervalTrigger(seconds=PRUNE_EVERY_SECONDS), id="prune",
+                                    max_instances=1, coalesce=True, misfire_grace_time=None)
         self._scheduler.start()
+
+    async def _pruned(self) -> None:
+        assert self._prune is not None
+        try:
+            deleted = await self._prune()
+        except Exception:  # the next hour tries again
+            log.exception("pruning the outbox failed")
+            return
+        if deleted:
+            log.info("outbox: %d delivered rows past their retention deleted", deleted, extra={"pruned": deleted})
 
     async def _run(self) -> None:
         self._current = asyncio.current_task()

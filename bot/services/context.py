@@ -15,8 +15,10 @@ from storage.db import Database
 class People(Protocol):
     """Who someone is (time zone, bot or not): Slack's users.info behind a cache, in production."""
 
-    async def person(self, user_id: str, fallback_tz: str | None = None, *, quick: bool = False) -> Person:
-        """quick: before an ack; answer within a short deadline, from the cache or the fallback zone if need be."""
+    async def person(self, user_id: str, fallback_tz: str | None = None, *, quick: bool = False,
+                     fresh: bool = False) -> Person:
+        """quick: before an ack; answer within a short deadline, from the cache or the fallback zone if need be.
+        fresh: the zone is stored in a record; a cached answer only a few minutes old will do."""
         ...
 
     async def tz(self, user_id: str, fallback_tz: str | None = None, *, quick: bool = False) -> str: ...

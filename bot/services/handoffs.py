@@ -109,7 +109,7 @@ class Handoffs:
         sdr, ae = await asyncio.gather(
             self.ctx.people.person(sdr_id, zone, quick=True),
             # An id not of Slack's shape is refused by the form's rules; never looked up.
-            self.ctx.people.person(form.ae_id, zone, quick=True) if is_user(form.ae_id) else _nobody())
+            self.ctx.people.person(form.ae_id, zone, quick=True, fresh=True) if is_user(form.ae_id) else _nobody())
         now = self.ctx.clock.now()
         valid = validate_submission(form, sdr=sdr, ae=ae, now=now, policy=self.ctx.installation.policy_for(team))
         if isinstance(valid, Invalid):
@@ -136,7 +136,7 @@ class Handoffs:
         if handoff is None:
             return Missing()
         team = await self.team(handoff.team_id)
-        new_ae = (await self.ctx.people.person(new_ae_id, team.tz if team else None, quick=True)
+        new_ae = (await self.ctx.people.person(new_ae_id, team.tz if team else None, quick=True, fresh=True)
                   if new_ae_id else None)
         result = await self.act(ref.handoff_id, Reassign(new_ae, note), actor=actor, card_revision=ref.revision)
         if new_ae is not None:

@@ -51,6 +51,8 @@ async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
 def _ssl_check(body: bytes) -> bool:
     """Slack's certificate probe (`ssl_check=1&token=…`): answered 200 as Bolt would, signed or not; it
     carries nothing and runs nothing."""
+    if not body.startswith(b"ssl_check=") and b"&ssl_check=" not in body:
+        return False  # every other request: no second parse of a whole form body (Bolt parses it once)
     try:
         fields = urllib.parse.parse_qs(body.decode("ascii"), strict_parsing=True)
     except (UnicodeDecodeError, ValueError):

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import signal
 import socket
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -30,6 +31,7 @@ log = logging.getLogger("handoff.server")
 CHECKPOINT_EVERY_SECONDS = 5.0
 PRUNE_BATCH = 500
 PRUNE_PAUSE_SECONDS = 0.2
+GIL_SWITCH_SECONDS = 0.001
 
 
 class Workers:
@@ -173,6 +175,10 @@ class _Server(Server):
 def serve_http(app: AsyncApp, wiring: Wiring, sock: socket.socket, log_level: str) -> None:
     """Serves on `sock` (bound by the caller, so a port in use is its one-line error). Blocks until
     SIGTERM/SIGINT; uvicorn finishes in-flight requests, then the workers stop."""
+    # The event loop shares the GIL with the database threads: at CPython's default 5 ms switch interval a
+    # busy ORM thread holds back every ack the loop has ready for up to 5 ms a turn (measured in
+    # bench/ack_latency.py: the acks' p99 under load).
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     # Our handler and format (LOG_FORMAT) for uvicorn's records too, at the levels bot.runtime.logs chose.
     config = uvicorn.Config(build_http(app, wiring), log_config=None, log_level=None, lifespan="on",
                             access_log=False)

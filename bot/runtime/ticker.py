@@ -6,9 +6,10 @@ the first tick catches up what came due, once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -31,7 +32,7 @@ class Ticker:
         self._metrics = metrics
         self._seconds = seconds
         self._scheduler: AsyncIOScheduler | None = None
-        self._current: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()  # the jobs in progress: a tick, a prune
         self._stopping = False
 
     def start(self) -> None:
@@ -46,7 +47,24 @@ class Ticker:
                                     max_instances=1, coalesce=True, misfire_grace_time=None)
         self._scheduler.start()
 
+    @contextlib.contextmanager
+    def _job(self) -> Iterator[bool]:
+        """Tracks a job in progress, so a stop waits for it; yields False for one handed to the loop just
+        before the stop (nothing to start then)."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            yield not self._stopping
+        finally:
+            self._running.discard(task)
+
     async def _pruned(self) -> None:
+        with self._job() as go:
+            if go:
+                await self._prune_once()
+
+    async def _prune_once(self) -> None:
         assert self._prune is not None
         try:
             deleted = await self._prune()
@@ -57,10 +75,11 @@ class Ticker:
             log.info("outbox: %d delivered rows past their retention deleted", deleted, extra={"pruned": deleted})
 
     async def _run(self) -> None:
-        self._current = asyncio.current_task()
-        if self._stopping:  # handed to the loop just before the stop: nothing to start now
-            self._current = None
-            return
+        with self._job() as go:
+            if go:
+                await self._tick()
+
+    async def _tick(self) -> None:
         started, failed = time.perf_counter(), False
         try:
             await self._chaser.tick()
@@ -68,7 +87,6 @@ class Ticker:
             failed = True
             log.exception("scheduler tick failed")
         finally:
-            self._current = None
             if self._metrics is not None:
                 self._metrics.ticked(time.perf_counter() - started, failed=failed)
 
@@ -77,12 +95,13 @@ class Ticker:
             self._scheduler.shutdown(wait=False)
 
     async def stop(self, timeout: float = 10.0) -> None:
-        """No more ticks, and the one running (if any) finishes: one transaction, not cancelled midway
-        when the event loop closes."""
+        """No more ticks, and the jobs running (if any) finish: one transaction, not cancelled midway.
+        APScheduler's shutdown cancels the jobs in progress, so it comes after they are done."""
         self._stopping = True
-        self.shutdown()
-        # A job APScheduler has just handed to the loop starts now and sees the stop, rather than being
-        # cancelled unstarted when the loop closes (which logs a traceback).
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.pause()
+        # A job APScheduler has just handed to the loop starts now and sees the stop.
         await asyncio.sleep(0)
-        if (running := self._current) is not None:
-            await asyncio.wait({running}, timeout=timeout)
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=timeout)
+        self.shutdown()

@@ -12,11 +12,10 @@ from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from storage.models import ChannelPacing
-
+from storage.upsert import insert_for
 
 MAX_INTERVAL = timedelta(seconds=60)  # the most HANDOFF_CHANNEL_POST_INTERVAL may be
 
@@ -37,9 +36,8 @@ def take_turns(session: Session, channels: Collection[str], hold: timedelta,
         return set(), {}
     now = now or wall_clock()
     table = ChannelPacing.__table__
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values([{"channel": c, "next_at": now + hold} for c in sorted(set(channels))])
+    statement = insert_for(session.connection(), table).values(
+        [{"channel": c, "next_at": now + hold} for c in sorted(set(channels))])
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.channel], set_={"next_at": statement.excluded.next_at},
         # A turn further ahead than any copy could set it (a clock far ahead of ours) does not hold.

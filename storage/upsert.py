@@ -12,12 +12,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 
+def insert_for(conn: Connection, table: Table) -> Any:
+    """An INSERT that can take ON CONFLICT, in the connection's dialect."""
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], key: Sequence[str]) -> None:
     """Insert `rows`; a row whose `key` columns are already there has its other columns overwritten."""
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
+    stmt = insert_for(conn, table)
     columns = [name for name in rows[0] if name not in key]
     stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={c: stmt.excluded[c] for c in columns})
     conn.execute(stmt, list(rows))

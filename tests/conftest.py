@@ -4,8 +4,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,6 +46,16 @@ def reserve_port() -> socket.socket:
     held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     held.bind(("127.0.0.1", 0))
     return held
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Bounds how long a test waits for work it cannot await (a process, work after the ack); not a
+    timing assertion."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:.0f}s and still not: {what}")
+        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -142,6 +153,18 @@ def local_bot(standin: SlackStandIn, db_url: str, clock: ManualClock) -> LocalBo
 @pytest.fixture
 def bot(standin: SlackStandIn, db_url: str, clock: ManualClock) -> Iterator[LocalBot]:
     with local_bot(standin, db_url, clock) as running:
+        yield running
+
+
+@pytest.fixture
+def seeded(standin: SlackStandIn, db_url: str) -> Iterator[LocalBot]:
+    """The numbers' tests: the bot at the hand-worked history's NOW, teams AMER and EMEA, that history."""
+    from tests.stats_history import NOW, seed_history
+    from tests.teams_fixture import AMER, EMEA, install
+
+    with local_bot(standin, db_url, ManualClock(NOW)) as running:
+        install(running, standin, AMER, EMEA)
+        seed_history(running.db)
         yield running
 
 

@@ -3,12 +3,11 @@ past a short deadline, and a zone no zone database knows falls back to the team'
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import time as dtime
 
 import pytest
-from conftest import ADMIN
+from conftest import ADMIN, wait_until
 
 from bot.core.teams import Member, TeamPolicy
 from bot.runtime.clock import ManualClock
@@ -25,15 +24,6 @@ TEAM = TeamPolicy(
 )
 SLACK_ACK_SECONDS = 3.0  # Slack drops an answer later than this: the driver waits no longer
 USERS_INFO_DELAY = 6.0  # well past both the ack budget and the lookup deadline
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    """Bounds how long the test waits for work after the ack; not a timing assertion."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout:.0f}s and still not: {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture

@@ -3,27 +3,17 @@ admin see, paging past 20 items with 500 handoffs, and `/handoff list` paged wit
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from conftest import ADMIN, local_bot
 
 from bot.runtime.clock import ManualClock
 from bot.sandbox import SlackStandIn, render_view
 from bot.sandbox.local_bot import LocalBot
-from tests.stats_history import NOW, seed_history, seed_many
-from tests.teams_fixture import AE, AMER, EMEA, MANAGER, SDR, install, settle, tick, utc
+from tests.stats_history import NOW, seed_many
+from tests.teams_fixture import AE, AMER, MANAGER, SDR, install, settle, tick, utc
 from tests.test_commands import ask
-
-
-@pytest.fixture
-def seeded(standin: SlackStandIn, db_url: str) -> Iterator[LocalBot]:
-    with local_bot(standin, db_url, ManualClock(NOW)) as running:
-        install(running, standin, AMER, EMEA)
-        seed_history(running.db)
-        yield running
 
 
 def open_home(bot: LocalBot, standin: SlackStandIn, user: str, count: int = 1) -> dict[str, Any]:

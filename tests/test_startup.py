@@ -11,16 +11,15 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from conftest import reserve_port
+from conftest import reserve_port, wait_until
 
 from bot.sandbox import SlackStandIn
 from storage.db import Database
@@ -57,15 +56,6 @@ def one_line(stderr: str) -> str:
     assert len(lines) == 1, stderr
     assert lines[0].startswith("handoff-bot: "), stderr
     return lines[0]
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    """Bounds how long the test waits for the process; not a timing assertion."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout:.0f}s and still not: {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -7,31 +7,21 @@ import csv
 import io
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import ADMIN, local_bot
+from conftest import ADMIN
 
 from bot.core.handoff import State
 from bot.core.stats import EXPORT_COLUMNS
-from bot.runtime.clock import ManualClock
 from bot.sandbox import SlackDriver, SlackStandIn
 from bot.sandbox.local_bot import LocalBot
-from tests.stats_history import HOSTILE, NOW, _handoff, _store, seed_history
-from tests.teams_fixture import AE, AE2, AMER, EMEA, EU_SDR, MANAGER, SDR, install, ny, settle, utc
+from tests.stats_history import HOSTILE, NOW, _handoff, _store
+from tests.teams_fixture import AE, AE2, EU_SDR, MANAGER, SDR, ny, settle, utc
 from tests.test_commands import ask
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def seeded(standin: SlackStandIn, db_url: str) -> Iterator[LocalBot]:
-    with local_bot(standin, db_url, ManualClock(NOW)) as running:
-        install(running, standin, AMER, EMEA)
-        seed_history(running.db)
-        yield running
 
 
 def lines_of(text: str) -> list[str]:

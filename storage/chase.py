@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from bot.core.chase import ChaseFacts
 from storage.db import Database
 from storage.models import HandoffRow, OutboxMessage, UTCDateTime
+from storage.scoping import only
 
 # Only the columns the chase rules read: the tick's cost is in what is due, not in row width.
 CHASE_COLUMNS = (
@@ -23,7 +24,7 @@ def due_for_check(session: Session, now: datetime, limit: int) -> list[ChaseFact
     """Handoffs whose next check has come, through the index on next_check_at. On PostgreSQL a
     second scheduler skips the rows this one holds (SQLite serializes the whole tick already)."""
     rows = session.connection().execute(
-        select(*CHASE_COLUMNS).where(col(HandoffRow.next_check_at) <= now)
+        select(*CHASE_COLUMNS).where(col(HandoffRow.next_check_at) <= now, *only(session, HandoffRow))
         .order_by(col(HandoffRow.next_check_at)).limit(limit).with_for_update(skip_locked=True)
     ).all()
     return [ChaseFacts(**row._mapping) for row in rows]

@@ -11,6 +11,7 @@ off and `checkpoint()` runs every few seconds on a thread of its own.
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,8 @@ from typing import Any, TypeVar
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
+
+import storage.scoping  # noqa: F401  (its session events keep scoped sessions to their workspace)
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
@@ -50,6 +53,9 @@ def make_engine(url: str) -> Engine:
 
 
 class Database:
+    """The engine and its threads. `scoped(workspace)` is a view of it whose sessions see and write only that
+    workspace's rows (storage.scoping); the unscoped one sees every workspace."""
+
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
@@ -59,17 +65,41 @@ class Database:
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="db-read")
         self._maintenance = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-checkpoint")
         self.is_sqlite = url.startswith("sqlite")
+        self.workspace: str | None = None
+        self._reader = self.engine
+        self._views: dict[str, Database] = {}
+
+    def scoped(self, workspace: str) -> Database:
+        """This database as one workspace sees it (same engine and threads)."""
+        root = self if self.workspace is None else self._root
+        view = root._views.get(workspace)
+        if view is None:
+            view = copy.copy(root)
+            view._root = root
+            view._views = {}
+            view.workspace = workspace
+            # The execution option names the workspace of a Core INSERT that does not (storage.models).
+            view._writer = root._writer.execution_options(workspace=workspace)
+            view._reader = root.engine.execution_options(workspace=workspace)
+            root._views[workspace] = view
+        return view
+
+    def _session(self, bind: Engine) -> Session:
+        session = Session(bind, expire_on_commit=False)
+        if self.workspace is not None:
+            session.info["workspace"] = self.workspace
+        return session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: committed on success, rolled back on error."""
-        with Session(self._writer, expire_on_commit=False) as session:
+        with self._session(self._writer) as session:
             with session.begin():
                 yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with self._session(self._reader) as session:
             yield session
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -95,6 +125,8 @@ class Database:
         await loop.run_in_executor(self._maintenance, self.checkpoint)
 
     def close(self) -> None:
+        if self.workspace is not None:
+            return  # a view: the root closes the engine
         self._readers.shutdown(wait=True)
         self._executor.shutdown(wait=True)
         self._maintenance.shutdown(wait=True)

@@ -13,6 +13,7 @@ from bot.core.handoff import Handoff, State
 from storage.db import Database
 from storage.handoffs import to_record
 from storage.models import HandoffRow
+from storage.scoping import only
 
 _h = HandoffRow.__table__.c
 FIRST = 20  # items a Home list shows before "and N more"
@@ -24,7 +25,7 @@ def _records(session, where, order, limit: int) -> list[Handoff]:
 
 def _count(session, where) -> int:
     return int(session.connection().execute(select(func.count()).select_from(HandoffRow.__table__)
-                                            .where(where)).scalar_one())
+                                            .where(where, *only(session, HandoffRow))).scalar_one())
 
 
 def sdr_owed(db: Database, user_id: str) -> tuple[list[Handoff], int]:
@@ -55,7 +56,7 @@ def state_counts(db: Database, user_id: str, as_role: str = "sdr") -> dict[str, 
     column = _h.sdr_id if as_role == "sdr" else _h.ae_id
     with db.read() as session:
         return {state: n for state, n in session.connection().execute(
-            select(_h.state, func.count()).where(column == user_id).group_by(_h.state))}
+            select(_h.state, func.count()).where(column == user_id, *only(session, HandoffRow)).group_by(_h.state))}
 
 
 def page_for_user(db: Database, user_id: str, page: int, size: int) -> tuple[list[Handoff], int]:
@@ -69,7 +70,7 @@ def page_for_user(db: Database, user_id: str, page: int, size: int) -> tuple[lis
     with db.read() as session:
         conn = session.connection()
         total = _count(session, as_sdr) + _count(session, as_ae)
-        sides = [conn.execute(select(_h.updated_at, _h.id).where(where)
+        sides = [conn.execute(select(_h.updated_at, _h.id).where(where, *only(session, HandoffRow))
                               .order_by(_h.updated_at.desc(), _h.id.desc()).limit(depth)).all()
                  for where in (as_sdr, as_ae)]
         merged = heapq.merge(*sides, key=lambda r: (r[0], r[1]), reverse=True)

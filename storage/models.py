@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -33,6 +33,20 @@ def utc_column(nullable: bool = True) -> Column:
     return Column(UTCDateTime(), nullable=nullable)
 
 
+def _workspace_of_statement(context: Any) -> str:
+    """A row's workspace when the statement does not name it: the scoped session's (storage.scoping), else
+    "", the one workspace of an install without OAuth (code that writes across workspaces names it)."""
+    return str(context.execution_options.get("workspace", ""))
+
+
+def workspace_column(primary_key: bool = False) -> Any:
+    """Which Slack workspace (or Enterprise Grid org) a row belongs to: see bot.core.workspaces."""
+    return Field(default=None, sa_column=Column(String, nullable=False, primary_key=primary_key,
+                                                default=_workspace_of_statement))
+
+
+# The tables whose rows belong to one workspace; storage.scoping keeps a scoped session to its own.
+# channel_pacing is not among them (Slack's channel ids are unique across workspaces), nor heartbeat.
 class HandoffRow(SQLModel, table=True):
     __tablename__ = "handoff"
     __table_args__ = (
@@ -46,6 +60,7 @@ class HandoffRow(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    workspace: str | None = workspace_column()  # migration 0008
     state: str = Field(index=True)  # see bot.core.handoff.State
     revision: int = 1  # bumped on revise/reassign; buttons on older cards go stale
     submission_key: str = Field(unique=True)  # the modal's view id: a re-sent submission is not a second handoff
@@ -111,6 +126,7 @@ class AuditEvent(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    workspace: str | None = workspace_column()  # migration 0008
     handoff_id: int = Field(foreign_key="handoff.id")
     at: datetime = Field(sa_column=utc_column(False))
     actor: str
@@ -127,6 +143,7 @@ class SlackMessage(SQLModel, table=True):
     __tablename__ = "slack_message"
 
     key: str = Field(primary_key=True)  # e.g. "ae_card:42:1"
+    workspace: str | None = workspace_column()  # migration 0008
     handoff_id: int | None = Field(default=None, foreign_key="handoff.id", index=True)
     channel: str
     ts: str
@@ -140,10 +157,12 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_heads", "status", "conversation", "id"),
-        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe"),
+        # Per workspace: two workspaces may each have a team "amer-mm" and its weekly agenda (migration 0008).
+        UniqueConstraint("workspace", "dedupe_key", name="uq_outbox_dedupe"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    workspace: str | None = workspace_column()  # whose bot token delivers it (migration 0008)
     conversation: str  # user or channel id; delivery is in order per conversation
     op: str  # "post" | "update"
     view: str  # render name, see bot.render.views
@@ -178,7 +197,8 @@ class Team(SQLModel, table=True):
 
     __tablename__ = "team"
 
-    id: str = Field(primary_key=True)  # a slug, e.g. "amer-mm"
+    workspace: str | None = workspace_column(primary_key=True)  # migration 0008
+    id: str = Field(primary_key=True)  # a slug, e.g. "amer-mm", unique within its workspace
     name: str
     region: str
     channel_id: str
@@ -206,8 +226,12 @@ class Team(SQLModel, table=True):
 
 class TeamMember(SQLModel, table=True):
     __tablename__ = "team_member"
+    __table_args__ = (
+        ForeignKeyConstraint(["workspace", "team_id"], ["team.workspace", "team.id"], name="fk_team_member_team"),
+    )
 
-    team_id: str = Field(foreign_key="team.id", primary_key=True)
+    workspace: str | None = workspace_column(primary_key=True)  # migration 0008
+    team_id: str = Field(primary_key=True)
     user_id: str = Field(primary_key=True, index=True)
     role: str  # sdr | ae | manager
     manager_id: str | None = None
@@ -223,3 +247,6 @@ class Heartbeat(SQLModel, table=True):
     name: str = Field(primary_key=True)
     at: datetime = Field(sa_column=utc_column(False))
     detail: str | None = Field(default=None, sa_column=Column(Text))
+
+
+SCOPED_MODELS: tuple[type[SQLModel], ...] = (HandoffRow, AuditEvent, SlackMessage, OutboxMessage, Team, TeamMember)

@@ -112,11 +112,13 @@ def claim_due(db: Database, now: datetime, limit: int = 200, *, skip: Collection
         messages = _by_key(session, SlackMessage, SlackMessage.key,
                            {r.message_key for r in claimed if r.op == "update"} | {r.thread_key for r in claimed
                                                                                     if r.thread_key})
-        teams = _by_key(session, Team, Team.id, {h.team_id for h in handoffs.values() if h.team_id})
+        # Two workspaces may each have a team of that id: the handoff's own workspace says which.
+        teams = {(t.workspace, t.id): t for t in session.exec(select(Team).where(col(Team.id).in_(
+            {h.team_id for h in handoffs.values() if h.team_id})))}
         deliveries = []
         for row in claimed:
             handoff = handoffs.get(row.handoff_id)
-            team = teams.get(handoff.team_id) if handoff and handoff.team_id else None
+            team = teams.get((handoff.workspace, handoff.team_id)) if handoff and handoff.team_id else None
             event = events.get(row.audit_event_id)
             deliveries.append(Delivery(
                 row, to_record(handoff) if handoff else None, event_record(event) if event else None,
@@ -194,7 +196,8 @@ def _settle(session: Session, outcomes: Sequence[Outcome], pacing: timedelta | N
         # An admin's --retry may post a message again: the newest post is the one later edits update.
         conn.execute(delete(SlackMessage.__table__).where(SlackMessage.__table__.c.key.in_(keys)))
         conn.execute(insert(SlackMessage.__table__), [
-            {"key": o.row.message_key, "handoff_id": o.row.handoff_id, "channel": o.channel or "",
+            {"key": o.row.message_key, "workspace": o.row.workspace, "handoff_id": o.row.handoff_id,
+             "channel": o.channel or "",
              "ts": o.ts or "", "posted_at": o.at} for o in posted])
 
 

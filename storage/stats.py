@@ -119,6 +119,15 @@ def _sides(scope: Scope) -> list[ColumnElement[bool] | None]:
     return [scope.where()]
 
 
+def _in_workspace(db: Database, term: ColumnElement[bool] | None) -> ColumnElement[bool] | None:
+    """A scoped database's reads stay in its workspace (these are Core selects, which storage.scoping's ORM
+    criteria do not reach)."""
+    if db.workspace is None:
+        return term
+    mine = _h.workspace == db.workspace
+    return mine if term is None else and_(mine, term)
+
+
 def _where(side: ColumnElement[bool] | None, *terms: object) -> ColumnElement[bool]:
     return and_(*([side] if side is not None else []), *terms)  # type: ignore[arg-type]
 
@@ -136,8 +145,8 @@ def stats_inputs(db: Database, scope: Scope, windows: Sequence[tuple[datetime, d
     As rows, only what needs working hours: the periods' accepts (time to accept), the handoffs waiting now and
     those changed since `since` that were decided late enough in a period for its deadline to have passed first
     (breaches; the same handoffs the figures read before they were counted here)."""
-    sides = _sides(scope)
-    scoped = scope.where()
+    sides = [_in_workspace(db, side) for side in _sides(scope)]
+    scoped = _in_workspace(db, scope.where())
     start = func.coalesce(_h.sla_start, _h.created_at)
     meeting = and_(_h.handoff_type.in_(MEETING_TYPES), _h.state != State.PENDING.value)
     accepted_ever = exists().where(_e.handoff_id == _h.id, _e.action == "accept")
@@ -189,7 +198,7 @@ def stats_inputs(db: Database, scope: Scope, windows: Sequence[tuple[datetime, d
 def export_inputs(db: Database, scope: Scope, start: datetime, end: datetime) -> tuple[list[StatsRow], list[Decision]]:
     """The handoffs submitted in [start, end) with the columns a spreadsheet wants, and their accepts."""
     created = and_(_h.created_at >= start, _h.created_at < end)
-    scoped = scope.where()
+    scoped = _in_workspace(db, scope.where())
     where = and_(scoped, created) if scoped is not None else created
     with db.read() as session:
         conn = session.connection()
@@ -209,7 +218,7 @@ def weekly_counts(db: Database, scope: Scope,
     if not weeks:
         return []
     first, last = weeks[0][1], weeks[-1][2]
-    scoped = scope.where()
+    scoped = _in_workspace(db, scope.where())
 
     def week_of(column: object) -> object:
         return case(*[(column < end, i) for i, (_m, _start, end) in enumerate(weeks)]).label("week")  # type: ignore[operator]

@@ -102,7 +102,7 @@ def save_team(db: Database, team: TeamPolicy, now: datetime) -> bool:
         ).all() if users else []
         if clash:
             raise MemberConflict({m.user_id: m.team_id for m in clash})
-        existing = session.get(Team, team.id)
+        existing = session.exec(select(Team).where(Team.id == team.id)).first()
         session.exec(delete(TeamMember).where(TeamMember.team_id == team.id))  # type: ignore[call-overload,arg-type]
         if existing is not None:
             session.delete(existing)
@@ -115,14 +115,14 @@ def load_teams(db: Database) -> list[TeamPolicy]:
     with db.read() as session:
         rows = session.exec(select(Team).order_by(Team.id)).all()
         members = session.exec(select(TeamMember)).all()
-    by_team: dict[str, list[TeamMember]] = {}
+    by_team: dict[tuple[str | None, str], list[TeamMember]] = {}
     for m in members:
-        by_team.setdefault(m.team_id, []).append(m)
-    return [from_rows(row, by_team.get(row.id, [])) for row in rows]
+        by_team.setdefault((m.workspace, m.team_id), []).append(m)
+    return [from_rows(row, by_team.get((row.workspace, row.id), [])) for row in rows]
 
 
 def team_in(session: Session, team_id: str) -> TeamPolicy | None:
-    row = session.get(Team, team_id)
+    row = session.exec(select(Team).where(Team.id == team_id)).first()
     if row is None:
         return None
     members = session.exec(select(TeamMember).where(TeamMember.team_id == team_id)).all()
@@ -147,7 +147,7 @@ def form_defaults(db: Database, sdr_id: str) -> tuple[str | None, str, int] | No
     with db.read() as session:
         row = session.exec(
             select(TeamMember.paired_ae_id, Team.region, Team.min_notice_hours)
-            .join(Team, Team.id == TeamMember.team_id)  # type: ignore[arg-type]
+            .join(Team, (Team.id == TeamMember.team_id) & (Team.workspace == TeamMember.workspace))  # type: ignore[arg-type]
             .where(TeamMember.user_id == sdr_id)
             .order_by(TeamMember.role != "sdr", TeamMember.team_id)  # type: ignore[arg-type]
         ).first()

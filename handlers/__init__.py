@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.services import Services
 from handlers import (
     command,
     decision,
@@ -19,8 +18,8 @@ from handlers import (
 )
 
 
-def register(app: AsyncApp, services: Services, later: middleware.Later) -> None:
+def register(app: AsyncApp, workspaces: middleware.ServicesFor, later: middleware.Later) -> None:
     app.error(errors.listener_failed)
-    app.middleware(middleware.provide(services, later))
+    app.middleware(middleware.provide(workspaces, later))
     for surface in (command, handoff_form, decision, reassign, sdr_actions, outcome, home, team_admin, stats):
         surface.register(app)

@@ -15,6 +15,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.core import slack_ids
 from bot.core.refs import HandoffRef
+from bot.core.workspaces import workspace_key
 from bot.services import Services
 
 log = logging.getLogger("handoff.handlers")
@@ -29,14 +30,23 @@ class Later(Protocol):
 Middleware = Callable[..., Awaitable[None]]
 
 
-def provide(services: Services, later: Later) -> Middleware:
+class ServicesFor(Protocol):
+    """Each workspace's use cases, on a database view that sees only that workspace (bot.runtime.workspaces)."""
+
+    def services_for(self, key: str, bot_token: str | None) -> Services: ...
+
+
+def provide(workspaces: ServicesFor, later: Later) -> Middleware:
     async def middleware(context: AsyncBoltContext, body: dict[str, Any],
                          next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
         if (problem := payload_problem(body)) is not None:
             # Slack never sends this: one line, a 400, and no listener sees it.
             log.warning("refused a %s payload: %s", _kind(body), problem)
             return BoltResponse(status=400, body="bad request")
-        context["services"] = services
+        # The workspace of the installation Bolt authorized the request with: whatever a payload names, a
+        # listener reads and changes only that workspace's records.
+        key = workspace_key(context.enterprise_id, context.team_id, bool(context.is_enterprise_install))
+        context["services"] = workspaces.services_for(key, context.bot_token)
         context["later"] = later
         context["ref"] = HandoffRef.parse(carried(body))
         await next()

@@ -46,7 +46,8 @@ def cmd_run(_args: argparse.Namespace) -> int:
         db = open_database(settings.database_url)
         port = settings.health_port if settings.socket_mode else settings.port
         sock = bind_port(settings.host, port) if port is not None else None
-        identity = asyncio.run(_unless_stopped(check_bot_token(settings)))
+        # With OAuth there is no one token to check: each workspace's comes with its installation.
+        identity = None if settings.oauth else asyncio.run(_unless_stopped(check_bot_token(settings)))
         signal.signal(signal.SIGTERM, _stop_before_serving)  # asyncio.run put the default back
     except StartupError as error:
         if sock is not None:
@@ -58,10 +59,12 @@ def cmd_run(_args: argparse.Namespace) -> int:
     setup_logging(settings.log_level, settings.log_format)
     log.info("handoff-bot %s starting; database %s", version(), display_url(settings.database_url),
              extra={"version": version(), "database": display_url(settings.database_url)})
-    if isinstance(identity, str):
+    if settings.oauth:
+        log.info("installing into many workspaces through Slack's OAuth flow: /slack/install")
+    elif isinstance(identity, str):
         log.warning("could not check SLACK_BOT_TOKEN with Slack at %s (%s); serving anyway: what the bot owes "
                     "Slack waits in the outbox", settings.api_url, identity)
-    else:
+    elif identity is not None:
         log.info("Slack knows this bot as @%s (%s) in %s", identity.user, identity.user_id, identity.team)
     from bot.runtime.app import build_app
     from bot.runtime.server import serve_http, serve_socket_mode
@@ -148,12 +151,12 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_config_export(_args: argparse.Namespace) -> int:
+def cmd_config_export(args: argparse.Namespace) -> int:
     from bot.core.team_config import dump_teams
     from storage.teams import load_teams
 
     with _admin_database(_database_url()) as db:
-        sys.stdout.write(dump_teams(load_teams(db)))
+        sys.stdout.write(dump_teams(load_teams(db.scoped(args.workspace))))
     return 0
 
 
@@ -183,7 +186,8 @@ def cmd_config_import(args: argparse.Namespace) -> int:
         for problem in error.errors:
             print(problem, file=sys.stderr)
         return 2
-    with _admin_database(url) as db:
+    with _admin_database(url) as root:
+        db = root.scoped(args.workspace)
         change = diff_teams(load_teams(db), teams)
         print(f"{path} against the database:")
         for line in describe(change):
@@ -265,7 +269,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 2
     start = datetime.combine(first, datetime.min.time(), timezone.utc)
     end = datetime.combine(last + timedelta(days=1), datetime.min.time(), timezone.utc)
-    with _admin_database(_database_url()) as db:
+    with _admin_database(_database_url()) as root:
+        db = root.scoped(args.workspace)
         teams = {t.id: t for t in load_teams(db)}
         if args.team and args.team not in teams:
             print(f"handoff-bot: there is no team {args.team!r} (teams: {', '.join(sorted(teams)) or 'none'})",
@@ -287,7 +292,51 @@ def _add_export(sub: Any) -> None:
     export.add_argument("--to", dest="date_to", required=True, metavar="YYYY-MM-DD", help="last day, included")
     export.add_argument("--team", help="one team's handoffs (its id); all teams without it")
     export.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    _add_workspace(export)
     export.set_defaults(fn=cmd_export)
+
+
+def _add_workspace(parser: argparse.ArgumentParser) -> None:
+    import os
+
+    parser.add_argument("--workspace", metavar="TEAM_ID",
+                        default=(os.environ.get("HANDOFF_WORKSPACE") or "").strip(),
+                        help="with OAuth: which installed workspace (its team id, or the org's E... id for an org-wide "
+                             "install; $HANDOFF_WORKSPACE); without OAuth leave it out: the one workspace")
+
+
+def cmd_workspaces(args: argparse.Namespace) -> int:
+    """The workspaces the database holds records of, installed or not, with how many handoffs and teams each;
+    `--adopt TEAM_ID` moves the records of the install without OAuth ("") into that workspace."""
+    import os
+
+    from sqlalchemy import func, select, update
+
+    from bot.runtime.installs import InstallationStore
+    from storage.models import SCOPED_MODELS, HandoffRow, Team
+
+    with _admin_database(_database_url()) as db:
+        if args.adopt:
+            with db.write() as session:
+                moved = {m.__tablename__: session.execute(  # type: ignore[attr-defined]
+                    update(m.__table__).where(m.__table__.c.workspace == "")  # type: ignore[attr-defined]
+                    .values(workspace=args.adopt)).rowcount for m in SCOPED_MODELS}
+            print(f"moved into {args.adopt}: " + ", ".join(f"{n} {t}" for t, n in moved.items()))
+            return 0
+        settings_id = (os.environ.get("SLACK_CLIENT_ID") or "").strip()
+        installed = InstallationStore(db, settings_id).installed(db) if settings_id else set()
+        with db.read() as session:
+            handoffs = dict(session.execute(select(HandoffRow.workspace, func.count())
+                                            .group_by(HandoffRow.workspace)).all())
+            teams = dict(session.execute(select(Team.workspace, func.count()).group_by(Team.workspace)).all())
+        keys = sorted(set(handoffs) | set(teams) | installed)
+        if not keys:
+            print("no workspaces yet")
+        for key in keys:
+            name = key or '"" (without OAuth)'
+            state = "installed" if key in installed else ("" if not key else "not installed")
+            print(f"{name:<24} {handoffs.get(key, 0):>8} handoffs {teams.get(key, 0):>4} teams  {state}".rstrip())
+    return 0
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, Any]:
@@ -300,15 +349,22 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)
     config = sub.add_parser("config", help="teams as code: export or import teams.yaml").add_subparsers(
         dest="action", required=True)
-    config.add_parser("export", help="print every team as YAML").set_defaults(fn=cmd_config_export)
+    exp = config.add_parser("export", help="print every team as YAML")
+    _add_workspace(exp)
+    exp.set_defaults(fn=cmd_config_export)
     imp = config.add_parser("import", help="validate a teams file, show what it changes, then replace all teams "
                                            "with it")
     imp.add_argument("file", help="e.g. teams.yaml")
     imp.add_argument("--replace", action="store_true", help="allow the import to remove teams the file lacks")
     imp.add_argument("--dry-run", action="store_true", help="show what would change; change nothing")
+    _add_workspace(imp)
     imp.set_defaults(fn=cmd_config_import)
     doctor = sub.add_parser("doctor", help="list outbox messages that are stuck, and why (exit 1 if any)")
     doctor.add_argument("--retry", type=int, nargs="+", metavar="ID", help="queue these stuck messages again")
     doctor.set_defaults(fn=cmd_doctor)
     _add_export(sub)
+    ws = sub.add_parser("workspaces", help="the workspaces with records or installed, and how much each holds")
+    ws.add_argument("--adopt", metavar="TEAM_ID", help="move the records kept without OAuth into this workspace "
+                                                        "(once, when moving an install to OAuth)")
+    ws.set_defaults(fn=cmd_workspaces)
     return parser, sub

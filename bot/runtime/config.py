@@ -52,10 +52,18 @@ class Settings:
     lookup_deadline_seconds: float = 1.0  # users.info before an ack; a fallback zone past it
     channel_post_interval: float = 1.0  # seconds between posts to one channel, across every copy of the bot
     outbox_retention_days: int = 30  # delivered outbox rows of finished handoffs are deleted after this
+    # Many workspaces: Slack's OAuth install flow (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) instead of one token.
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    oauth_redirect_uri: str | None = None  # https://<host>/slack/oauth_redirect, as in the app's OAuth settings
 
     @property
     def socket_mode(self) -> bool:
         return self.app_token is not None
+
+    @property
+    def oauth(self) -> bool:
+        return bool(self.client_id)
 
 
 class _Env:
@@ -77,10 +85,27 @@ class _Env:
 def _slack(e: _Env) -> dict[str, Any]:
     """Tokens and API address; the signing secret is optional in Socket Mode (an app token is set)."""
     bot_token = e.get("SLACK_BOT_TOKEN")
-    if bot_token is None:
-        e.problem("SLACK_BOT_TOKEN is missing: the bot token (xoxb-...) from OAuth & Permissions.")
-    elif not bot_token.startswith("xoxb-"):
+    client_id, client_secret = e.get("SLACK_CLIENT_ID"), e.get("SLACK_CLIENT_SECRET")
+    oauth = client_id is not None or client_secret is not None
+    if oauth:
+        if client_id is None or client_secret is None:
+            e.problem("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together (Basic Information > App Credentials): "
+                      "set both to install into many workspaces, or neither and SLACK_BOT_TOKEN for one.")
+        if bot_token is not None:
+            e.problem("SLACK_BOT_TOKEN is set with SLACK_CLIENT_ID: with OAuth each workspace's token comes from "
+                      "its installation; unset SLACK_BOT_TOKEN.")
+        if e.get("SLACK_APP_TOKEN") is not None:
+            e.problem("SLACK_APP_TOKEN is set with SLACK_CLIENT_ID: Socket Mode serves one workspace; for many, "
+                      "serve HTTP (unset SLACK_APP_TOKEN) or for one, use SLACK_BOT_TOKEN without OAuth.")
+    elif bot_token is None:
+        e.problem("SLACK_BOT_TOKEN is missing: the bot token (xoxb-...) from OAuth & Permissions "
+                  "(or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install into many workspaces).")
+    if bot_token is not None and not bot_token.startswith("xoxb-"):
         e.problem("SLACK_BOT_TOKEN is malformed: a bot token starts with 'xoxb-'.")
+    redirect = e.get("SLACK_OAUTH_REDIRECT_URI")
+    if redirect is not None and not re.match(r"^https?://[^\s/]+/\S*$", redirect):
+        e.problem(f"SLACK_OAUTH_REDIRECT_URI is malformed: expected the full URL of /slack/oauth_redirect, got "
+                  f"{redirect!r}.")
 
     app_token = e.get("SLACK_APP_TOKEN")
     if app_token is not None and not app_token.startswith("xapp-"):
@@ -99,7 +124,8 @@ def _slack(e: _Env) -> dict[str, Any]:
     elif not api_url.endswith("/"):
         api_url += "/"
     return {"bot_token": bot_token or "", "app_token": app_token, "signing_secret": signing_secret or "",
-            "api_url": api_url}
+            "api_url": api_url, "client_id": client_id or "", "client_secret": client_secret or "",
+            "oauth_redirect_uri": redirect}
 
 
 def _server(e: _Env) -> dict[str, Any]:

@@ -33,9 +33,9 @@ from bot.core.handoff import short_id
 from bot.render.cards import Viewer
 from bot.render.text import Message
 from bot.render.views import render_snapshot, render_view
-from bot.runtime.directory import Directory
 from bot.runtime.metrics import Metrics
 from bot.runtime.tasks import Inflight
+from bot.runtime.workspaces import Workspace, Workspaces
 from storage import outbox
 from storage.db import Database
 
@@ -123,13 +123,12 @@ class _Unreadable(Exception):
 
 
 class Deliverer:
-    def __init__(self, db: Database, client: AsyncWebClient, directory: Directory, clock: Clock,
+    def __init__(self, db: Database, workspaces: Workspaces, clock: Clock,
                  default_tz: str = "UTC", poll_seconds: float = 1.0, inflight: Inflight | None = None,
                  lease_seconds: float = 60.0, metrics: Metrics | None = None):
         self._db = db
         self._metrics = metrics
-        self._client = client
-        self._directory = directory
+        self._workspaces = workspaces  # each row goes out with its own workspace's bot token
         self._clock = clock
         self._default_tz = default_tz
         self._poll = poll_seconds
@@ -139,7 +138,7 @@ class Deliverer:
         self._wake = asyncio.Event()
         self._stop: asyncio.Event | None = None
         self._next_post: dict[str, float] = {}  # channel -> when (loop time) it may be posted to again
-        self._dm_channels: dict[str, str] = {}  # user -> the bot's DM channel with them
+        self._dm_channels: dict[tuple[str, str], str] = {}  # (workspace, user) -> the bot's DM channel with them
         # Seconds between posts to one channel (Slack asks ~1/s); the local stand-in has no such limit.
         self.channel_post_interval = CHANNEL_POST_INTERVAL
         self.call_deadline = CALL_DEADLINE_SECONDS
@@ -258,6 +257,11 @@ class Deliverer:
         """Send one message; the outcome is sent, skipped or dead (settled), pending (again later) or unknown."""
         row = d.row
         label = f"{short_id(row.handoff_id)} " if row.handoff_id else ""
+        ws = await self._workspaces.get(row.workspace or "")
+        if ws is None:  # uninstalled (or its tokens revoked) since the message was owed
+            log.warning("%s%s to %s: the workspace %s is no longer installed; not sent", label, row.view,
+                        row.conversation, row.workspace, extra=_extra(row, "not_installed"))
+            return outbox.Outcome(row, "dead", error="workspace not installed")
         if row.op == "update" and d.target is None:
             return outbox.Outcome(row, "skipped", error="no posted message to update")
         if row.payload is not None and row.view == "snapshot":
@@ -266,7 +270,7 @@ class Deliverer:
             return outbox.Outcome(row, "dead", error="the record is gone")
         else:
             person = row.conversation[:1] in "UW"
-            tz = await self._directory.tz(row.conversation, d.team_tz) if person else (d.team_tz or self._default_tz)
+            tz = await ws.directory.tz(row.conversation, d.team_tz) if person else (d.team_tz or self._default_tz)
             try:
                 message = render_view(row.view, handoff=d.handoff, event=d.event, message_key=row.message_key,
                                       viewer=Viewer(row.conversation, tz, self._clock.now()), payload=row.payload)
@@ -279,20 +283,20 @@ class Deliverer:
         if row.op == "update":
             assert d.target is not None
             try:
-                response = await self._call(self._client.chat_update(
+                response = await self._call(ws.client.chat_update(
                     channel=d.target.channel, ts=d.target.ts, text=message.text, blocks=message.blocks))
             except SlackApiError as error:
-                return self._failed(d, label, error, ambiguous=False)  # an edit is safe to make twice
+                return self._failed(d, label, error, ambiguous=False, ws=ws)  # an edit is safe to make twice
             except NETWORK_ERRORS as error:
                 return self._network_error(d, label, error, ambiguous=False)
             return outbox.Outcome(row, "sent", channel=response["channel"], ts=response["ts"], at=self._clock.now())
         if d.unconfirmed_since is not None:  # an earlier attempt's answer never came: is it in Slack?
-            found = await self._look_up(d, label)
+            found = await self._look_up(d, label, ws)
             if found is not None:
                 return found
         self._paced(row.conversation)
         try:
-            response = await self._call(self._client.chat_postMessage(
+            response = await self._call(ws.client.chat_postMessage(
                 channel=row.conversation, text=message.text, blocks=message.blocks,
                 thread_ts=d.thread.ts if d.thread else None, unfurl_links=False, unfurl_media=False,
                 reply_broadcast=True if d.thread and message.reply_broadcast else None,
@@ -300,7 +304,7 @@ class Deliverer:
         except SlackApiError as error:
             status = error.response.status_code
             code = error.response.data.get("error") if isinstance(error.response.data, dict) else None
-            return self._failed(d, label, error, ambiguous=status >= 500 or code in AMBIGUOUS_ERRORS)
+            return self._failed(d, label, error, ambiguous=status >= 500 or code in AMBIGUOUS_ERRORS, ws=ws)
         except NETWORK_ERRORS as error:  # a timeout or a dropped connection: the post may have landed
             return self._network_error(d, label, error, ambiguous=True)
         return outbox.Outcome(row, "sent", channel=response["channel"], ts=response["ts"], at=self._clock.now())
@@ -326,21 +330,21 @@ class Deliverer:
             return None
         return (d.unconfirmed_since or d.claimed_at) if ambiguous else d.unconfirmed_since
 
-    async def _look_up(self, d: outbox.Delivery, label: str) -> outbox.Outcome | None:
+    async def _look_up(self, d: outbox.Delivery, label: str, ws: Workspace) -> outbox.Outcome | None:
         """Whether an earlier attempt put this post in Slack, from the conversation's history (the thread's
         replies for a reply): the outcome if it did or if history cannot say, None if it is not there."""
         row = d.row
         assert d.unconfirmed_since is not None
         oldest = f"{(d.unconfirmed_since - HISTORY_MARGIN).timestamp():.6f}"
         try:
-            channel = await self._history_channel(row.conversation)
-            ts = await self._find(row, channel, d.thread.ts if d.thread else None, oldest)
+            channel = await self._history_channel(ws, row.conversation)
+            ts = await self._find(ws, row, channel, d.thread.ts if d.thread else None, oldest)
         except SlackApiError as error:
             status = error.response.status_code
             code = (error.response.data.get("error") if isinstance(error.response.data, dict) else None) \
                 or f"http_{status}"
             if status == 429 or status >= 500 or code in TRANSIENT_ERRORS:
-                return self._failed(d, label, error, ambiguous=True)
+                return self._failed(d, label, error, ambiguous=True, ws=ws)
             return self._unknown(d, label, f"history unreadable: {code}")
         except _Unreadable as error:
             return self._unknown(d, label, str(error))
@@ -364,23 +368,23 @@ class Deliverer:
                   "`handoff-bot doctor`", label, d.row.view, d.row.conversation, why, extra=_extra(d.row, "unknown"))
         return outbox.Outcome(d.row, "unknown", error=why, unconfirmed_since=d.unconfirmed_since)
 
-    async def _history_channel(self, conversation: str) -> str:
+    async def _history_channel(self, ws: Workspace, conversation: str) -> str:
         """Where a post to `conversation` lives: a DM's channel id for a person (conversations.open)."""
         if conversation[:1] not in "UW":
             return conversation
-        if conversation not in self._dm_channels:
-            opened = await self._call(self._client.conversations_open(users=conversation))
-            self._dm_channels[conversation] = opened["channel"]["id"]
-        return self._dm_channels[conversation]
+        if (ws.key, conversation) not in self._dm_channels:
+            opened = await self._call(ws.client.conversations_open(users=conversation))
+            self._dm_channels[(ws.key, conversation)] = opened["channel"]["id"]
+        return self._dm_channels[(ws.key, conversation)]
 
-    async def _find(self, row: Any, channel: str, thread_ts: str | None, oldest: str) -> str | None:
+    async def _find(self, ws: Workspace, row: Any, channel: str, thread_ts: str | None, oldest: str) -> str | None:
         """The ts of the message carrying this row's metadata, or None when there is none."""
         cursor = None
         for _ in range(HISTORY_PAGES):
             args: dict[str, Any] = dict(channel=channel, oldest=oldest, include_all_metadata=True,
                                         limit=HISTORY_PAGE, cursor=cursor)
-            page = await self._call(self._client.conversations_replies(ts=thread_ts, **args) if thread_ts
-                                    else self._client.conversations_history(**args))
+            page = await self._call(ws.client.conversations_replies(ts=thread_ts, **args) if thread_ts
+                                    else ws.client.conversations_history(**args))
             for message in page.get("messages") or []:
                 if carries(message, row):
                     return str(message["ts"])
@@ -402,7 +406,8 @@ class Deliverer:
         return outbox.Outcome(row, "pending", error=f"network: {type(error).__name__}", at=at,
                               unconfirmed_since=self._unconfirmed(d, ambiguous=ambiguous))
 
-    def _failed(self, d: outbox.Delivery, label: str, error: SlackApiError, *, ambiguous: bool) -> outbox.Outcome:
+    def _failed(self, d: outbox.Delivery, label: str, error: SlackApiError, *, ambiguous: bool,
+                ws: Workspace) -> outbox.Outcome:
         row = d.row
         status = error.response.status_code
         # A 5xx from a proxy or load balancer has a non-JSON body: slack_sdk leaves it as a str.
@@ -420,7 +425,7 @@ class Deliverer:
             log.error("%s%s %s to %s failed for good: %s", label, row.op, row.view, row.conversation, code,
                       extra=_extra(row, code))
             if row.conversation[:1] in "UW":  # e.g. deactivated: what the cache says of them may be stale too
-                self._directory.forget(row.conversation)
+                ws.directory.forget(row.conversation)
             return outbox.Outcome(row, "dead", error=code)
         log.warning("%s%s %s to %s failed (%s); retrying at %s", label, row.op, row.view, row.conversation,
                     code, at.isoformat(), extra=_extra(row, code))

@@ -134,11 +134,23 @@ def build_http(app: AsyncApp, wiring: Wiring) -> Starlette:
         await workers.stop()
         log.info("stopped cleanly")
 
-    http = Starlette(routes=[
+    routes = [
         Route("/slack/events", events, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-    ], lifespan=lifespan)
+    ]
+    if wiring.settings.oauth:
+        # Bolt's own install page and redirect: the state cookie, oauth.v2.access, the installation saved.
+        from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+
+        oauth = AsyncSlackRequestHandler(app)
+
+        async def install(request: Request) -> Response:
+            return await oauth.handle(request)
+
+        routes += [Route("/slack/install", install, methods=["GET"]),
+                   Route("/slack/oauth_redirect", install, methods=["GET"])]
+    http = Starlette(routes=routes, lifespan=lifespan)
     http.state.workers = workers
     return http
 

@@ -1,0 +1,111 @@
+"""Where OAuth installations and install states are kept: slack_sdk's SQLAlchemy stores, in the bot's database.
+
+slack_sdk's async SQLAlchemy stores need an async engine (a second driver per database); its sync stores on
+the bot's own engine, run on the database threads, are the same tables and the same code. Bolt asks for a
+workspace's bot token on every request, so a found bot is kept for a minute; a delete (uninstall, revoked
+tokens) or a new install drops it at once in this process, and other processes within the minute.
+"""
+from __future__ import annotations
+
+import time
+from logging import Logger, getLogger
+from typing import Any
+
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.installation_store.models.bot import Bot
+from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import select
+
+from bot.core.workspaces import workspace_key
+from storage.db import Database
+
+BOT_CACHE_SECONDS = 60.0
+STATE_SECONDS = 600  # an install link works for ten minutes
+log = getLogger("handoff.installs")
+
+
+class InstallationStore(AsyncInstallationStore):
+    def __init__(self, db: Database, client_id: str, cache_seconds: float = BOT_CACHE_SECONDS):
+        self._db = db
+        self._store = SQLAlchemyInstallationStore(client_id=client_id, engine=db.engine, logger=log)
+        self._cache_seconds = cache_seconds
+        self._bots: dict[str, tuple[float, Bot | None]] = {}
+
+    @property
+    def logger(self) -> Logger:
+        return log
+
+    async def async_save(self, installation: Installation) -> None:
+        await self._db.run(lambda _db: self._store.save(installation))
+        self._forget(installation.enterprise_id, installation.team_id, installation.is_enterprise_install)
+        log.info("installed in %s", workspace_key(installation.enterprise_id, installation.team_id,
+                                                  bool(installation.is_enterprise_install)))
+
+    async def async_save_bot(self, bot: Bot) -> None:
+        await self._db.run(lambda _db: self._store.save_bot(bot))
+        self._forget(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)
+
+    async def async_find_bot(self, *, enterprise_id: str | None, team_id: str | None,
+                             is_enterprise_install: bool | None = False) -> Bot | None:
+        key = workspace_key(enterprise_id, team_id, bool(is_enterprise_install))
+        hit = self._bots.get(key)
+        if hit is not None and time.monotonic() - hit[0] < self._cache_seconds:
+            return hit[1]
+        bot = await self._db.query(lambda _db: self._store.find_bot(
+            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install))
+        self._bots[key] = (time.monotonic(), bot)
+        return bot
+
+    async def async_find_installation(self, *, enterprise_id: str | None, team_id: str | None,
+                                      user_id: str | None = None,
+                                      is_enterprise_install: bool | None = False) -> Installation | None:
+        return await self._db.query(lambda _db: self._store.find_installation(
+            enterprise_id=enterprise_id, team_id=team_id, user_id=user_id,
+            is_enterprise_install=is_enterprise_install))
+
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        await self._db.run(lambda _db: self._store.delete_bot(enterprise_id=enterprise_id, team_id=team_id))
+        self._forget(enterprise_id, team_id, False)
+        self._forget(enterprise_id, team_id, True)
+        log.info("bot token of %s deleted", workspace_key(enterprise_id, team_id))
+
+    async def async_delete_installation(self, *, enterprise_id: str | None, team_id: str | None,
+                                        user_id: str | None = None) -> None:
+        await self._db.run(lambda _db: self._store.delete_installation(
+            enterprise_id=enterprise_id, team_id=team_id, user_id=user_id))
+
+    async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        await self.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+        await self.async_delete_installation(enterprise_id=enterprise_id, team_id=team_id)
+
+    def installed(self, db: Database) -> set[str]:
+        """Every workspace with a bot token (blocking: call on a database thread)."""
+        bots = self._store.bots
+        with db.engine.connect() as conn:
+            rows = conn.execute(select(bots.c.enterprise_id, bots.c.team_id, bots.c.is_enterprise_install)
+                                .where(bots.c.client_id == self._store.client_id)).all()
+        return {workspace_key(e, t, bool(org)) for e, t, org in rows}
+
+    def _forget(self, enterprise_id: str | None, team_id: str | None, is_enterprise_install: Any) -> None:
+        self._bots.pop(workspace_key(enterprise_id, team_id, bool(is_enterprise_install)), None)
+
+
+class StateStore(AsyncOAuthStateStore):
+    """The one-time `state` of an install link, so a redirect nobody started from here is refused."""
+
+    def __init__(self, db: Database, expiration_seconds: int = STATE_SECONDS):
+        self._db = db
+        self._store = SQLAlchemyOAuthStateStore(expiration_seconds=expiration_seconds, engine=db.engine, logger=log)
+
+    @property
+    def logger(self) -> Logger:
+        return log
+
+    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
+        return await self._db.run(lambda _db: self._store.issue())
+
+    async def async_consume(self, state: str) -> bool:
+        return await self._db.run(lambda _db: self._store.consume(state))

@@ -1,0 +1,127 @@
+"""Per workspace: a Slack client with its bot token, a users.info cache and the use cases, on a database view
+that sees only that workspace (storage.scoping). One entry, "", without OAuth; one per installation with it."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import distinct, select, union
+
+from bot.core.clock import Clock
+from bot.core.workspaces import SINGLE, installation_of
+from bot.runtime.directory import Directory
+from bot.runtime.installs import InstallationStore
+from bot.services import Services
+from bot.services.chase import Chaser, TickReport
+from bot.services.context import Context, Installation
+from bot.services.handoffs import Handoffs
+from bot.services.stats import StatsService
+from bot.services.teams import Teams
+from storage.db import Database
+from storage.models import HandoffRow, Team
+
+log = logging.getLogger("handoff.workspaces")
+
+
+@dataclass
+class Workspace:
+    key: str
+    client: AsyncWebClient
+    directory: Directory
+    services: Services
+
+
+class Workspaces:
+    def __init__(self, db: Database, clock: Clock, base_client: AsyncWebClient, installation: Installation,
+                 default_tz: str, lookup_seconds: float, wake_outbox: Callable[[], None],
+                 later: Callable[[Coroutine[Any, Any, Any]], object] | None,
+                 store: InstallationStore | None = None):
+        self.db = db
+        self.clock = clock
+        self.base_client = base_client  # its token is the single workspace's; its connection pool is everyone's
+        self.installation = installation
+        self.default_tz = default_tz
+        self.lookup_seconds = lookup_seconds
+        self.wake_outbox = wake_outbox
+        self.later = later
+        self.store = store  # None: one workspace, SLACK_BOT_TOKEN
+        self._entries: dict[str, Workspace] = {}
+        if store is None:
+            self._entries[SINGLE] = self._make(SINGLE, base_client)
+
+    @property
+    def oauth(self) -> bool:
+        return self.store is not None
+
+    def for_request(self, key: str, bot_token: str | None) -> Workspace:
+        """The workspace a request came from, with the token Bolt's authorize found for it."""
+        if self.store is None:
+            return self._entries[SINGLE]
+        return self._entry(key, bot_token)
+
+    def services_for(self, key: str, bot_token: str | None) -> Services:
+        return self.for_request(key, bot_token).services
+
+    @property
+    def single(self) -> Workspace | None:
+        return self._entries.get(SINGLE) if self.store is None else None
+
+    async def get(self, key: str) -> Workspace | None:
+        """The workspace with its current bot token; None once it is no longer installed."""
+        if self.store is None:
+            return self._entries.get(key)
+        enterprise_id, team_id, org = installation_of(key)
+        bot = await self.store.async_find_bot(enterprise_id=enterprise_id, team_id=team_id,
+                                              is_enterprise_install=org)
+        if bot is None or not bot.bot_token:
+            return None
+        return self._entry(key, bot.bot_token)
+
+    def _entry(self, key: str, token: str | None) -> Workspace:
+        entry = self._entries.get(key)
+        if entry is None:
+            client = AsyncWebClient(token=token, base_url=self.base_client.base_url, timeout=self.base_client.timeout,
+                                    retry_handlers=list(self.base_client.retry_handlers))
+            entry = self._entries[key] = self._make(key, client)
+        elif token and entry.client.token != token:  # reinstalled, or a rotated token
+            entry.client.token = token
+        entry.client.session = self.base_client.session  # one connection pool for every Slack call
+        return entry
+
+    def _make(self, key: str, client: AsyncWebClient) -> Workspace:
+        directory = Directory(client, self.default_tz, quick_seconds=self.lookup_seconds)
+        ctx = Context(db=self.db.scoped(key), clock=self.clock, people=directory, installation=self.installation,
+                      wake_outbox=self.wake_outbox, later=self.later)
+        handoffs = Handoffs(ctx)
+        services = Services(ctx, handoffs, Teams(ctx), Chaser(ctx, handoffs), StatsService(ctx))
+        return Workspace(key, client, directory, services)
+
+    async def tick(self) -> TickReport:
+        """The scheduler's pass over every installed workspace with anything to chase or a team (with OAuth),
+        each in its own scope: one workspace's teams never plan another's reminders."""
+        keys = [SINGLE] if self.store is None else sorted(await self.db.query(_busy, self.clock.now())
+                                                           & await self.db.query(self.store.installed))
+        total = TickReport()
+        for key in keys:
+            workspace = await self.get(key)
+            if workspace is None:
+                continue
+            report = await workspace.services.chaser.tick()
+            total.examined += report.examined
+            total.reminders += report.reminders
+            total.superseded += report.superseded
+            total.agendas += report.agendas
+            total.reassigned += report.reassigned
+        return total
+
+
+def _busy(db: Database, now: datetime) -> set[str]:
+    """Workspaces with a handoff due a look, or a team (whose agenda may be due)."""
+    with db.read() as session:
+        due = select(distinct(HandoffRow.workspace)).where(HandoffRow.next_check_at <= now)  # type: ignore[arg-type,operator]
+        teams = select(distinct(Team.workspace))
+        return {w for w in session.execute(union(due, teams)).scalars() if w is not None}

@@ -72,8 +72,9 @@ class StandInCore:
         with self._lock:
             return list(self._state.events)
 
-    def calls_to(self, method: str) -> list[RecordedCall]:
-        return [c for c in self.calls if c.method == method]
+    def calls_to(self, method: str, team_id: str | None = None) -> list[RecordedCall]:
+        """Calls to ``method``; with ``team_id``, only those made with that workspace's tokens."""
+        return [c for c in self.calls if c.method == method and (team_id is None or c.team_id == team_id)]
 
     def wait_for(
         self,
@@ -214,9 +215,11 @@ class StandInCore:
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):010d}"
 
-    def _record(self, method: str, args: dict[str, Any], status: int, response: dict[str, Any]) -> None:
+    def _record(
+        self, method: str, args: dict[str, Any], status: int, response: dict[str, Any], team_id: str | None = None
+    ) -> None:
         with self._recorded:
-            self._state.calls.append(RecordedCall(method, args, status, response, time.time()))
+            self._state.calls.append(RecordedCall(method, args, status, response, time.time(), team_id))
             self._record_count += 1
             self._recorded.notify_all()
 
@@ -231,11 +234,17 @@ class StandInCore:
         blocks: list[dict[str, Any]] | None = None,
         view: dict[str, Any] | None = None,
         thread_ts: str | None = None,
+        team_id: str | None = None,
     ) -> None:
         with self._lock:
             self._state.events.append(
                 StandInEvent(
                     kind, audience, channel, ts, text or "",
                     copy.deepcopy(blocks), public_view(view) if view else None, time.time(), thread_ts,
+                    team_id or (view or {}).get("team_id") or self._team_of(channel or audience),
                 )
             )
+
+    def _team_of(self, conversation_or_user: str) -> str | None:
+        """The workspace a user or conversation belongs to; the directory knows."""
+        return None

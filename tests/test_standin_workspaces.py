@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,9 @@ from slack_sdk.oauth.state_store import FileOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sandbox import SlackDriver, SlackStandIn
+
+# slack_sdk's own way of sending the client's credentials (aiohttp's BasicAuth) warns of aiohttp 4.
+pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
 
 TOKEN = "xoxb-test"
 MODAL = {"type": "modal", "callback_id": "m", "title": {"type": "plain_text", "text": "M"},
@@ -192,6 +198,46 @@ def test_revoked_token_answers_token_revoked(standin: SlackStandIn) -> None:
     assert _error(lambda: acme.chat_postMessage(channel="C_ACME", text="x")) == "token_revoked"
     assert standin.token_team(token) is None
     assert WebClient(token=TOKEN, base_url=standin.base_url).auth_test()["ok"]  # the others carry on
+
+
+def test_auth_revoke_and_uninstall_end_only_that_workspaces_tokens(standin: SlackStandIn) -> None:
+    first, second = _install(standin), _install(standin)
+    acme = WebClient(token=first, base_url=standin.base_url)
+    assert acme.auth_revoke(test=True)["revoked"] is True and acme.auth_test()["ok"]  # test=true only asks
+    assert acme.auth_revoke()["revoked"] is True
+    assert _error(acme.auth_test) == "token_revoked"
+    assert standin.uninstall("T_ACME") == [second]
+    assert _error(WebClient(token=second, base_url=standin.base_url).auth_test) == "token_revoked"
+    assert WebClient(token=TOKEN, base_url=standin.base_url).auth_test()["team_id"] == "T_HANDOFF"
+
+
+def test_driver_uninstall_revokes_then_tells_the_app(standin: SlackStandIn) -> None:
+    received: list[dict[str, object]] = []
+
+    class App(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server API)
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), App)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    try:
+        token = _install(standin)
+        driver = SlackDriver(f"http://127.0.0.1:{server.server_address[1]}/slack/events", "secret", standin, "T_ACME")
+        assert driver.app_uninstalled().status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert standin.token_team(token) is None and standin.token_team(TOKEN) == "T_HANDOFF"
+    events = [(r["team_id"], r["event"]) for r in received]
+    assert [(team, e["type"]) for team, e in events] == [  # type: ignore[index]
+        ("T_ACME", "tokens_revoked"), ("T_ACME", "app_uninstalled")]
+    assert events[0][1]["tokens"] == {"bot": ["U_BOT_T_ACME"]}  # type: ignore[index]
 
 
 def test_recorded_calls_and_events_carry_the_workspace(standin: SlackStandIn) -> None:

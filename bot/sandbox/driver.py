@@ -368,6 +368,13 @@ class SlackDriver:
         )
 
 
+    def app_uninstalled(self, **sign_opts: Any) -> DriverResponse:
+        """Uninstall the app from this workspace: the stand-in revokes its tokens, then Slack sends
+        ``tokens_revoked`` (the bot user) and ``app_uninstalled``; returns the app's answer to the last."""
+        self.standin.uninstall(self.team_id)
+        self.event({"type": "tokens_revoked", "tokens": {"bot": [self.workspace.bot_user_id]}}, **sign_opts)
+        return self.event({"type": "app_uninstalled"}, **sign_opts)
+
     # ------------------------------------------------------------------ Socket Mode
 
     # The same payloads, pushed over the stand-in's Socket Mode connection instead of

@@ -1,11 +1,19 @@
-"""auth.test: who the bot token belongs to."""
+"""auth.test: who the bot token belongs to; auth.revoke: it gives itself up."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from .directory import Directory
-from .wire import without_none
+from .installs import Installs
+from .wire import truthy, without_none
+
+
+def auth_revoke(s: Installs, args: dict[str, Any]) -> dict[str, Any]:
+    """The calling token revokes itself (test=true: only says it would)."""
+    if not truthy(args.get("test")):
+        s.revoke(s._calling_token)
+    return {"revoked": True}
 
 
 def auth_test(s: Directory, args: dict[str, Any]) -> dict[str, Any]:

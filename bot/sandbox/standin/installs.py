@@ -48,6 +48,7 @@ class Installs(Directory):
         self._revoked: set[str] = set()
         self._grants: dict[str, _Grant] = {}
         self._installs = 0
+        self._calling_token = ""  # the token of the call being answered (auth.revoke revokes it)
 
     # ------------------------------------------------------------------ for tests
 
@@ -87,6 +88,16 @@ class Installs(Directory):
         """Revoke a token (an uninstall, or auth.revoke): later calls with it answer token_revoked."""
         with self._lock:
             self._revoked.add(token)
+
+    def uninstall(self, team_id: str) -> list[str]:
+        """The app is uninstalled from a workspace: every token of it is revoked (returned, for the
+        ``tokens_revoked`` / ``app_uninstalled`` events a driver then sends)."""
+        with self._lock:
+            live = [t for t, team in self._tokens.items() if team == team_id and t not in self._revoked]
+            if team_id == TEAM_ID and self.token not in self._revoked:
+                live.insert(0, self.token)
+            self._revoked.update(live)
+            return live
 
     def token_team(self, token: str) -> str | None:
         """The workspace a live token belongs to; None for an unknown or revoked one."""

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from .auth import auth_test
+from .auth import auth_revoke, auth_test
 from .chat import Messages, chat_get_permalink, chat_post_ephemeral, chat_post_message, chat_update
 from .conversations import conversations_history, conversations_open, conversations_replies
 from .files import Files, files_complete_upload_external, files_get_upload_url_external
@@ -178,11 +178,11 @@ class SlackStandIn(Installs, Views, Messages, SocketMode, Files):
                 workspace = self._token_workspace(token)  # invalid_auth, token_revoked
                 if handler is None:
                     raise ApiError("unknown_method")
-                self._caller = workspace
+                self._caller, self._calling_token = workspace, token
                 try:
                     response = handler(self, args)
                 finally:
-                    self._caller = self._workspaces[TEAM_ID]
+                    self._caller, self._calling_token = self._workspaces[TEAM_ID], ""
             return {"ok": True, **response}
         except ApiError as exc:
             response = {"ok": False, "error": exc.error, **exc.fields}
@@ -193,6 +193,7 @@ class SlackStandIn(Installs, Views, Messages, SocketMode, Files):
 
 # Every Web API method the stand-in answers (apps.connections.open aside: it takes the app-level token).
 _HANDLERS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = {
+    "auth.revoke": auth_revoke,
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,

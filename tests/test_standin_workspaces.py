@@ -240,6 +240,17 @@ def test_driver_uninstall_revokes_then_tells_the_app(standin: SlackStandIn) -> N
     assert events[0][1]["tokens"] == {"bot": ["U_BOT_T_ACME"]}  # type: ignore[index]
 
 
+def test_a_failure_can_hit_one_workspace_only(standin: SlackStandIn) -> None:
+    acme = WebClient(token=_install(standin), base_url=standin.base_url, retry_handlers=[])
+    home = WebClient(token=TOKEN, base_url=standin.base_url, retry_handlers=[])
+    standin.fail("chat.postMessage", retry_after=3, team_id="T_ACME")
+    assert home.chat_postMessage(channel="C_AMER", text="x")["ok"]  # not its workspace: the rule waits
+    with pytest.raises(SlackApiError) as info:
+        acme.chat_postMessage(channel="C_ACME", text="x")
+    assert info.value.response.status_code == 429
+    assert acme.chat_postMessage(channel="C_ACME", text="x")["ok"]  # used up
+
+
 def test_recorded_calls_and_events_carry_the_workspace(standin: SlackStandIn) -> None:
     acme = WebClient(token=_install(standin), base_url=standin.base_url)
     home = WebClient(token=TOKEN, base_url=standin.base_url)

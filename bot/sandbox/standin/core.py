@@ -24,6 +24,7 @@ class _FailRule:
     delay: float
     channel: str | None = None  # only calls to this channel (or user, for a DM) fail
     hold: str | None = None  # "applied": done, answer held; "lost": never done, answer held; "cut": done, no answer
+    team_id: str | None = None  # only calls with this workspace's tokens fail
 
 
 @dataclass
@@ -123,8 +124,9 @@ class StandInCore:
         error: str | None = None,
         delay: float = 0.0,
         channel: str | None = None,
+        team_id: str | None = None,
     ) -> None:
-        """Make the next ``times`` calls to ``method`` fail.
+        """Make the next ``times`` calls to ``method`` fail (with ``team_id``: only that workspace's).
 
         error= answers HTTP 200 ``{"ok": false, "error": error}``; retry_after
         (or status=429) answers 429 ratelimited, with ``Retry-After: <retry_after>`` as given
@@ -142,7 +144,8 @@ class StandInCore:
             else:
                 status = 500
         with self._lock:
-            self._state.rules.append(_FailRule(method, status, times, retry_after, error, delay, channel))
+            self._state.rules.append(_FailRule(method, status, times, retry_after, error, delay, channel,
+                                               team_id=team_id))
 
     def hold(self, method: str, *, applied: bool, times: int = 1, channel: str | None = None) -> None:
         """Hold the answer to the next ``times`` calls to ``method`` until ``release()`` (or ``stop()``).
@@ -192,10 +195,11 @@ class StandInCore:
             with self._lock:
                 self._state.held = max(0, self._state.held - 1)  # reset() may have started a new count
 
-    def _take_rule(self, method: str, channel: object = None) -> _FailRule | None:
+    def _take_rule(self, method: str, channel: object = None, team_id: str | None = None) -> _FailRule | None:
         with self._lock:
             for rule in self._state.rules:
-                if rule.method == method and rule.remaining > 0 and rule.channel in (None, channel):
+                if (rule.method == method and rule.remaining > 0 and rule.channel in (None, channel)
+                        and rule.team_id in (None, team_id)):
                     rule.remaining -= 1
                     if rule.remaining == 0:
                         self._state.rules.remove(rule)

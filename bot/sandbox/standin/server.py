@@ -128,7 +128,7 @@ class SlackStandIn(Installs, Views, Messages, SocketMode, Files):
         args.pop("token", None)
         team = self.token_team(token) if token else None
 
-        rule = self._take_rule(method, args.get("channel"))
+        rule = self._take_rule(method, args.get("channel"), team)
         if rule is not None and rule.hold == "lost":  # never done; the answer comes when released, a 503
             await self._held()
             self._record(method, args, 503, {"ok": False, "error": "http_503"}, team)

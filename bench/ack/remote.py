@@ -62,7 +62,7 @@ class RemoteStandIn:
 
     # -- SlackStandIn's interface, as far as SlackDriver uses it
 
-    def issue_trigger_id(self, user_id: str) -> str:
+    def issue_trigger_id(self, user_id: str, team_id: str | None = None) -> str:  # one workspace only
         if self.preissued:
             return self.preissued.popleft()[0]
         return str(self.get("issue", user=user_id)["trigger_id"])

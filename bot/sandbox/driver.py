@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time as dtime
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .standin.workspace import APP_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
+from .standin.workspace import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, WorkspaceInfo
 
 if TYPE_CHECKING:
     from .standin import SlackStandIn
@@ -94,7 +94,9 @@ def sign(signing_secret: str, timestamp: int | str, body: str) -> str:
 
 
 class SlackDriver:
-    """Plays Slack's side of the Events API and interactivity against a running app."""
+    """Plays Slack's side of the Events API and interactivity against a running app, as the people of one
+    workspace (``team_id``; ``for_workspace()`` gives a driver for another): its payloads carry that
+    workspace's team, enterprise and bot user, and its trigger_ids only work with that workspace's token."""
 
     def __init__(
         self,
@@ -104,7 +106,7 @@ class SlackDriver:
         team_id: str = TEAM_ID,
         api_app_id: str = APP_ID,
         *,
-        team_domain: str = TEAM_DOMAIN,
+        team_domain: str | None = None,
         timeout: float = 10.0,
     ) -> None:
         self.app_url = app_url
@@ -112,8 +114,27 @@ class SlackDriver:
         self.standin = standin
         self.team_id = team_id
         self.api_app_id = api_app_id
-        self.team_domain = team_domain
+        self.team_domain = team_domain or self.workspace.domain
         self.timeout = timeout
+
+    @property
+    def workspace(self) -> WorkspaceInfo:
+        """The stand-in's record of this driver's workspace (one it does not know: the default's bot)."""
+        lookup = getattr(self.standin, "workspace", None)  # bench's remote stand-in has one workspace only
+        try:
+            if lookup is not None:
+                return lookup(self.team_id)  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+        return WorkspaceInfo(self.team_id, self.team_id, TEAM_DOMAIN, BOT_USER_ID, BOT_ID)
+
+    def for_workspace(self, team_id: str) -> SlackDriver:
+        """The same app and signing secret, driven by the people of another workspace."""
+        return SlackDriver(self.app_url, self.signing_secret, self.standin, team_id, self.api_app_id,
+                           timeout=self.timeout)
+
+    def issue_trigger_id(self, user_id: str) -> str:
+        return self.standin.issue_trigger_id(user_id, self.team_id)
 
     # ------------------------------------------------------------------ transport
 
@@ -158,7 +179,15 @@ class SlackDriver:
         return {"id": user_id, "username": name, "name": name, "team_id": self.team_id}
 
     def _team(self) -> dict[str, str]:
-        return {"id": self.team_id, "domain": self.team_domain}
+        team = {"id": self.team_id, "domain": self.team_domain}
+        ws = self.workspace
+        if ws.enterprise_id is not None:  # a workspace of an Enterprise Grid org
+            team.update(enterprise_id=ws.enterprise_id, enterprise_name=ws.enterprise_name or ws.enterprise_id)
+        return team
+
+    def _tenant(self) -> dict[str, Any]:
+        """What interactivity payloads say about the install: an org-wide install would say so here."""
+        return {"enterprise": self.workspace.enterprise(), "is_enterprise_install": False}
 
     # ------------------------------------------------------------------ slash commands
 
@@ -229,8 +258,7 @@ class SlackDriver:
             "token": "legacy",
             "view": view,
             "is_cleared": False,
-            "is_enterprise_install": False,
-            "enterprise": None,
+            **self._tenant(),
         }
         return self.post_payload(payload, **sign_opts)
 
@@ -273,10 +301,9 @@ class SlackDriver:
             "user": self._user(user_id),
             "api_app_id": self.api_app_id,
             "token": "legacy",
-            "trigger_id": self.standin.issue_trigger_id(user_id),
+            "trigger_id": self.issue_trigger_id(user_id),
             "team": self._team(),
-            "enterprise": None,
-            "is_enterprise_install": False,
+            **self._tenant(),
         }
         if message is not None:
             channel, ts = message
@@ -341,6 +368,13 @@ class SlackDriver:
         )
 
 
+    def app_uninstalled(self, **sign_opts: Any) -> DriverResponse:
+        """Uninstall the app from this workspace: the stand-in revokes its tokens, then Slack sends
+        ``tokens_revoked`` (the bot user) and ``app_uninstalled``; returns the app's answer to the last."""
+        self.standin.uninstall(self.team_id)
+        self.event({"type": "tokens_revoked", "tokens": {"bot": [self.workspace.bot_user_id]}}, **sign_opts)
+        return self.event({"type": "app_uninstalled"}, **sign_opts)
+
     # ------------------------------------------------------------------ Socket Mode
 
     # The same payloads, pushed over the stand-in's Socket Mode connection instead of
@@ -350,10 +384,14 @@ class SlackDriver:
         self, user_id: str, text: str = "", command: str = "/handoff", channel_id: str = "C_GENERAL"
     ) -> dict[str, str]:
         """A slash command's form fields, as Slack sends them (the Socket Mode payload)."""
+        ws = self.workspace
+        enterprise = {} if ws.enterprise_id is None else {
+            "enterprise_id": ws.enterprise_id, "enterprise_name": ws.enterprise_name or ws.enterprise_id}
         return {
             "token": "legacy",
             "team_id": self.team_id,
             "team_domain": self.team_domain,
+            **enterprise,
             "channel_id": channel_id,
             "channel_name": self.standin.channel_name(channel_id) or "unknown",
             "user_id": user_id,
@@ -363,7 +401,7 @@ class SlackDriver:
             "api_app_id": self.api_app_id,
             "is_enterprise_install": "false",
             "response_url": self.standin.response_url_for(user_id, channel_id),
-            "trigger_id": self.standin.issue_trigger_id(user_id),
+            "trigger_id": self.issue_trigger_id(user_id),
         }
 
     def view_submission_payload(self, user_id: str, view_id: str, answers: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -379,11 +417,10 @@ class SlackDriver:
             "user": self._user(user_id),
             "api_app_id": self.api_app_id,
             "token": "legacy",
-            "trigger_id": self.standin.issue_trigger_id(user_id),
+            "trigger_id": self.issue_trigger_id(user_id),
             "view": view,
             "response_urls": [],
-            "is_enterprise_install": False,
-            "enterprise": None,
+            **self._tenant(),
         }
 
     def socket_slash_command(self, user_id: str, text: str = "", *, timeout: float = 10.0, **opts: Any) -> dict[str, Any]:
@@ -412,20 +449,26 @@ class SlackDriver:
         now = time.time()
         event = dict(event)
         event.setdefault("event_ts", f"{now:.6f}")
-        return {
+        ws = self.workspace
+        envelope: dict[str, Any] = {
             "token": "legacy",
             "team_id": self.team_id,
+            "context_team_id": self.team_id,
+            "context_enterprise_id": ws.enterprise_id,
             "api_app_id": self.api_app_id,
             "event": event,
             "type": "event_callback",
             "event_id": "Ev" + secrets.token_hex(5).upper(),
             "event_time": int(now),
             "authorizations": [
-                {"enterprise_id": None, "team_id": self.team_id, "user_id": BOT_USER_ID,
+                {"enterprise_id": ws.enterprise_id, "team_id": self.team_id, "user_id": ws.bot_user_id,
                  "is_bot": True, "is_enterprise_install": False}
             ],
             "is_ext_shared_channel": False,
         }
+        if ws.enterprise_id is not None:
+            envelope["enterprise_id"] = ws.enterprise_id
+        return envelope
 
     def socket_event(self, event: dict[str, Any], *, timeout: float = 10.0) -> dict[str, Any]:
         """Deliver an Events API event over Socket Mode; return the app's ack."""

@@ -1,20 +1,30 @@
-"""auth.test: who the bot token belongs to."""
+"""auth.test: who the bot token belongs to; auth.revoke: it gives itself up."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .core import StandInCore
-from .workspace import BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, TEAM_NAME
+from .directory import Directory
+from .installs import Installs
+from .wire import truthy, without_none
 
 
-def auth_test(s: StandInCore, args: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "url": f"https://{TEAM_DOMAIN}.slack.com/",
-        "team": TEAM_NAME,
+def auth_revoke(s: Installs, args: dict[str, Any]) -> dict[str, Any]:
+    """The calling token revokes itself (test=true: only says it would)."""
+    if not truthy(args.get("test")):
+        s.revoke(s._calling_token)
+    return {"revoked": True}
+
+
+def auth_test(s: Directory, args: dict[str, Any]) -> dict[str, Any]:
+    ws = s._caller  # the token's workspace
+    return without_none({
+        "url": ws.url,
+        "team": ws.name,
         "user": "handoff",
-        "team_id": TEAM_ID,
-        "user_id": BOT_USER_ID,
-        "bot_id": BOT_ID,
+        "team_id": ws.team_id,
+        "user_id": ws.bot_user_id,
+        "bot_id": ws.bot_id,
+        "enterprise_id": ws.enterprise_id,  # only in a workspace of an Enterprise Grid org
         "is_enterprise_install": False,
-    }
+    })

@@ -13,7 +13,7 @@ from aiohttp import web
 from .blocks import check_message_content
 from .directory import Directory
 from .wire import ApiError, missing, read_args, truthy, without_none
-from .workspace import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
+from .workspace import WorkspaceInfo
 
 
 @dataclass
@@ -80,16 +80,16 @@ class Messages(Directory):
         )
 
 
-def _bot_message(text: Any, blocks: list[dict[str, Any]] | None, ts: str) -> dict[str, Any]:
+def _bot_message(ws: WorkspaceInfo, text: Any, blocks: list[dict[str, Any]] | None, ts: str) -> dict[str, Any]:
     return {
         "type": "message",
         "text": text or "",
         "blocks": blocks or [],
         "ts": ts,
-        "bot_id": BOT_ID,
-        "user": BOT_USER_ID,
-        "app_id": APP_ID,
-        "team": TEAM_ID,
+        "bot_id": ws.bot_id,
+        "user": ws.bot_user_id,
+        "app_id": ws.app_id,
+        "team": ws.team_id,
     }
 
 
@@ -106,7 +106,7 @@ def chat_post_message(s: Messages, args: dict[str, Any]) -> dict[str, Any]:
     channel, dm_user = s._resolve_channel(args.get("channel"))
     blocks = check_message_content(args)
     ts = s._next_ts()
-    message = without_none(_bot_message(args.get("text"), blocks, ts))
+    message = without_none(_bot_message(s._caller, args.get("text"), blocks, ts))
     thread_ts = args.get("thread_ts")
     if thread_ts:
         message["thread_ts"] = str(thread_ts)
@@ -139,7 +139,7 @@ def chat_update(s: Messages, args: dict[str, Any]) -> dict[str, Any]:
         stored["blocks"] = blocks
     if "attachments" in args:
         stored["attachments"] = args["attachments"]
-    stored["edited"] = {"user": BOT_USER_ID, "ts": s._next_ts()}
+    stored["edited"] = {"user": s._caller.bot_user_id, "ts": s._next_ts()}
     message = {k: v for k, v in stored.items() if k != "channel"}
     s._emit(
         "update", dm_user or channel, channel=channel, ts=str(ts),
@@ -153,7 +153,7 @@ def chat_post_ephemeral(s: Messages, args: dict[str, Any]) -> dict[str, Any]:
     user = args.get("user")
     if not user:
         raise missing("user")
-    if user not in s._users:
+    if s._visible_user(user) is None:
         raise ApiError("user_not_found")
     if s._users[user].deleted:
         raise ApiError("user_not_in_channel")
@@ -161,7 +161,7 @@ def chat_post_ephemeral(s: Messages, args: dict[str, Any]) -> dict[str, Any]:
     ts = s._next_ts()
     s.ephemeral_messages[(channel, ts)] = {
         "channel": channel, "user_id": user,
-        **without_none(_bot_message(args.get("text"), blocks, ts)),
+        **without_none(_bot_message(s._caller, args.get("text"), blocks, ts)),
     }
     s._emit("ephemeral", user, channel=channel, ts=ts, text=args.get("text") or "", blocks=blocks,
             thread_ts=args.get("thread_ts"))
@@ -177,5 +177,5 @@ def chat_get_permalink(s: Messages, args: dict[str, Any]) -> dict[str, Any]:
         raise ApiError("message_not_found")
     return {
         "channel": channel,
-        "permalink": f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{str(ts).replace('.', '')}",
+        "permalink": f"{s._caller.url}archives/{channel}/p{str(ts).replace('.', '')}",
     }

@@ -26,7 +26,7 @@ def conversations_open(s: Directory, args: dict[str, Any]) -> dict[str, Any]:
         raise ApiError("users_list_not_supplied")
     s._require_scope("im:write" if len(ids) == 1 else "mpim:write")
     for uid in ids:
-        if uid not in s._users:
+        if s._visible_user(uid) is None:  # another workspace's people are not found
             raise ApiError("user_not_found")
         if s._users[uid].deleted:
             raise ApiError("user_disabled")
@@ -34,6 +34,7 @@ def conversations_open(s: Directory, args: dict[str, Any]) -> dict[str, Any]:
         return {"no_op": True, "already_open": True, "channel": {"id": s.dm_channel_id(ids[0])}}
     gid = "G_" + "_".join(sorted(i[1:].strip("_") for i in ids))
     s._channels.setdefault(gid, "mpdm-" + "--".join(s._users[i].name for i in sorted(ids)))
+    s._channel_teams.setdefault(gid, s._caller.team_id)
     return {"channel": {"id": gid}}
 
 

@@ -24,6 +24,7 @@ class _FailRule:
     delay: float
     channel: str | None = None  # only calls to this channel (or user, for a DM) fail
     hold: str | None = None  # "applied": done, answer held; "lost": never done, answer held; "cut": done, no answer
+    team_id: str | None = None  # only calls with this workspace's tokens fail
 
 
 @dataclass
@@ -72,8 +73,9 @@ class StandInCore:
         with self._lock:
             return list(self._state.events)
 
-    def calls_to(self, method: str) -> list[RecordedCall]:
-        return [c for c in self.calls if c.method == method]
+    def calls_to(self, method: str, team_id: str | None = None) -> list[RecordedCall]:
+        """Calls to ``method``; with ``team_id``, only those made with that workspace's tokens."""
+        return [c for c in self.calls if c.method == method and (team_id is None or c.team_id == team_id)]
 
     def wait_for(
         self,
@@ -122,8 +124,9 @@ class StandInCore:
         error: str | None = None,
         delay: float = 0.0,
         channel: str | None = None,
+        team_id: str | None = None,
     ) -> None:
-        """Make the next ``times`` calls to ``method`` fail.
+        """Make the next ``times`` calls to ``method`` fail (with ``team_id``: only that workspace's).
 
         error= answers HTTP 200 ``{"ok": false, "error": error}``; retry_after
         (or status=429) answers 429 ratelimited, with ``Retry-After: <retry_after>`` as given
@@ -141,7 +144,8 @@ class StandInCore:
             else:
                 status = 500
         with self._lock:
-            self._state.rules.append(_FailRule(method, status, times, retry_after, error, delay, channel))
+            self._state.rules.append(_FailRule(method, status, times, retry_after, error, delay, channel,
+                                               team_id=team_id))
 
     def hold(self, method: str, *, applied: bool, times: int = 1, channel: str | None = None) -> None:
         """Hold the answer to the next ``times`` calls to ``method`` until ``release()`` (or ``stop()``).
@@ -191,10 +195,11 @@ class StandInCore:
             with self._lock:
                 self._state.held = max(0, self._state.held - 1)  # reset() may have started a new count
 
-    def _take_rule(self, method: str, channel: object = None) -> _FailRule | None:
+    def _take_rule(self, method: str, channel: object = None, team_id: str | None = None) -> _FailRule | None:
         with self._lock:
             for rule in self._state.rules:
-                if rule.method == method and rule.remaining > 0 and rule.channel in (None, channel):
+                if (rule.method == method and rule.remaining > 0 and rule.channel in (None, channel)
+                        and rule.team_id in (None, team_id)):
                     rule.remaining -= 1
                     if rule.remaining == 0:
                         self._state.rules.remove(rule)
@@ -214,9 +219,11 @@ class StandInCore:
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):010d}"
 
-    def _record(self, method: str, args: dict[str, Any], status: int, response: dict[str, Any]) -> None:
+    def _record(
+        self, method: str, args: dict[str, Any], status: int, response: dict[str, Any], team_id: str | None = None
+    ) -> None:
         with self._recorded:
-            self._state.calls.append(RecordedCall(method, args, status, response, time.time()))
+            self._state.calls.append(RecordedCall(method, args, status, response, time.time(), team_id))
             self._record_count += 1
             self._recorded.notify_all()
 
@@ -231,11 +238,17 @@ class StandInCore:
         blocks: list[dict[str, Any]] | None = None,
         view: dict[str, Any] | None = None,
         thread_ts: str | None = None,
+        team_id: str | None = None,
     ) -> None:
         with self._lock:
             self._state.events.append(
                 StandInEvent(
                     kind, audience, channel, ts, text or "",
                     copy.deepcopy(blocks), public_view(view) if view else None, time.time(), thread_ts,
+                    team_id or (view or {}).get("team_id") or self._team_of(channel or audience),
                 )
             )
+
+    def _team_of(self, conversation_or_user: str) -> str | None:
+        """The workspace a user or conversation belongs to; the directory knows."""
+        return None

@@ -1,4 +1,8 @@
-"""The workspace's people and channels, and how a channel argument resolves against them."""
+"""The workspaces, their people and channels, and how a channel argument resolves against them.
+
+Real Slack keeps workspaces apart: a bot token sees only its own workspace's users and conversations.
+Each user and channel here belongs to one workspace (the default one unless told), and every Web API
+call is answered as the workspace its token belongs to (``_caller``, set by the server under the lock)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 from .core import StandInCore
 from .wire import ApiError
-from .workspace import BOT_USER_ID
+from .workspace import DEFAULT_WORKSPACE, TEAM_ID, WorkspaceInfo
 
 
 @dataclass
@@ -19,22 +23,62 @@ class _User:
     is_bot: bool
     deleted: bool
     email: str | None = None
+    team_id: str = TEAM_ID
 
 
 class Directory(StandInCore):
-    """Users and channels the stand-in knows; DMs are derived from user ids (U_SDR1 -> D_SDR1)."""
+    """Workspaces, users and channels the stand-in knows; DMs are derived from user ids (U_SDR1 -> D_SDR1)."""
 
     def __init__(self, token: str, host: str, port: int) -> None:
         super().__init__(token, host, port)
+        self._workspaces: dict[str, WorkspaceInfo] = {}
+        # The workspace of the Web API call being answered; handlers run under the lock, so one at a time.
+        self._caller: WorkspaceInfo = DEFAULT_WORKSPACE
         self._users: dict[str, _User] = {}
         self._channels: dict[str, str] = {}  # id -> name
+        self._channel_teams: dict[str, str] = {}  # id -> the workspace it belongs to
         self._private: set[str] = set()  # private channels (history needs groups:history)
         self._outside: set[str] = set()  # channels the bot is not a member of (posts via chat:write.public)
         # The bot token's scopes; None grants every scope the stand-in checks (conversations.* for now).
         self.scopes: frozenset[str] | None = None
-        # Slack bots always see their own user and #general.
-        self.add_user(BOT_USER_ID, name="handoff", real_name="Handoff", is_bot=True)
-        self.add_channel("C_GENERAL", name="general")
+        self._register(DEFAULT_WORKSPACE)
+
+    def _register(self, ws: WorkspaceInfo) -> None:
+        with self._lock:
+            self._workspaces[ws.team_id] = ws
+            # Slack bots always see their own user and #general.
+            self.add_user(ws.bot_user_id, name="handoff", real_name="Handoff", is_bot=True, team_id=ws.team_id)
+            self.add_channel(ws.general_channel_id, name="general", team_id=ws.team_id)
+
+    def add_workspace(
+        self,
+        team_id: str,
+        name: str | None = None,
+        domain: str | None = None,
+        enterprise_id: str | None = None,
+        enterprise_name: str | None = None,
+    ) -> WorkspaceInfo:
+        """Another workspace the app can be installed in, with its bot user and #general
+        (``workspace(team_id).general_channel_id``). Install it with ``authorize()`` + oauth.v2.access,
+        or hand a token out directly with ``add_token()``."""
+        with self._lock:
+            if team_id in self._workspaces:
+                raise ValueError(f"workspace {team_id} exists already")
+            ws = WorkspaceInfo(
+                team_id, name or team_id, domain or team_id.lower().replace("_", "-"),
+                f"U_BOT_{team_id}", f"B_{team_id}", enterprise_id, enterprise_name,
+            )
+            self._register(ws)
+            return ws
+
+    def workspace(self, team_id: str = TEAM_ID) -> WorkspaceInfo:
+        with self._lock:
+            return self._workspaces[team_id]
+
+    @property
+    def workspaces(self) -> list[WorkspaceInfo]:
+        with self._lock:
+            return list(self._workspaces.values())
 
     def add_user(
         self,
@@ -45,16 +89,47 @@ class Directory(StandInCore):
         is_bot: bool = False,
         deleted: bool = False,
         email: str | None = None,
+        *,
+        team_id: str = TEAM_ID,
     ) -> None:
+        """A person in workspace ``team_id`` (the default one unless told); other workspaces' tokens
+        do not see them."""
         with self._lock:
-            self._users[user_id] = _User(user_id, name, real_name or name, tz, is_bot, deleted, email)
+            if team_id not in self._workspaces:
+                raise ValueError(f"no workspace {team_id}; add_workspace() first")
+            self._users[user_id] = _User(user_id, name, real_name or name, tz, is_bot, deleted, email, team_id)
 
-    def add_channel(self, channel_id: str, name: str, *, private: bool = False, is_member: bool = True) -> None:
-        """is_member=False: the bot may post (chat:write.public) but not read history (not_in_channel)."""
+    def add_channel(
+        self, channel_id: str, name: str, *, private: bool = False, is_member: bool = True, team_id: str = TEAM_ID
+    ) -> None:
+        """is_member=False: the bot may post (chat:write.public) but not read history (not_in_channel).
+        The channel belongs to workspace ``team_id``: other workspaces' tokens get channel_not_found."""
         with self._lock:
+            if team_id not in self._workspaces:
+                raise ValueError(f"no workspace {team_id}; add_workspace() first")
             self._channels[channel_id] = name
+            self._channel_teams[channel_id] = team_id
             (self._private.add if private else self._private.discard)(channel_id)
             (self._outside.discard if is_member else self._outside.add)(channel_id)
+
+    def user_team(self, user_id: str) -> str | None:
+        with self._lock:
+            user = self._users.get(user_id)
+            return None if user is None else user.team_id
+
+    def _team_of(self, conversation_or_user: str) -> str | None:
+        with self._lock:
+            if conversation_or_user in self._channel_teams:
+                return self._channel_teams[conversation_or_user]
+            if conversation_or_user in self._users:
+                return self._users[conversation_or_user].team_id
+            uid = self.user_for_dm(conversation_or_user)
+            return None if uid is None else self._users[uid].team_id
+
+    def _visible_user(self, user_id: Any) -> _User | None:
+        """The user, if the calling workspace can see them (Slack answers as if others do not exist)."""
+        user = self._users.get(str(user_id))
+        return user if user is not None and user.team_id == self._caller.team_id else None
 
     def _require_scope(self, scope: str) -> None:
         if self.scopes is not None and scope not in self.scopes:
@@ -97,7 +172,7 @@ class Directory(StandInCore):
             raise ApiError("channel_not_found")
         channel = str(channel)
         if channel[0] in "UW":
-            user = self._users.get(channel)
+            user = self._visible_user(channel)
             if user is None:
                 raise ApiError("channel_not_found")
             if user.deleted:
@@ -105,15 +180,16 @@ class Directory(StandInCore):
             return self.dm_channel_id(channel), channel
         if channel.startswith("D"):
             uid = self.user_for_dm(channel)
-            if uid is None:
+            if uid is None or self._visible_user(uid) is None:
                 raise ApiError("channel_not_found")
             if self._users[uid].deleted:
                 raise ApiError("account_inactive")
             return channel, uid
-        if channel in self._channels:
+        mine = self._caller.team_id
+        if channel in self._channels and self._channel_teams.get(channel) == mine:
             return channel, None
         name = channel.lstrip("#")
         for cid, cname in self._channels.items():
-            if cname == name:
+            if cname == name and self._channel_teams.get(cid) == mine:
                 return cid, None
         raise ApiError("channel_not_found")

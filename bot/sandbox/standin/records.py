@@ -16,6 +16,7 @@ class RecordedCall:
     status: int
     response: dict[str, Any]
     at: float
+    team_id: str | None = None  # the workspace the call's token belongs to (None: no valid token)
 
     @property
     def ok(self) -> bool:
@@ -35,6 +36,7 @@ class StandInEvent:
     view: dict[str, Any] | None
     at: float
     thread_ts: str | None = None
+    team_id: str | None = None  # the workspace it happened in
 
 
 def public_view(view: dict[str, Any]) -> dict[str, Any]:

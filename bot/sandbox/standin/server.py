@@ -8,18 +8,24 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from .auth import auth_test
+from .auth import auth_revoke, auth_test
 from .chat import Messages, chat_get_permalink, chat_post_ephemeral, chat_post_message, chat_update
 from .conversations import conversations_history, conversations_open, conversations_replies
 from .files import Files, files_complete_upload_external, files_get_upload_url_external
+from .installs import Installs
 from .socket_mode import SocketMode
 from .users import users_info
 from .views import Views, views_open, views_publish, views_push, views_update
 from .wire import ApiError, read_args
+from .workspace import TEAM_ID
 
 
-class SlackStandIn(Views, Messages, SocketMode, Files):
-    """Loopback HTTP server that plays Slack's Web API for tests and demos."""
+class SlackStandIn(Installs, Views, Messages, SocketMode, Files):
+    """Loopback HTTP server that plays Slack's Web API for tests and demos.
+
+    ``token`` is the default workspace's (T_HANDOFF) bot token; ``add_workspace()`` and ``authorize()`` +
+    oauth.v2.access (or ``add_token()``) install the app in more workspaces, each answered with its own
+    token, users and conversations."""
 
     def __init__(
         self,
@@ -29,10 +35,16 @@ class SlackStandIn(Views, Messages, SocketMode, Files):
         *,
         trigger_ttl: float = 3.0,
         app_token: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
     ) -> None:
         super().__init__(token, host, port)
         self.trigger_ttl = trigger_ttl
         self.app_token = app_token
+        if client_id is not None:
+            self.client_id = client_id
+        if client_secret is not None:
+            self.client_secret = client_secret
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
 
@@ -114,33 +126,39 @@ class SlackStandIn(Views, Messages, SocketMode, Files):
             header_token = auth[7:].strip()
         token = header_token or args.pop("token", None)
         args.pop("token", None)
+        team = self.token_team(token) if token else None
 
-        rule = self._take_rule(method, args.get("channel"))
+        rule = self._take_rule(method, args.get("channel"), team)
         if rule is not None and rule.hold == "lost":  # never done; the answer comes when released, a 503
             await self._held()
-            self._record(method, args, 503, {"ok": False, "error": "http_503"})
+            self._record(method, args, 503, {"ok": False, "error": "http_503"}, team)
             return web.Response(status=503, text="Service Unavailable")
         if rule is not None and rule.hold is None:
             if rule.delay > 0:
                 await asyncio.sleep(rule.delay)
             if rule.status == 429:
                 body = {"ok": False, "error": "ratelimited"}
-                self._record(method, args, 429, body)
+                self._record(method, args, 429, body, team)
                 retry_after = "1" if rule.retry_after is None else str(rule.retry_after)
                 return web.json_response(body, status=429, headers={"Retry-After": retry_after})
             if rule.error is not None:
                 body = {"ok": False, "error": rule.error}
-                self._record(method, args, rule.status, body)
+                self._record(method, args, rule.status, body, team)
                 return web.json_response(body, status=rule.status)
             if rule.status not in (0, 200):
                 body = {"ok": False, "error": f"http_{rule.status}"}
-                self._record(method, args, rule.status, body)
+                self._record(method, args, rule.status, body, team)
                 return web.Response(status=rule.status, text="Internal Server Error")
 
         if method == "apps.connections.open" and token:
             return self._apps_connections_open(method, args, token)
-        response = self._answer(method, args, token)
-        self._record(method, args, 200, response)
+        if method == "oauth.v2.access":  # the client's id and secret authenticate it, not a token
+            response = self._oauth_v2_access(args, auth)
+            team = response["team"]["id"] if response["ok"] else None
+            args = {**args, **({"client_secret": "(redacted)"} if "client_secret" in args else {})}
+        else:
+            response = self._answer(method, args, token)
+        self._record(method, args, 200, response, team)
         if rule is not None and rule.hold == "cut":  # done, and the connection drops before the answer
             if request.transport is not None:
                 request.transport.abort()
@@ -155,13 +173,16 @@ class SlackStandIn(Views, Messages, SocketMode, Files):
                 raise ApiError("not_authed")
             if self.app_token is not None and token == self.app_token:
                 raise ApiError("not_allowed_token_type")  # app-level tokens only open sockets
-            if token != self.token:
-                raise ApiError("invalid_auth")
             handler = _HANDLERS.get(method)
-            if handler is None:
-                raise ApiError("unknown_method")
             with self._lock:
-                response = handler(self, args)
+                workspace = self._token_workspace(token)  # invalid_auth, token_revoked
+                if handler is None:
+                    raise ApiError("unknown_method")
+                self._caller, self._calling_token = workspace, token
+                try:
+                    response = handler(self, args)
+                finally:
+                    self._caller, self._calling_token = self._workspaces[TEAM_ID], ""
             return {"ok": True, **response}
         except ApiError as exc:
             response = {"ok": False, "error": exc.error, **exc.fields}
@@ -172,6 +193,7 @@ class SlackStandIn(Views, Messages, SocketMode, Files):
 
 # Every Web API method the stand-in answers (apps.connections.open aside: it takes the app-level token).
 _HANDLERS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = {
+    "auth.revoke": auth_revoke,
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,

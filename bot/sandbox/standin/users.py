@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .directory import Directory
 from .wire import ApiError, missing, without_none
-from .workspace import BOT_ID, BOT_USER_ID, TEAM_ID
 
 # Slack's long-form labels for the abbreviations zoneinfo gives us.
 _TZ_LABELS = {
@@ -28,9 +27,10 @@ def users_info(s: Directory, args: dict[str, Any]) -> dict[str, Any]:
     uid = args.get("user")
     if not uid:
         raise missing("user")
-    user = s._users.get(str(uid))
-    if user is None:
+    user = s._visible_user(uid)
+    if user is None:  # unknown, or in another workspace
         raise ApiError("user_not_found")
+    ws = s._caller
     try:
         now = datetime.now(ZoneInfo(user.tz))
         offset = int(now.utcoffset().total_seconds())  # type: ignore[union-attr]
@@ -42,16 +42,16 @@ def users_info(s: Directory, args: dict[str, Any]) -> dict[str, Any]:
         "real_name_normalized": user.real_name,
         "display_name": user.name,
         "display_name_normalized": user.name,
-        "team": TEAM_ID,
+        "team": ws.team_id,
     }
     if user.email:
         profile["email"] = user.email
     if user.is_bot:
-        profile["bot_id"] = BOT_ID if user.id == BOT_USER_ID else None
+        profile["bot_id"] = ws.bot_id if user.id == ws.bot_user_id else None
     return {
         "user": {
             "id": user.id,
-            "team_id": TEAM_ID,
+            "team_id": ws.team_id,
             "name": user.name,
             "deleted": user.deleted,
             "real_name": user.real_name,

@@ -15,7 +15,7 @@ from .blocks import validate_blocks
 from .directory import Directory
 from .records import public_view
 from .wire import ApiError, missing
-from .workspace import APP_ID, BOT_ID, TEAM_ID
+from .workspace import TEAM_ID
 
 MAX_VIEW_BLOCKS = 100
 MAX_VIEW_STACK = 3
@@ -25,6 +25,7 @@ MAX_VIEW_STACK = 3
 class _Trigger:
     user_id: str
     issued: float
+    team_id: str  # only this workspace's token can use it
     used: bool = False
 
 
@@ -40,10 +41,13 @@ class Views(Directory):
         self._home_view_ids: dict[str, str] = {}
         self._triggers: dict[str, _Trigger] = {}
 
-    def issue_trigger_id(self, user_id: str) -> str:
+    def issue_trigger_id(self, user_id: str, team_id: str | None = None) -> str:
+        """A trigger_id for a user's interaction, usable by the token of the workspace it happened in
+        (``team_id``; by default the user's own, else the default workspace)."""
         with self._lock:
             tid = f"{int(time.time())}.{next(self._ids)}.{secrets.token_hex(16)}"
-            self._triggers[tid] = _Trigger(user_id, time.monotonic())
+            team = team_id or self.user_team(user_id) or TEAM_ID
+            self._triggers[tid] = _Trigger(user_id, time.monotonic(), team)
             return tid
 
     def open_views(self, user_id: str) -> list[str]:
@@ -90,7 +94,7 @@ class Views(Directory):
                 old = self.views[view_id]
                 view = self._build_view(
                     response["view"], view_id=view_id, user_id=user_id,  # type: ignore[index]
-                    root=old["root_view_id"], prev=old["previous_view_id"],
+                    root=old["root_view_id"], prev=old["previous_view_id"], team_id=old["team_id"],
                 )
                 view["state"] = kept_state(old, view)
                 self.views[view_id] = view
@@ -102,7 +106,7 @@ class Views(Directory):
                 vid = self._new_id("V")
                 view = self._build_view(
                     response["view"], view_id=vid, user_id=user_id,  # type: ignore[index]
-                    root=stack[0] if stack else vid, prev=view_id,
+                    root=stack[0] if stack else vid, prev=view_id, team_id=self.views[view_id]["team_id"],
                 )
                 self.views[vid] = view
                 stack.append(vid)
@@ -115,7 +119,7 @@ class Views(Directory):
         if not trigger_id:
             raise missing("trigger_id")
         trig = self._triggers.get(str(trigger_id))
-        if trig is None:
+        if trig is None or trig.team_id != self._caller.team_id:  # another workspace's trigger is no trigger here
             raise ApiError("invalid_trigger_id")
         if trig.used:
             raise ApiError("exchanged_trigger_id")
@@ -124,7 +128,9 @@ class Views(Directory):
         trig.used = True
         return trig.user_id
 
-    def _build_view(self, raw: Any, *, view_id: str, user_id: str, root: str | None, prev: str | None) -> dict[str, Any]:
+    def _build_view(
+        self, raw: Any, *, view_id: str, user_id: str, root: str | None, prev: str | None, team_id: str | None = None
+    ) -> dict[str, Any]:
         if not raw:
             raise missing("view")
         if not isinstance(raw, dict):
@@ -138,9 +144,10 @@ class Views(Directory):
         except (SlackObjectFormationError, TypeError, ValueError) as exc:
             raise ApiError("invalid_arguments", f"[ERROR] {exc}")
         blocks = validate_blocks(blocks, MAX_VIEW_BLOCKS, error="invalid_arguments")
+        ws = self._workspaces[team_id] if team_id else self._caller
         return {
             "id": view_id,
-            "team_id": TEAM_ID,
+            "team_id": ws.team_id,
             "type": raw["type"],
             "blocks": blocks,
             "private_metadata": raw.get("private_metadata", ""),
@@ -154,10 +161,10 @@ class Views(Directory):
             "submit": raw.get("submit"),
             "previous_view_id": prev,
             "root_view_id": root or view_id,
-            "app_id": APP_ID,
+            "app_id": ws.app_id,
             "external_id": raw.get("external_id", ""),
-            "app_installed_team_id": TEAM_ID,
-            "bot_id": BOT_ID,
+            "app_installed_team_id": ws.team_id,
+            "bot_id": ws.bot_id,
             "_user_id": user_id,
         }
 
@@ -165,7 +172,7 @@ class Views(Directory):
         ext = view.get("external_id")
         if ext:
             for vid, other in self.views.items():
-                if vid != view["id"] and other.get("external_id") == ext:
+                if vid != view["id"] and other.get("external_id") == ext and other["team_id"] == view["team_id"]:
                     raise ApiError("duplicate_external_id")
         self.views[view["id"]] = view
         return {"view": public_view(view)}
@@ -225,10 +232,11 @@ def views_update(s: Views, args: dict[str, Any]) -> dict[str, Any]:
     vid, ext = args.get("view_id"), args.get("external_id")
     if not vid and not ext:
         raise missing("view_id")
+    mine = s._caller.team_id
     old = s.views.get(str(vid)) if vid else next(
-        (v for v in s.views.values() if v.get("external_id") == ext), None
+        (v for v in s.views.values() if v.get("external_id") == ext and v["team_id"] == mine), None
     )
-    if old is None:
+    if old is None or old["team_id"] != mine:  # another workspace's view is not found
         raise ApiError("not_found")
     if args.get("hash") and args["hash"] != old["hash"]:
         raise ApiError("hash_conflict")
@@ -249,7 +257,7 @@ def views_publish(s: Views, args: dict[str, Any]) -> dict[str, Any]:
     user_id = args.get("user_id")
     if not user_id:
         raise missing("user_id")
-    if user_id not in s._users:
+    if s._visible_user(user_id) is None:
         raise ApiError("user_not_found")
     vid = s._home_view_ids.get(user_id) or s._new_id("V")
     old = s.views.get(vid)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import distinct, select, union
+from sqlalchemy import select, union
 
 from bot.core.clock import Clock
 from bot.core.workspaces import SINGLE, installation_of
@@ -122,6 +122,6 @@ class Workspaces:
 def _busy(db: Database, now: datetime) -> set[str]:
     """Workspaces with a handoff due a look, or a team (whose agenda may be due)."""
     with db.read() as session:
-        due = select(distinct(HandoffRow.workspace)).where(HandoffRow.next_check_at <= now)  # type: ignore[arg-type,operator]
-        teams = select(distinct(Team.workspace))
+        due = select(HandoffRow.workspace).where(HandoffRow.next_check_at <= now).distinct()  # type: ignore[arg-type,operator]
+        teams = select(Team.workspace).distinct()
         return {w for w in session.execute(union(due, teams)).scalars() if w is not None}

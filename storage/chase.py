@@ -47,7 +47,8 @@ def set_next_checks(session: Session, checks: list[tuple[ChaseFacts, datetime | 
     table = HandoffRow.__table__
     session.connection().execute(
         update(table)
-        .where(table.c.id == bindparam("h_id"), table.c.next_check_at == bindparam("h_old", type_=UTCDateTime()))
+        .where(table.c.id == bindparam("h_id"), table.c.next_check_at == bindparam("h_old", type_=UTCDateTime()),
+               *only(session, HandoffRow))
         .values(next_check_at=bindparam("h_new", type_=UTCDateTime())),
         [{"h_id": h.id, "h_old": h.next_check_at, "h_new": at} for h, at in checks],
     )

@@ -59,6 +59,7 @@ class Database:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
+        event.listen(self.engine, "before_cursor_execute", storage.scoping.refuse_unscoped)
         self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
         # Readers run beside the writer: in WAL mode they neither wait for it nor block it.

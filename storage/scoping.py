@@ -12,6 +12,7 @@ every row, and a row it inserts must name its workspace or the NOT NULL refuses 
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import Table, event
@@ -38,6 +39,21 @@ def only(session: Session, *tables: Table | Any) -> list[ColumnElement[bool]]:
     if workspace is None:
         return []
     return [(t.c if isinstance(t, Table) else t.__table__.c).workspace == workspace for t in tables]
+
+
+_SCOPED_TABLE = re.compile(
+    r'\b(?:FROM|JOIN|UPDATE|INTO)\s+"?(?:' + "|".join(m.__tablename__ for m in SCOPED_MODELS) + r')\b"?',  # type: ignore[attr-defined]
+    re.IGNORECASE)
+
+
+def refuse_unscoped(_conn: Any, _cursor: Any, statement: str, _parameters: Any, context: Any,
+                    _executemany: bool) -> None:
+    """The last line of defence (an engine event, storage.db): a scoped connection's statement on a scoped
+    table that never names a workspace would read or change every workspace's rows. Refused, not run."""
+    if context is None or context.execution_options.get(WORKSPACE) is None:
+        return
+    if "workspace" not in statement and _SCOPED_TABLE.search(statement):
+        raise WrongWorkspace(f"a statement on a scoped table without its workspace: {statement[:200]}")
 
 
 @event.listens_for(Session, "do_orm_execute")

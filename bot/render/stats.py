@@ -123,6 +123,6 @@ def scope_title(scope: str) -> str:
 
 def stats_message(stats: Stats, tz: str) -> Message:
     f = stats.figures
-    text = (f"Numbers for {stats.scope}, {stats.period.name}: {f.submitted} handoffs, acceptance "
+    text = (f"Numbers for {stats.scope}, {stats.period.name}: {f.submitted} handoff{'' if f.submitted == 1 else 's'}, acceptance "
             f"{rate(f.acceptance_rate)}, median time to accept {working_duration(f.accept_median)}")
     return Message(text, stats_blocks(stats, tz))

@@ -4,7 +4,8 @@ Part one, Monday morning: two SDRs and two AEs; one handoff accepted; one reject
 revised and accepted; a stranger's click refused; an invalid form answered inline.
 Part two, a simulated clock runs the week in seconds: the heads-up, the overdue DM, the escalation,
 the outcome buttons, a no-show and its rebook reminder, a next step falling due, and Monday's
-agenda in AMER and EMEA at their own local hour. Exit status 0 only if it all played out.
+agenda in AMER and EMEA at their own local hour. Part three, numbers on demand. An epilogue serves two
+companies' workspaces from one bot, each installed through OAuth. Exit status 0 only if it all played out.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -372,6 +374,67 @@ def numbers_on_demand(story: Story) -> None:
     story.check(any(".csv" in (e.text or "") for e in files), "the CSV in Maria's DM")
 
 
+def two_workspaces(s: SlackStandIn, tmp: Path, out: Callable[[str], None], failures: list[str]) -> None:
+    """Epilogue: one Handoff served to two companies' workspaces, each installed through Slack's OAuth flow."""
+    people = {"T_NORTHWIND": ("U_NW_SDR", "U_NW_AE", "U_NW_MGR", "C_NW_AMER"),
+              "T_CONTOSO": ("U_CT_SDR", "U_CT_AE", "U_CT_MGR", "C_CT_AMER")}
+    s.client_id, s.client_secret = "demo-client-id", "demo-client-secret"
+    for team, (sdr, ae, manager, channel) in people.items():
+        name = team.split("_")[1].title()
+        s.add_workspace(team, name=name, domain=name.lower())
+        for user, role in ((sdr, "SDR"), (ae, "AE"), (manager, "manager")):
+            s.add_user(user, f"{name.lower()}-{role.lower()}", real_name=f"{name} {role}", tz="America/New_York",
+                       team_id=team)
+        s.add_channel(channel, "amer-sales", team_id=team)
+    clock = ManualClock(DEMO_START)
+    with LocalBot(s, f"sqlite:///{tmp / 'hosted.db'}", clock=clock, bot_token="", client_id=s.client_id,
+                  client_secret=s.client_secret, channel_post_interval=0.0) as bot:
+        story = Story(s, bot, clock, out)
+        story.shown = len(s.events)
+        story.say("One Handoff for two companies: the admins of Northwind and Contoso each open /slack/install")
+        for team, (_sdr, _ae, manager, channel) in people.items():
+            status, _page = bot.install(team, manager)
+            story.check(status == 200 and bot.call(bot.wiring.workspaces.get(team)) is not None,
+                        f"{team} installed through OAuth")
+            assert bot.db is not None
+            replace_teams(bot.db.scoped(team), [replace(TEAMS[0], channel_id=channel, members=(
+                Member(manager, "manager"), Member(people[team][0], "sdr", manager, people[team][1]),
+                Member(people[team][1], "ae", manager)))], clock.now())
+        out(indent("both workspaces have a team `amer`, each with its own channel and people"))
+        nw, ct = bot.driver.for_workspace("T_NORTHWIND"), bot.driver.for_workspace("T_CONTOSO")
+        story.driver = nw
+        story.say("Northwind's SDR hands off Acme Robotics to Northwind's AE")
+        view = story.open_form("U_NW_SDR")
+        nw.submit_view("U_NW_SDR", view, acme(datetime(2026, 11, 27, 16, 0, tzinfo=UTC), ae_id="U_NW_AE"))
+        story.settle()
+        card = story.card("U_NW_AE")
+        out(indent("the AE's card, the SDR's copy and #amer-sales' announcement, in Northwind, with Northwind's token"))
+        story.check(all(c.team_id == "T_NORTHWIND" for c in s.calls_to("chat.postMessage") if c.ok
+                        and c.args.get("channel") in ("U_NW_AE", "U_NW_SDR", "C_NW_AMER")),
+                    "every Northwind message sent with Northwind's token")
+        story.say("Contoso's AE clicks Accept on that card (a forged click, signed for Contoso)")
+        ct.click("U_CT_AE", "handoff_accept", message=card)
+        story.settle()
+        [told] = [c.args.get("text") for c in s.calls_to("chat.postEphemeral") if c.args.get("user") == "U_CT_AE"]
+        out(indent(f"[the answer for Contoso's AE] {told}"))
+        assert bot.db is not None
+        handoff = store.get_handoff(bot.db.scoped("T_NORTHWIND"), 1)
+        story.check(handoff is not None and handoff.state.value == "pending", "H-1 untouched in Northwind")
+        story.check(store.get_handoff(bot.db.scoped("T_CONTOSO"), 1) is None, "H-1 does not exist in Contoso")
+        clock.set(clock.now() + timedelta(minutes=1))
+        counted = {}
+        for driver, who, team in ((nw, "U_NW_MGR", "Northwind"), (ct, "U_CT_MGR", "Contoso")):
+            counted[team] = (driver.slash_command(who, text="stats team amer").json() or {}).get("text", "")
+            out(indent(f"[{team}'s manager: /handoff stats team amer] {counted[team]}"))
+        story.check("30 days: 1 handoff," in counted["Northwind"] and "30 days: 0 handoffs" in counted["Contoso"],
+                    "each workspace counts its own")
+        story.say("Contoso uninstalls the app: its token is deleted, Northwind goes on")
+        ct.app_uninstalled()
+        story.settle()
+        story.check(bot.call(bot.wiring.workspaces.get("T_CONTOSO")) is None, "Contoso's token deleted")
+        failures.extend(story.failures)
+
+
 def run_demo(verbose: bool = False, out: Callable[[str], None] = print) -> int:
     setup_logging("INFO" if verbose else "CRITICAL")
     logging.getLogger("uvicorn.error").setLevel(logging.INFO if verbose else logging.CRITICAL)
@@ -392,6 +455,7 @@ def run_demo(verbose: bool = False, out: Callable[[str], None] = print) -> int:
                 monday_morning(story)
                 the_week(story)
                 numbers_on_demand(story)
+                two_workspaces(s, Path(tmp), out, story.failures)
             except Exception as error:  # a step that never happened is a failed story, said plainly
                 story.failures.append(f"{type(error).__name__}: {error}")
     if story.failures:

@@ -5,7 +5,11 @@ import asyncio
 import contextlib
 import socket
 import threading
+import re
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any
@@ -124,6 +128,20 @@ class LocalBot:
         self.url = f"http://127.0.0.1:{port}/slack/events"
         return self
 
+    def install(self, team_id: str, installer: str) -> tuple[int, str]:
+        """What a workspace's admin does with OAuth on: open /slack/install, click *Add to Slack* (the stand-in
+        plays Slack's authorize page: a code for this workspace), come back to /slack/oauth_redirect with the
+        code, the state and the state cookie. Returns that last page's status and HTML."""
+        base = self.url.removesuffix("/slack/events")
+        status, page, cookie = _get(f"{base}/slack/install")
+        found = re.search(r"[?&]state=([\w-]+)", page)
+        if status != 200 or found is None:
+            return status, page
+        code = self.standin.authorize(team_id, installer)
+        query = urllib.parse.urlencode({"code": code, "state": found.group(1)})
+        status, page, _ = _get(f"{base}/slack/oauth_redirect?{query}", cookie)
+        return status, page
+
     def call(self, coro: Coroutine[Any, Any, Any], timeout: float = 30) -> Any:
         """Run a coroutine on the bot's own event loop (e.g. a scheduler tick) and return its result."""
         assert self.loop is not None
@@ -146,3 +164,14 @@ class LocalBot:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _get(url: str, cookie: str | None = None) -> tuple[int, str, str | None]:
+    """GET as a browser would: (status, body, the cookie it was given)."""
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            given = response.headers.get("Set-Cookie")
+            return response.status, response.read().decode(), given.split(";")[0] if given else None
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(), None

@@ -30,7 +30,9 @@ assert tuple(c.key for c in CHASE_COLUMNS) == tuple(ChaseFacts.__dataclass_field
 # The columns a claim writes; the others keep their defaults (NULL).
 CLAIM_COLUMNS = ("conversation", "op", "view", "message_key", "handoff_id", "thread_key", "dedupe_key", "status",
                  "attempts", "next_attempt_at", "created_at", "payload")
-ROWS_PER_STATEMENT = 500
+ROWS_PER_STATEMENT = 500  # SQLite: dedupe keys looked up a statement
+# PostgreSQL: the types of the claim's columns sent as arrays (the constant ones are single parameters).
+PG_CLAIM_ARRAYS = ("text", "text", "text", "text", "integer", "text", "text", "text", "text")
 
 
 def due_for_check(session: Session, now: datetime, limit: int) -> list[ChaseFacts]:
@@ -59,19 +61,19 @@ def claim(session: Session, owed: Sequence[tuple[int | None, Owed]], now: dateti
         return set()
     conn = session.connection()
     at = _datetime_param(conn)(now)
-    rows = [(o.conversation, o.op, o.view, o.message_key, handoff_id, o.thread_key, o.dedupe_key, o.status, 0, at, at,
-             o.payload) for handoff_id, o in owed]
-    into = f"INSERT INTO {OutboxMessage.__tablename__} ({', '.join(CLAIM_COLUMNS)}) VALUES "
+    into = f"INSERT INTO {OutboxMessage.__tablename__} ({', '.join(CLAIM_COLUMNS)})"
     if conn.dialect.name != "sqlite":
-        # A round trip costs more than a row: a few hundred rows a statement, the claimed keys returned.
-        one = "(" + ", ".join(["%s"] * len(CLAIM_COLUMNS)) + ")"
-        claimed: set[str] = set()
-        for i in range(0, len(rows), ROWS_PER_STATEMENT):
-            chunk = rows[i:i + ROWS_PER_STATEMENT]
-            claimed.update(key for (key,) in conn.exec_driver_sql(
-                into + ", ".join([one] * len(chunk)) + " ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key",
-                tuple(v for row in chunk for v in row)) if key)
-        return claimed
+        # A round trip and a statement's parse cost more than a row there: one statement, a typed array per
+        # column (unnest keeps the order, so the ids follow it), the claimed keys returned.
+        columns = list(zip(*((o.conversation, o.op, o.view, o.message_key, handoff_id, o.thread_key, o.dedupe_key,
+                                o.status, o.payload) for handoff_id, o in owed)))
+        arrays = ", ".join(f"%s::{kind}[]" for kind in PG_CLAIM_ARRAYS)
+        return {key for (key,) in conn.exec_driver_sql(
+            into + " SELECT conversation, op, view, message_key, handoff_id, thread_key, "
+            f"dedupe_key, status, 0, %s, %s, payload FROM unnest({arrays}) AS claim (conversation, op, view, "
+            "message_key, handoff_id, thread_key, dedupe_key, status, payload) "
+            "ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key",
+            (at, at, *(list(c) for c in columns))) if key}
     # SQLite (in process): the keys looked up, then one prepared INSERT run per row (cheaper than a
     # multi-row VALUES with RETURNING there).
     keys = [o.dedupe_key for _, o in owed if o.dedupe_key]
@@ -82,9 +84,10 @@ def claim(session: Session, owed: Sequence[tuple[int | None, Owed]], now: dateti
         taken.update(key for (key,) in conn.exec_driver_sql(
             f"SELECT dedupe_key FROM {OutboxMessage.__tablename__} WHERE dedupe_key IN ({', '.join('?' * len(chunk))})",
             tuple(chunk)))
-    fresh = [row for row in rows if row[6] not in taken]
+    fresh = [(o.conversation, o.op, o.view, o.message_key, handoff_id, o.thread_key, o.dedupe_key, o.status, 0, at, at,
+              o.payload) for handoff_id, o in owed if o.dedupe_key not in taken]
     if fresh:
-        conn.exec_driver_sql(into + f"({', '.join('?' * len(CLAIM_COLUMNS))}) ON CONFLICT (dedupe_key) DO NOTHING",
+        conn.exec_driver_sql(into + f" VALUES ({', '.join('?' * len(CLAIM_COLUMNS))}) ON CONFLICT (dedupe_key) DO NOTHING",
                              fresh)
     return {key for key in keys if key not in taken}
 
@@ -101,13 +104,10 @@ def set_next_checks(session: Session, checks: Sequence[tuple[int, datetime | Non
         conn.exec_driver_sql(f"UPDATE {table} SET next_check_at = ? WHERE id = ?",
                              [(to_db(at), handoff_id) for handoff_id, at in checks])
         return
-    for i in range(0, len(checks), ROWS_PER_STATEMENT):
-        chunk = checks[i:i + ROWS_PER_STATEMENT]
-        conn.exec_driver_sql(
-            f"UPDATE {table} SET next_check_at = v.at FROM (VALUES "
-            + ", ".join(["(%s::integer, %s::timestamptz)"] * len(chunk))
-            + f") AS v (id, at) WHERE {table}.id = v.id",
-            tuple(v for handoff_id, at in chunk for v in (handoff_id, to_db(at))))
+    conn.exec_driver_sql(
+        f"UPDATE {table} SET next_check_at = v.at FROM unnest(%s::integer[], %s::timestamptz[]) AS v (id, at) "
+        f"WHERE {table}.id = v.id",
+        ([handoff_id for handoff_id, _ in checks], [to_db(at) for _, at in checks]))
 
 
 def agenda_posted(db: Database, keys: list[str]) -> set[str]:

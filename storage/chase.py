@@ -66,7 +66,7 @@ def claim(session: Session, owed: Sequence[tuple[int | None, Owed]], now: dateti
         # A round trip and a statement's parse cost more than a row there: one statement, a typed array per
         # column (unnest keeps the order, so the ids follow it), the claimed keys returned.
         columns = list(zip(*((o.conversation, o.op, o.view, o.message_key, handoff_id, o.thread_key, o.dedupe_key,
-                                o.status, o.payload) for handoff_id, o in owed)))
+                                o.status, o.payload) for handoff_id, o in owed), strict=True))
         arrays = ", ".join(f"%s::{kind}[]" for kind in PG_CLAIM_ARRAYS)
         return {key for (key,) in conn.exec_driver_sql(
             into + " SELECT conversation, op, view, message_key, handoff_id, thread_key, "
@@ -87,8 +87,8 @@ def claim(session: Session, owed: Sequence[tuple[int | None, Owed]], now: dateti
     fresh = [(o.conversation, o.op, o.view, o.message_key, handoff_id, o.thread_key, o.dedupe_key, o.status, 0, at, at,
               o.payload) for handoff_id, o in owed if o.dedupe_key not in taken]
     if fresh:
-        conn.exec_driver_sql(into + f" VALUES ({', '.join('?' * len(CLAIM_COLUMNS))}) ON CONFLICT (dedupe_key) DO NOTHING",
-                             fresh)
+        values = ", ".join("?" * len(CLAIM_COLUMNS))
+        conn.exec_driver_sql(f"{into} VALUES ({values}) ON CONFLICT (dedupe_key) DO NOTHING", fresh)
     return {key for key in keys if key not in taken}
 
 

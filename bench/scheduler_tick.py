@@ -18,9 +18,8 @@ the indexes made again (PostgreSQL: then VACUUM ANALYZE, as autovacuum leaves a 
   has ended without an outcome); and, not due, pending handoffs whose heads-up is ahead, accepted ones
   with a meeting ahead, no-shows to rebook later, next steps due later and finished ones (completed,
   rejected, withdrawn, closed) with next_check_at NULL. Half the outbox rows carry reminder dedupe keys.
-* each measurement starts from the base state: SQLite on a fresh copy of the file (shutil), PostgreSQL
-  on the base database, put back afterwards (the claimed outbox rows deleted, next_check_at restored;
-  its cache is warm from the run before, the first run's figure is printed apart);
+* each measurement starts from the base state, physically the same: SQLite on a copy of the file
+  (shutil), PostgreSQL on a database made from the base one as its template (STRATEGY FILE_COPY);
 * `bot.services.chase.claim_due_reminders(db, now, teams)`, the database part of a tick: "idle" at a
   `now` before anything is due; "1k due" at NOW; "re-tick" at NOW again (the due rows were re-planned,
   so ~0);
@@ -49,6 +48,7 @@ import os
 import platform
 import random
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -289,18 +289,22 @@ def build(backend: str, n: int, tmp: Path) -> tuple[str, dict[str, Any]]:
         with admin(backend) as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = server_of(backend, name)
-    db = Database(url)
-    upgrade(db.engine)
-    teams = make_teams()
-    replace_teams(db, teams, NOW - timedelta(days=30))
-    db.close()
-    t_gen = time.perf_counter()
-    rows, outbox, mix = generate(n, teams)
-    t_load = time.perf_counter()
-    if backend == "sqlite":
-        load_sqlite(make_url(url).database or "", rows, outbox)
-    else:
-        load_postgres(url, rows, outbox)
+    try:
+        db = Database(url)
+        upgrade(db.engine)
+        teams = make_teams()
+        replace_teams(db, teams, NOW - timedelta(days=30))
+        db.close()
+        t_gen = time.perf_counter()
+        rows, outbox, mix = generate(n, teams)
+        t_load = time.perf_counter()
+        if backend == "sqlite":
+            load_sqlite(make_url(url).database or "", rows, outbox)
+        else:
+            load_postgres(url, rows, outbox)
+    except BaseException:
+        drop(backend, url)
+        raise
     done = time.perf_counter()
     del rows, outbox
     return url, {"gen_s": t_load - t_gen, "load_s": done - t_load, "total_s": done - t0, "mix": mix,
@@ -361,6 +365,7 @@ def drop(backend: str, url: str) -> None:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
 
 
+
 # --- measuring (in a child process per rep and tree) -------------------------------------
 
 
@@ -383,42 +388,31 @@ def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
 
 @contextmanager
 def fresh(base_url: str, work: Path) -> Iterator[Database]:
-    """The base state: a copy of the SQLite file; PostgreSQL's base database, put back afterwards."""
+    """The base state, physically the same every time: a copy of the SQLite file; on PostgreSQL a database
+    made from the base one as its template (a file copy; its pages are not in the server's cache yet)."""
+    copy = None
     if base_url.startswith("sqlite"):
         for suffix in ("", "-wal", "-shm"):
             Path(str(work) + suffix).unlink(missing_ok=True)
         shutil.copyfile(make_url(base_url).database or "", work)
         url = f"sqlite:///{work}"
     else:
-        url = base_url
+        copy = f"{make_url(base_url).database}_w{uuid.uuid4().hex[:6]}"
+        with admin(server_of(base_url, "postgres")) as conn:
+            conn.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{make_url(base_url).database}" STRATEGY FILE_COPY'))
+        url = server_of(base_url, copy)
     db = Database(url)
     with db.read() as session:  # the bot's connection is long-lived: open it outside the timing
         session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-    restore = None if db.is_sqlite else snapshot(db)
     try:
         yield db
     finally:
-        if restore is not None:
-            restore()
         db.close()
         for suffix in ("", "-wal", "-shm"):
             Path(str(work) + suffix).unlink(missing_ok=True)
-
-
-def snapshot(db: Database) -> Callable[[], None]:
-    """What a tick changes, to put back: the outbox rows it adds, the due rows' next checks, the heartbeat."""
-    with db.engine.connect() as conn:
-        last = conn.execute(text("SELECT coalesce(max(id), 0) FROM outbox")).scalar_one()
-        checks = conn.execute(text("SELECT id, next_check_at FROM handoff WHERE next_check_at <= :now")
-                              .bindparams(bindparam("now", NOW, type_=UTCDateTime()))).all()
-
-    def restore() -> None:
-        with db.engine.begin() as conn:
-            conn.execute(text("DELETE FROM outbox WHERE id > :last"), {"last": last})
-            conn.execute(text("UPDATE handoff SET next_check_at = :at WHERE id = :id"),
-                         [{"id": i, "at": at} for i, at in checks])
-            conn.execute(text("DELETE FROM heartbeat"))
-    return restore
+        if copy is not None:
+            with admin(server_of(base_url, "postgres")) as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
 
 
 def claimed_digest(db: Database, last: int) -> str:
@@ -452,11 +446,11 @@ def quiet_logging() -> None:
 
 def measure(base_url: str, work: Path) -> dict[str, Any]:
     quiet_logging()
-    teams = {t.id: t for t in _load(base_url)}
-    for team in teams.values():  # a process builds a team's working calendar once (holidays, ~0.1 s): not per tick
-        team.calendar()
     out: dict[str, Any] = {}
     with fresh(base_url, work) as db:
+        teams = {t.id: t for t in load_teams(db)}
+        for team in teams.values():  # a process builds a team's calendar once (holidays, ~0.1 s), not per tick
+            team.calendar()
         with db.engine.connect() as conn:
             last = conn.execute(text("SELECT coalesce(max(id), 0) FROM outbox")).scalar_one()
         counter = StatementCounter(db.engine)
@@ -600,6 +594,7 @@ def main() -> None:
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # a child: one rep on this base database
     parser.add_argument("--work", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped run still drops its databases
     if args.measure:
         print(json.dumps(measure(args.measure, Path(args.work))))
         return

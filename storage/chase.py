@@ -64,14 +64,14 @@ def claim(session: Session, owed: Sequence[tuple[int | None, Owed]], now: dateti
     into = f"INSERT INTO {OutboxMessage.__tablename__} ({', '.join(CLAIM_COLUMNS)})"
     if conn.dialect.name != "sqlite":
         # A round trip and a statement's parse cost more than a row there: one statement, a typed array per
-        # column (unnest keeps the order, so the ids follow it), the claimed keys returned.
+        # column, in order (the ids follow it: a conversation's messages go out by id), the claimed keys returned.
         columns = list(zip(*((o.conversation, o.op, o.view, o.message_key, handoff_id, o.thread_key, o.dedupe_key,
                                 o.status, o.payload) for handoff_id, o in owed), strict=True))
         arrays = ", ".join(f"%s::{kind}[]" for kind in PG_CLAIM_ARRAYS)
         return {key for (key,) in conn.exec_driver_sql(
             into + " SELECT conversation, op, view, message_key, handoff_id, thread_key, "
-            f"dedupe_key, status, 0, %s, %s, payload FROM unnest({arrays}) AS claim (conversation, op, view, "
-            "message_key, handoff_id, thread_key, dedupe_key, status, payload) "
+            f"dedupe_key, status, 0, %s, %s, payload FROM unnest({arrays}) WITH ORDINALITY AS claim (conversation, "
+            "op, view, message_key, handoff_id, thread_key, dedupe_key, status, payload, n) ORDER BY n "
             "ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key",
             (at, at, *(list(c) for c in columns))) if key}
     # SQLite (in process): the keys looked up, then one prepared INSERT run per row (cheaper than a

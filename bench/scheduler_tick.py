@@ -1,71 +1,93 @@
-"""One scheduler tick over 10k, 100k and 1M stored handoffs with ~1,000 due.
+"""One scheduler tick over 10k, 100k and 1M stored handoffs with ~1,000 due, on SQLite and PostgreSQL.
 
-Run:  cd /work/main && .venv/bin/python bench/scheduler_tick.py [--quick] [--sizes 10000,100000] [--reps 5]
+Run:  .venv/bin/python bench/scheduler_tick.py [--quick] [--sizes 10000,100000] [--reps 5]
+          [--database-url sqlite] [--database-url postgresql+psycopg://user:pw@host:5432/postgres]
+          [--against REV]
 
-For each size N it builds, once, a temporary SQLite file with the real migrations
-(storage.migrate.upgrade), three teams (storage.teams.replace_teams), N handoffs and N/2 sent
-outbox rows, then copies that file (shutil) for every repetition, so each measurement starts
-from the same state:
+Backends: SQLite (temporary files) always, and PostgreSQL when a server URL is given with --database-url,
+or else in HANDOFF_TEST_POSTGRES, or else printed by .ci/postgres (skipped, with the reason, when none
+starts). Give --database-url sqlite alone for SQLite only.
 
-* the mix: 1,000 due at NOW (pending handoffs past their heads-up, some already past the
-  deadline or the escalation, ~30% with the heads-up already claimed in the outbox; accepted
-  handoffs whose meeting has ended without an outcome); and, not due, pending handoffs whose
-  heads-up is ahead, accepted handoffs with a meeting ahead, no-shows to rebook later, next
-  steps due later (next_check_at in the future) and finished ones -- completed, rejected,
-  withdrawn, closed -- with next_check_at NULL. Half the outbox rows carry reminder dedupe keys.
-* `bot.services.chase.claim_due_reminders(db, now, teams)`, the database part of a tick:
-  - "idle": at a `now` before anything is due (0 due), on the fresh copy;
-  - "1k due": at NOW, 1,000 due, reminders claimed;
-  - "re-tick": at NOW again: the due rows were re-planned with next_check_at moved on, so ~0.
-* the full `bot.services.chase.Chaser.tick` (load_teams + run_tick + the weekly agendas check) on
-  another fresh copy, with a stub Deps: a ManualClock, the real Database, a no-op deliverer.
-  The teams do not auto-reassign and this week's agendas are already posted (seeded in the
-  outbox), so no Slack call is needed; building a weekly agenda (once per team per week) is
-  not measured here.
-* the baseline without next_check_at: load every stored handoff and plan_chase each one
-  (10k and 100k only; 1M is extrapolated linearly).
+For each backend and size N it builds one base database with the real migrations
+(storage.migrate.upgrade), three teams (storage.teams.replace_teams), N handoffs and N/2 sent outbox
+rows: the secondary indexes are dropped, the rows bulk-loaded (sqlite3 executemany; PostgreSQL COPY),
+the indexes made again (PostgreSQL: then VACUUM ANALYZE, as autovacuum leaves a table).
 
-It prints figures; it never fails on speed. Medians and maxima are over --reps copies.
+* the mix: 1,000 due at NOW (pending handoffs past their heads-up, some already past the deadline or
+  the escalation, ~30% with the heads-up already claimed in the outbox; accepted handoffs whose meeting
+  has ended without an outcome); and, not due, pending handoffs whose heads-up is ahead, accepted ones
+  with a meeting ahead, no-shows to rebook later, next steps due later and finished ones (completed,
+  rejected, withdrawn, closed) with next_check_at NULL. Half the outbox rows carry reminder dedupe keys.
+* each measurement starts from the base state, physically the same: SQLite on a copy of the file
+  (shutil), PostgreSQL on a database made from the base one as its template (STRATEGY FILE_COPY);
+* `bot.services.chase.claim_due_reminders(db, now, teams)`, the database part of a tick: "idle" at a
+  `now` before anything is due; "1k due" at NOW; "re-tick" at NOW again (the due rows were re-planned,
+  so ~0);
+* the full `Chaser.tick` (load_teams + the claims + the weekly agendas check + the heartbeat) from the
+  base state again, with a stub Deps: a ManualClock, the real Database, a no-op deliverer. The teams do
+  not auto-reassign and this week's agendas are already posted, so no Slack call is needed;
+* each child process first runs an untimed 1k-due tick on a copy of its own, as a running bot has ticked
+  before (calendars, the working days' periods and prepared statements are built once per process);
+* logging is set up as the bot sets it up (INFO, text; to /dev/null), so the tick's one line per
+  reminder owed is part of its cost;
+* the baseline without next_check_at: load every stored handoff and plan_chase each one (up to 100k;
+  beyond, extrapolated linearly); `--against REV` also measures REV's code (`git archive REV` into a
+  temporary directory; REV must share this tree's schema) on the same base databases, rep by rep in
+  alternating order, and says whether both trees claimed the same rows (a digest of the claimed outbox
+  rows and the next checks).
+
+Each rep of each tree runs in a process of its own. It prints wall-clock medians and maxima (and the
+bench process's CPU time, which a busy machine inflates less); it never fails on speed.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import gc
+import hashlib
+import json
 import os
 import platform
 import random
 import shutil
+import signal
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, time as dtime, timedelta, timezone
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from datetime import time as dtime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+HERE = Path(__file__).resolve().parents[1]
+# A child measuring another tree (--against) imports that tree's code.
+TREE = Path(os.environ.get("HANDOFF_TREE", str(HERE)))
+if str(TREE) not in sys.path:
+    sys.path.insert(0, str(TREE))
 
 import sqlalchemy  # noqa: E402
-from sqlalchemy import event, text  # noqa: E402
-from sqlalchemy.dialects import sqlite as sqlite_dialect  # noqa: E402
-from sqlmodel import col, select  # noqa: E402
+from sqlalchemy import bindparam, create_engine, event, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.pool import NullPool  # noqa: E402
+from sqlmodel import select  # noqa: E402
 
 from bot.core.agenda import agenda_key  # noqa: E402
 from bot.core.chase import ChaseFacts, plan_chase  # noqa: E402
+from bot.core.teams import Member, TeamPolicy  # noqa: E402
 from bot.runtime.clock import ManualClock  # noqa: E402
 from bot.services.chase import TICK_LIMIT, Chaser, claim_due_reminders  # noqa: E402
 from bot.services.context import Context, Installation  # noqa: E402
 from bot.services.handoffs import Handoffs  # noqa: E402
-from bot.core.teams import Member, TeamPolicy  # noqa: E402
-from storage.chase import CHASE_COLUMNS  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import HandoffRow as Handoff  # noqa: E402
-from storage.models import OutboxMessage  # noqa: E402
+from storage.models import UTCDateTime  # noqa: E402
 from storage.teams import load_teams, replace_teams  # noqa: E402
 
 UTC = timezone.utc
@@ -74,6 +96,7 @@ IDLE_NOW = NOW - timedelta(hours=6)  # before the earliest due next_check_at (NO
 DUE = 1000
 BATCH = 50_000
 BASELINE_MAX = 100_000  # the full-scan baseline is run up to this size, extrapolated beyond
+TABLES = ("handoff", "outbox")
 
 
 # --- teams -------------------------------------------------------------------------
@@ -95,8 +118,8 @@ def make_teams() -> list[TeamPolicy]:
 
 
 def chase_facts(h: Handoff) -> ChaseFacts:
-    """What the chase reads of a stored row, as the tick selects it (storage.chase.CHASE_COLUMNS)."""
-    return ChaseFacts(**{c.key: getattr(h, c.key) for c in CHASE_COLUMNS})
+    """What the chase reads of a stored row (every ChaseFacts field, by name)."""
+    return ChaseFacts(**{name: getattr(h, name) for name in ChaseFacts.__dataclass_fields__})
 
 
 def managers_of(h: Handoff, team: TeamPolicy | None) -> tuple[str, ...]:  # as Chaser.tick does
@@ -121,10 +144,12 @@ EVENT = "Current contract ends 31 March; board wants one vendor."
 
 
 def ts(dt: datetime | None) -> str | None:
-    """What SQLAlchemy's SQLite DateTime stores for an aware UTC instant (UTCDateTime strips the zone)."""
+    """What SQLAlchemy's SQLite DateTime stores for an aware UTC instant (UTCDateTime strips the zone); as
+    text in UTC it is what PostgreSQL's COPY reads too (the loading session's zone is UTC). Every instant
+    here is NOW (UTC) plus or minus a timedelta, so isoformat is enough (strftime took half the build)."""
     if dt is None:
         return None
-    return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return dt.isoformat(" ", "microseconds")[:26]
 
 
 def generate(n: int, teams: list[TeamPolicy], seed: int = 7) -> tuple[list[tuple], list[tuple], dict[str, int]]:
@@ -238,37 +263,112 @@ def generate(n: int, teams: list[TeamPolicy], seed: int = 7) -> tuple[list[tuple
     return rows, outbox, mix
 
 
-def build(path: Path, n: int) -> dict[str, Any]:
-    """The base file for size n: migrations, teams, then a bulk load with sqlite3 executemany."""
+# --- building -------------------------------------------------------------------------
+
+
+def server_of(url: str, database: str) -> str:
+    return make_url(url).set(database=database).render_as_string(hide_password=False)
+
+
+@contextmanager
+def admin(server: str) -> Iterator[sqlalchemy.engine.Connection]:
+    engine = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def build(backend: str, n: int, tmp: Path) -> tuple[str, dict[str, Any]]:
+    """The base database for size n (a SQLite file's URL, or a new PostgreSQL database's): migrations,
+    teams, then the rows bulk-loaded with the secondary indexes dropped and made again afterwards."""
     t0 = time.perf_counter()
-    db = Database(f"sqlite:///{path}")
-    upgrade(db.engine)
-    teams = make_teams()
-    replace_teams(db, teams, NOW - timedelta(days=30))
-    db.close()
-    t_gen = time.perf_counter()
-    rows, outbox, mix = generate(n, teams)
-    t_load = time.perf_counter()
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp / f'base-{n}.db'}"
+    else:
+        name = f"handoff_tick_{n}_{uuid.uuid4().hex[:8]}"
+        with admin(backend) as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = server_of(backend, name)
+    try:
+        db = Database(url)
+        upgrade(db.engine)
+        teams = make_teams()
+        replace_teams(db, teams, NOW - timedelta(days=30))
+        db.close()
+        t_gen = time.perf_counter()
+        rows, outbox, mix = generate(n, teams)
+        t_load = time.perf_counter()
+        if backend == "sqlite":
+            load_sqlite(make_url(url).database or "", rows, outbox)
+        else:
+            load_postgres(url, rows, outbox)
+    except BaseException:
+        drop(backend, url)
+        raise
+    done = time.perf_counter()
+    del rows, outbox
+    return url, {"gen_s": t_load - t_gen, "load_s": done - t_load, "total_s": done - t0, "mix": mix,
+                 "outbox": n // 2 + 3}
+
+
+def load_sqlite(path: str, rows: list[tuple], outbox: list[tuple]) -> None:
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=OFF")  # a bulk load of a throwaway file; WAL again below
     con.execute("PRAGMA synchronous=OFF")
     con.execute("PRAGMA cache_size=-1000000")
+    indexes = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                          f"AND tbl_name IN {TABLES}").fetchall()
     con.execute("BEGIN")
-    h_sql = f"INSERT INTO handoff ({', '.join(HANDOFF_COLUMNS)}) VALUES ({', '.join('?' * len(HANDOFF_COLUMNS))})"
-    for i in range(0, len(rows), BATCH):
-        con.executemany(h_sql, rows[i:i + BATCH])
-    o_sql = f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) VALUES ({', '.join('?' * len(OUTBOX_COLUMNS))})"
-    for i in range(0, len(outbox), BATCH):
-        con.executemany(o_sql, outbox[i:i + BATCH])
+    for name, _ in indexes:
+        con.execute(f'DROP INDEX "{name}"')
+    for table, columns, data in (("handoff", HANDOFF_COLUMNS, rows), ("outbox", OUTBOX_COLUMNS, outbox)):
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        for i in range(0, len(data), BATCH):
+            con.executemany(sql, data[i:i + BATCH])
+    for _, sql in indexes:
+        con.execute(sql)
     con.execute("COMMIT")
     con.execute("PRAGMA journal_mode=WAL")
     con.close()
-    done = time.perf_counter()
-    return {"gen_s": t_load - t_gen, "load_s": done - t_load, "total_s": done - t0, "mix": mix,
-            "outbox": len(outbox), "mb": path.stat().st_size / 1e6}
 
 
-# --- measuring -------------------------------------------------------------------------
+def load_postgres(url: str, rows: list[tuple], outbox: list[tuple]) -> None:
+    import psycopg
+
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as con:
+        con.execute("SET TIME ZONE 'UTC'")  # the rows' instants are UTC text
+        indexes = con.execute(
+            "SELECT indexname, indexdef FROM pg_indexes i WHERE schemaname = 'public' AND tablename = ANY(%s) "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = "
+            "(quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))::regclass)", (list(TABLES),)).fetchall()
+        with con.transaction():
+            for name, _ in indexes:
+                con.execute(f'DROP INDEX "{name}"')
+            for table, columns, data in (("handoff", HANDOFF_COLUMNS, rows), ("outbox", OUTBOX_COLUMNS, outbox)):
+                with con.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in data:
+                        copy.write_row(row)
+            for _, sql in indexes:
+                con.execute(sql)
+            con.execute("SELECT setval(pg_get_serial_sequence('handoff', 'id'), (SELECT max(id) FROM handoff))")
+        con.execute("VACUUM ANALYZE handoff")
+        con.execute("VACUUM ANALYZE outbox")
+
+
+def drop(backend: str, url: str) -> None:
+    if backend == "sqlite":
+        for suffix in ("", "-wal", "-shm", ".migrate-lock"):
+            Path((make_url(url).database or "") + suffix).unlink(missing_ok=True)
+    else:
+        with admin(backend) as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+
+
+
+# --- measuring (in a child process per rep and tree) -------------------------------------
 
 
 class StatementCounter:
@@ -280,72 +380,130 @@ class StatementCounter:
         self.n += 1
 
 
-def open_copy(base: Path, work: Path) -> Database:
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(work) + suffix).unlink(missing_ok=True)
-    shutil.copyfile(base, work)
-    db = Database(f"sqlite:///{work}")
+def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Wall-clock and this process's CPU milliseconds."""
+    gc.collect()
+    t, c = time.perf_counter(), time.process_time()
+    result = fn()
+    return (time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000, result
+
+
+@contextmanager
+def fresh(base_url: str, work: Path) -> Iterator[Database]:
+    """The base state, physically the same every time: a copy of the SQLite file; on PostgreSQL a database
+    made from the base one as its template (a file copy; its pages are not in the server's cache yet)."""
+    copy = None
+    if base_url.startswith("sqlite"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(work) + suffix).unlink(missing_ok=True)
+        shutil.copyfile(make_url(base_url).database or "", work)
+        url = f"sqlite:///{work}"
+    else:
+        copy = f"{make_url(base_url).database}_w{uuid.uuid4().hex[:6]}"
+        with admin(server_of(base_url, "postgres")) as conn:
+            conn.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{make_url(base_url).database}" STRATEGY FILE_COPY'))
+        url = server_of(base_url, copy)
+    db = Database(url)
     with db.read() as session:  # the bot's connection is long-lived: open it outside the timing
         session.exec(text("SELECT 1"))  # type: ignore[call-overload]
-    return db
-
-
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    gc.collect()
-    t = time.perf_counter()
-    result = fn()
-    return (time.perf_counter() - t) * 1000, result
-
-
-def measure_run_tick(base: Path, work: Path, teams: dict[str, TeamPolicy]) -> dict[str, Any]:
-    db = open_copy(base, work)
-    counter = StatementCounter(db.engine)
     try:
-        idle_ms, idle = timed(lambda: claim_due_reminders(db, IDLE_NOW, teams))
+        yield db
+    finally:
+        db.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(work) + suffix).unlink(missing_ok=True)
+        if copy is not None:
+            with admin(server_of(base_url, "postgres")) as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+
+
+def claimed_digest(db: Database, last: int) -> str:
+    """The rows a tick claimed and the next checks it set, whichever code wrote them."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT conversation, op, view, message_key, handoff_id, thread_key, dedupe_key, "
+                                 "status, payload FROM outbox WHERE id > :last ORDER BY dedupe_key, message_key"),
+                            {"last": last}).all()
+        checks = conn.execute(text("SELECT id, next_check_at FROM handoff WHERE next_check_at > :now "
+                                   "AND next_check_at < :soon ORDER BY id")
+                              .bindparams(bindparam("now", NOW, type_=UTCDateTime()),
+                                          bindparam("soon", NOW + timedelta(days=1), type_=UTCDateTime()))).all()
+    digest = hashlib.sha256(repr([tuple(r) for r in rows]).encode())
+    digest.update(repr([(i, str(at)[:19]) for i, at in checks]).encode())
+    return digest.hexdigest()[:16]
+
+
+def quiet_logging() -> None:
+    """The bot's own logging set-up (INFO, text), written to /dev/null."""
+    import logging
+
+    try:
+        from bot.runtime.logs import setup_logging
+        setup_logging("INFO")
+    except ImportError:
+        logging.basicConfig(level=logging.INFO)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(open(os.devnull, "w"))
+
+
+def measure(base_url: str, work: Path) -> dict[str, Any]:
+    quiet_logging()
+    out: dict[str, Any] = {}
+    with fresh(base_url, work) as db:
+        # The bot ticks every few seconds in one process: what a process builds once (the teams' calendars,
+        # the working days' periods, prepared statements) is built by a first 1k-due tick on a copy of its own.
+        teams = {t.id: t for t in load_teams(db)}
+        claim_due_reminders(db, NOW, teams)
+    with fresh(base_url, work) as db:
+        with db.engine.connect() as conn:
+            last = conn.execute(text("SELECT coalesce(max(id), 0) FROM outbox")).scalar_one()
+        counter = StatementCounter(db.engine)
+        idle_ms, _, idle = timed(lambda: claim_due_reminders(db, IDLE_NOW, teams))
         counter.n = 0
-        due_ms, due = timed(lambda: claim_due_reminders(db, NOW, teams))
+        due_ms, due_cpu, due = timed(lambda: claim_due_reminders(db, NOW, teams))
         statements = counter.n
         # The WAL checkpoint the running bot takes every few seconds on its own thread, off the tick.
-        checkpoint_ms, _ = timed(db.checkpoint)
-        again_ms, again = timed(lambda: claim_due_reminders(db, NOW, teams))
-    finally:
-        db.close()
-    return {"idle_ms": idle_ms, "idle_examined": idle.examined, "due_ms": due_ms, "examined": due.examined,
-            "claimed": due.claimed, "superseded": due.superseded, "statements": statements,
-            "again_ms": again_ms, "again_examined": again.examined, "checkpoint_ms": checkpoint_ms}
-
-
-def measure_chaser(base: Path, work: Path, loop: asyncio.AbstractEventLoop) -> dict[str, Any]:
-    db = open_copy(base, work)
-    ctx = Context(db=db, clock=ManualClock(NOW), people=None, installation=Installation(),  # type: ignore[arg-type]
-                  wake_outbox=lambda: None)
-    chaser = Chaser(ctx, Handoffs(ctx))
+        checkpoint_ms, _, _ = timed(db.checkpoint)
+        again_ms, _, again = timed(lambda: claim_due_reminders(db, NOW, teams))
+        digest = claimed_digest(db, last)
+    out["run_tick"] = {"idle_ms": idle_ms, "idle_examined": idle.examined, "due_ms": due_ms, "due_cpu": due_cpu,
+                       "examined": due.examined, "claimed": due.claimed, "superseded": due.superseded,
+                       "statements": statements, "again_ms": again_ms, "again_examined": again.examined,
+                       "checkpoint_ms": checkpoint_ms, "digest": digest}
+    loop = asyncio.new_event_loop()
     try:
-        due_ms, due = timed(lambda: loop.run_until_complete(chaser.tick()))
-        again_ms, again = timed(lambda: loop.run_until_complete(chaser.tick()))
+        with fresh(base_url, work) as db:
+            ctx = Context(db=db, clock=ManualClock(NOW), people=None,  # type: ignore[arg-type]
+                          installation=Installation(), wake_outbox=lambda: None)
+            chaser = Chaser(ctx, Handoffs(ctx))
+            due_ms, due_cpu, due = timed(lambda: loop.run_until_complete(chaser.tick()))
+            again_ms, _, again = timed(lambda: loop.run_until_complete(chaser.tick()))
     finally:
-        db.close()
-    return {"due_ms": due_ms, "reminders": due.reminders, "agendas": len(due.agendas), "again_ms": again_ms,
-            "again_examined": again.examined}
+        loop.close()
+    out["chaser"] = {"due_ms": due_ms, "due_cpu": due_cpu, "reminders": due.reminders, "agendas": len(due.agendas),
+                     "again_ms": again_ms, "again_examined": again.examined}
+    return out
 
 
-def plan_only_ms(base: Path, teams: dict[str, TeamPolicy]) -> float:
+def plan_only_ms(base_url: str, teams: dict[str, TeamPolicy]) -> float:
     """CPU cost of plan_chase alone for the due rows (the part of a tick no index can remove)."""
-    db = Database(f"sqlite:///{base}")
+    for team in teams.values():
+        team.calendar()
+    db = Database(base_url)
     try:
         with db.read() as session:
-            rows = session.exec(select(Handoff).where(col(Handoff.next_check_at) <= NOW)).all()
+            rows = session.exec(select(Handoff).where(Handoff.next_check_at <= NOW)).all()  # type: ignore[operator]
         facts = [(chase_facts(h), teams.get(h.team_id or ""), managers_of(h, teams.get(h.team_id or "")))
                  for h in rows]
     finally:
         db.close()
-    ms, _ = timed(lambda: [plan_chase(f, t, NOW, m) for f, t, m in facts])
+    ms, _, _ = timed(lambda: [plan_chase(f, t, NOW, m) for f, t, m in facts])
     return ms
 
 
-def full_scan_ms(base: Path, teams: dict[str, TeamPolicy]) -> tuple[float, int]:
+def full_scan_ms(base_url: str, teams: dict[str, TeamPolicy]) -> tuple[float, int]:
     """The tick without next_check_at: load every stored handoff and plan each (no claims, no writes)."""
-    db = Database(f"sqlite:///{base}")
+    db = Database(base_url)
     try:
         def scan() -> int:
             with db.read() as session:
@@ -354,32 +512,74 @@ def full_scan_ms(base: Path, teams: dict[str, TeamPolicy]) -> tuple[float, int]:
                 team = teams.get(h.team_id or "")
                 plan_chase(chase_facts(h), team, NOW, managers_of(h, team))
             return len(rows)
-        return timed(scan)
+        ms, _, n = timed(scan)
+        return ms, n
     finally:
         db.close()
 
 
-def query_plans(base: Path) -> list[tuple[str, str]]:
-    select_tick = select(Handoff).where(col(Handoff.next_check_at) <= NOW).order_by(col(Handoff.next_check_at)) \
-        .limit(TICK_LIMIT)
-    select_taken = select(OutboxMessage.dedupe_key).where(col(OutboxMessage.dedupe_key).in_(["a", "b", "c"]))
-    dialect = sqlite_dialect.dialect()
+def query_plans(base_url: str) -> list[tuple[str, str]]:
+    """How the database runs the tick's statements (EXPLAIN)."""
+    at = ts(NOW)
     statements = [
-        ("due rows", str(select_tick.compile(dialect=dialect))),
-        ("taken keys", str(select_taken.compile(dialect=dialect, compile_kwargs={"render_postcompile": True}))),
-        ("re-plan", "UPDATE handoff SET next_check_at=? WHERE handoff.id = ? AND handoff.next_check_at = ?"),
-        ("agenda_posted", str(select(OutboxMessage.dedupe_key).where(col(OutboxMessage.dedupe_key).in_(["x"]))
-                              .compile(dialect=dialect, compile_kwargs={"render_postcompile": True}))),
+        ("due rows", "SELECT id, state, team_id FROM handoff WHERE next_check_at <= '{at}' "
+                     f"ORDER BY next_check_at LIMIT {TICK_LIMIT}"),
+        ("taken keys", "SELECT dedupe_key FROM outbox WHERE dedupe_key IN ('a', 'b', 'c')"),
+        ("next check", "UPDATE handoff SET next_check_at = '{at}' WHERE id = 42"),
     ]
-    con = sqlite3.connect(base)
+    db = Database(base_url)
     out = []
     try:
-        for name, sql in statements:
-            plan = con.execute(f"EXPLAIN QUERY PLAN {sql}", [ts(NOW)] * sql.count("?")).fetchall()
-            out.append((name, "; ".join(row[-1] for row in plan)))
+        with db.engine.connect() as conn:
+            for name, sql in statements:
+                sql = sql.replace("{at}", at or "")
+                if db.is_sqlite:
+                    plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}").fetchall()
+                    out.append((name, "; ".join(str(row[-1]) for row in plan)))
+                else:
+                    plan = conn.exec_driver_sql(f"EXPLAIN {sql}").fetchall()
+                    out.append((name, "; ".join(str(row[0]).strip() for row in plan)))
     finally:
-        con.close()
+        db.close()
     return out
+
+
+def _load(base_url: str) -> list[TeamPolicy]:
+    db = Database(base_url)
+    try:
+        return load_teams(db)
+    finally:
+        db.close()
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def child(tree: Path, base_url: str, work: Path) -> dict[str, Any]:
+    env = {**os.environ, "HANDOFF_TREE": str(tree), "PYTHONPATH": str(tree)}
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--measure", base_url, "--work", str(work)],
+                          env=env, cwd=tree, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{tree}: measuring {base_url} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def postgres_server(given: list[str]) -> tuple[list[str], str | None]:
+    """The backends to run: SQLite always, PostgreSQL from --database-url, HANDOFF_TEST_POSTGRES or .ci/postgres."""
+    if given:
+        return [("sqlite" if u == "sqlite" or u.startswith("sqlite") else u) for u in given], None
+    url = os.environ.get("HANDOFF_TEST_POSTGRES")
+    if not url and (HERE / ".ci" / "postgres").exists():
+        done = subprocess.run([str(HERE / ".ci" / "postgres")], capture_output=True, text=True, check=False)
+        if done.returncode == 0 and done.stdout.strip():
+            url = done.stdout.strip().splitlines()[-1]
+        else:
+            return ["sqlite"], f"PostgreSQL skipped: .ci/postgres did not start one ({done.stderr.strip()[-200:]})"
+    return (["sqlite", url], None) if url else (["sqlite"], "PostgreSQL skipped: no server URL given")
+
+
+def label(backend: str) -> str:
+    return "SQLite" if backend == "sqlite" else "PostgreSQL"
 
 
 def med_max(values: list[float]) -> str:
@@ -389,112 +589,139 @@ def med_max(values: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000", help="stored handoffs, comma-separated")
-    parser.add_argument("--quick", action="store_true", help="10k and 100k only")
-    parser.add_argument("--reps", type=int, default=5, help="fresh copies per size (median and max)")
+    parser.add_argument("--quick", action="store_true", help="10k and 100k only, 3 reps")
+    parser.add_argument("--reps", type=int, default=5, help="fresh states per size and tree (median and max)")
+    parser.add_argument("--database-url", action="append", default=[], metavar="URL",
+                        help="'sqlite' or a PostgreSQL server URL (a database per size is made there); repeatable")
+    parser.add_argument("--against", metavar="REV", help="also measure REV's code, rep by rep, alternating")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)  # a child: one rep on this base database
+    parser.add_argument("--work", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped run still drops its databases
+    if args.measure:
+        print(json.dumps(measure(args.measure, Path(args.work))))
+        return
     sizes = [10_000, 100_000] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
+    reps = 3 if args.quick and args.reps == 5 else args.reps
+    backends, skipped = postgres_server(args.database_url)
 
     print("Handoff scheduler tick benchmark")
     print(f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, SQLAlchemy {sqlalchemy.__version__},"
-          f" {os.cpu_count()} cores, {platform.machine()} {platform.system()}")
-    print(f"now = {NOW.isoformat()}, due per size = {DUE}, TICK_LIMIT = {TICK_LIMIT}, reps = {args.reps}")
+          f" {os.cpu_count()} cores, {platform.machine()} {platform.system()}, load {os.getloadavg()[0]:.1f}")
+    print(f"now = {NOW.isoformat()}, due per size = {DUE}, TICK_LIMIT = {TICK_LIMIT}, reps = {reps}")
+    if skipped:
+        print(skipped)
     tmp = Path(tempfile.mkdtemp(prefix="handoff-tick-"))
-    teams = {t.id: t for t in make_teams()}
-    loop = asyncio.new_event_loop()
-    results: dict[int, dict[str, Any]] = {}
+    trees = {"this tree": HERE}
+    if args.against:
+        other = tmp / "against"
+        other.mkdir()
+        archive = subprocess.run(["git", "-C", str(HERE), "archive", args.against], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(other)], input=archive.stdout, check=True)
+        trees[args.against] = other
+    results: dict[tuple[str, int], dict[str, Any]] = {}
     started = time.perf_counter()
     try:
-        for n in sizes:
-            base, work = tmp / f"base-{n}.db", tmp / "work.db"
-            info = build(base, n)
-            teams = {t.id: t for t in _load(base)}
-            print(f"\n[N={n:,}] built in {info['total_s']:.1f} s (generate {info['gen_s']:.1f} s, "
-                  f"load {info['load_s']:.1f} s), {info['mb']:.0f} MB, outbox rows {info['outbox']:,}")
-            print("  mix: " + ", ".join(f"{k} {v:,}" for k, v in info["mix"].items()))
-            if n == sizes[0]:
-                print("  EXPLAIN QUERY PLAN:")
-                for name, plan in query_plans(base):
-                    print(f"    {name:14s} {plan}")
-            ticks = [measure_run_tick(base, work, teams) for _ in range(args.reps)]
-            chaser = [measure_chaser(base, work, loop) for _ in range(args.reps)]
-            plan_ms = plan_only_ms(base, teams)
-            scan = full_scan_ms(base, teams) if n <= BASELINE_MAX else None
-            results[n] = {"ticks": ticks, "chaser": chaser, "plan_ms": plan_ms, "scan": scan}
-            t = ticks[0]
-            print(f"  run_tick: examined {t['examined']}, claimed {t['claimed']}, superseded {t['superseded']}, "
-                  f"{t['statements']} SQL statements; re-tick examined {t['again_examined']}; "
-                  f"idle examined {t['idle_examined']}")
-            print(f"  run_tick 1k due ms: " + ", ".join(f"{x['due_ms']:.1f}" for x in ticks))
-            print(f"  plan_chase alone for the due rows: {plan_ms:.1f} ms")
-            if scan:
-                print(f"  full scan: {scan[1]:,} handoffs planned in {scan[0]:.0f} ms")
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(work) + suffix).unlink(missing_ok=True)
-            base.unlink()
+        for backend in backends:
+            for n in sizes:
+                base, info = build(backend, n, tmp)
+                try:
+                    teams = {t.id: t for t in _load(base)}
+                    print(f"\n[{label(backend)} N={n:,}] built in {info['total_s']:.1f} s (generate "
+                          f"{info['gen_s']:.1f} s, load {info['load_s']:.1f} s), outbox rows {info['outbox']:,}")
+                    print("  mix: " + ", ".join(f"{k} {v:,}" for k, v in info["mix"].items()))
+                    if n == sizes[0]:
+                        print("  query plans:")
+                        for name, plan in query_plans(base):
+                            print(f"    {name:11s} {plan}")
+                    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
+                    for rep in range(reps):
+                        order = list(trees) if rep % 2 == 0 else list(reversed(trees))
+                        for name in order:
+                            runs[name].append(child(trees[name], base, tmp / "work.db"))
+                    plan_ms = plan_only_ms(base, teams)
+                    scan = full_scan_ms(base, teams) if n <= BASELINE_MAX else None
+                finally:
+                    drop(backend, base)
+                results[(backend, n)] = {"runs": runs, "plan_ms": plan_ms, "scan": scan}
+                for name, got in runs.items():
+                    t = got[0]["run_tick"]
+                    print(f"  {name}: run_tick examined {t['examined']}, claimed {t['claimed']}, superseded "
+                          f"{t['superseded']}, {t['statements']} SQL statements; re-tick examined "
+                          f"{t['again_examined']}; digest {', '.join(sorted({g['run_tick']['digest'] for g in got}))}")
+                    print(f"  {name}: run_tick 1k due ms: " + ", ".join(f"{g['run_tick']['due_ms']:.1f}" for g in got)
+                          + "; Chaser.tick 1k due ms: " + ", ".join(f"{g['chaser']['due_ms']:.1f}" for g in got))
+                print(f"  plan_chase alone for the due rows: {plan_ms:.1f} ms")
+                if scan:
+                    print(f"  full scan: {scan[1]:,} handoffs planned in {scan[0]:.0f} ms")
     finally:
-        loop.close()
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
-
-    print("\nclaim_due_reminders and Chaser.tick (bot.services.chase), ms median / max over "
-          f"{args.reps} fresh copies")
-    header = (f"{'stored N':>10} {'due':>5} {'claimed':>7} {'run_tick 1k due':>17} {'re-tick (0 due)':>17}"
-              f" {'idle (0 due)':>17} {'Chaser.tick 1k':>17} {'Chaser.tick 0':>17} {'plan_chase':>10}"
-              f" {'full scan':>10}")
-    print(header)
-    print("-" * len(header))
-    for n, r in results.items():
-        t, c = r["ticks"], r["chaser"]
-        scan = f"{r['scan'][0]:10.0f}" if r["scan"] else f"{'-':>10}"
-        print(f"{n:>10,} {t[0]['examined']:>5} {t[0]['claimed']:>7} {med_max([x['due_ms'] for x in t]):>17}"
-              f" {med_max([x['again_ms'] for x in t]):>17} {med_max([x['idle_ms'] for x in t]):>17}"
-              f" {med_max([x['due_ms'] for x in c]):>17} {med_max([x['again_ms'] for x in c]):>17}"
-              f" {r['plan_ms']:>10.1f} {scan}")
-
-    def med(n: int, key: str, which: str = "ticks") -> float:
-        return statistics.median(x[key] for x in results[n][which])
-
-    print("\nWAL checkpoint after the 1k-due tick (taken off the tick, every 5 s on its own thread), ms median:")
-    for n in results:
-        print(f"  {n:>10,}: {med(n, 'checkpoint_ms'):.1f}")
-
-    smallest = min(results)
-    print("\ngrowth (median ms at N / median ms at the smallest N):")
-    for n in sorted(results):
-        if n == smallest:
-            continue
-        f = n // smallest
-        print(f"  {n:,} / {smallest:,} (x{f} stored): run_tick 1k due x{med(n, 'due_ms') / med(smallest, 'due_ms'):.2f}, "
-              f"re-tick x{med(n, 'again_ms') / med(smallest, 'again_ms'):.2f}, "
-              f"idle x{med(n, 'idle_ms') / med(smallest, 'idle_ms'):.2f}, "
-              f"Chaser.tick 1k due x{med(n, 'due_ms', 'chaser') / med(smallest, 'due_ms', 'chaser'):.2f}")
-    scans = {n: r["scan"][0] for n, r in results.items() if r["scan"]}
-    if scans:
-        print("\nbaseline without next_check_at (load and plan every stored handoff, no claims):")
-        for n, ms in scans.items():
-            print(f"  {n:,}: {ms:.0f} ms = x{ms / med(n, 'due_ms'):.1f} the indexed tick with 1k due")
-        biggest = max(scans)
-        per_row = scans[biggest] / biggest
-        for n in sorted(results):
-            if n not in scans:
-                print(f"  {n:,}: ~{per_row * n / 1000:.0f} s extrapolated linearly from {biggest:,} "
-                      f"(not run: too slow) = x{per_row * n / med(n, 'due_ms'):.0f} the indexed tick")
-    top = max(results)
-    due_ms, idle_ms, chaser_ms = med(top, "due_ms"), med(top, "again_ms"), med(top, "due_ms", "chaser")
-    verdict = "meets" if due_ms < 100 else "MISSES"
-    print(f"\ntarget 'well under 100 ms per tick at 1M stored' -- at {top:,} stored: run_tick with 1k due "
-          f"{due_ms:.0f} ms median ({verdict} it), Chaser.tick {chaser_ms:.0f} ms, a tick with nothing due "
-          f"{idle_ms:.1f} ms; plan_chase alone for 1k due {results[top]['plan_ms']:.0f} ms.")
+    report(results, trees, reps)
     print(f"total run time {time.perf_counter() - started:.0f} s")
 
 
-def _load(base: Path) -> list[TeamPolicy]:
-    db = Database(f"sqlite:///{base}")
-    try:
-        return load_teams(db)
-    finally:
-        db.close()
+def report(results: dict[tuple[str, int], dict[str, Any]], trees: dict[str, Path], reps: int) -> None:
+    def values(key: tuple[str, int], name: str, part: str, field: str) -> list[float]:
+        return [g[part][field] for g in results[key]["runs"][name]]
+
+    def med(key: tuple[str, int], name: str, part: str, field: str) -> float:
+        return statistics.median(values(key, name, part, field))
+
+    print(f"\nms, median / max over {reps} fresh states (wall clock; cpu = the bench process's CPU, median)")
+    header = (f"{'backend':<10} {'stored N':>10} {'tree':<10} {'run_tick 1k due':>17} {'cpu':>6} {'1st':>7}"
+              f" {'re-tick':>17} {'idle':>17} {'Chaser.tick 1k':>17} {'Chaser.tick 0':>17} {'plan_chase':>10}"
+              f" {'full scan':>10}")
+    print(header)
+    print("-" * len(header))
+    for (backend, n), r in results.items():
+        for name in trees:
+            scan = f"{r['scan'][0]:10.0f}" if r["scan"] else f"{'-':>10}"
+            first = values((backend, n), name, "run_tick", "due_ms")[0]
+            print(f"{label(backend):<10} {n:>10,} {name[:10]:<10}"
+                  f" {med_max(values((backend, n), name, 'run_tick', 'due_ms')):>17}"
+                  f" {med((backend, n), name, 'run_tick', 'due_cpu'):>6.0f} {first:>7.1f}"
+                  f" {med_max(values((backend, n), name, 'run_tick', 'again_ms')):>17}"
+                  f" {med_max(values((backend, n), name, 'run_tick', 'idle_ms')):>17}"
+                  f" {med_max(values((backend, n), name, 'chaser', 'due_ms')):>17}"
+                  f" {med_max(values((backend, n), name, 'chaser', 'again_ms')):>17}"
+                  f" {r['plan_ms']:>10.1f} {scan}")
+    if len(trees) > 1:
+        print("\nsame claims in both trees (digest of the claimed outbox rows and the next checks set):")
+        for (backend, n), r in results.items():
+            digests = {name: {g["run_tick"]["digest"] for g in got} for name, got in r["runs"].items()}
+            same = len({d for ds in digests.values() for d in ds}) == 1
+            print(f"  {label(backend)} {n:,}: {'yes' if same else 'NO'} ({digests})")
+            this, other = (statistics.median(values((backend, n), name, "run_tick", "due_ms")) for name in trees)
+            print(f"    run_tick 1k due: this tree {this:.0f} ms against {other:.0f} ms = x{other / this:.1f} faster")
+    sqlite_scans = {n: r["scan"][0] for (b, n), r in results.items() if b == "sqlite" and r["scan"]}
+    if sqlite_scans:
+        biggest = max(sqlite_scans)
+        per_row = sqlite_scans[biggest] / biggest
+        print("\nbaseline without next_check_at (load and plan every stored handoff, no claims; SQLite):")
+        for backend, n in results:
+            if backend != "sqlite":
+                continue
+            tick = med((backend, n), "this tree", "run_tick", "due_ms")
+            if n in sqlite_scans:
+                print(f"  {n:,}: {sqlite_scans[n]:.0f} ms = x{sqlite_scans[n] / tick:.1f} the indexed tick with 1k due")
+            else:
+                print(f"  {n:,}: ~{per_row * n / 1000:.0f} s extrapolated linearly from {biggest:,} (not run: too slow)"
+                      f" = x{per_row * n / tick:.0f} the indexed tick")
+    print("\nWAL checkpoint after the 1k-due tick (SQLite; off the tick, every 5 s on its own thread), ms median:")
+    for (backend, n) in results:
+        if backend == "sqlite":
+            print(f"  {n:>10,}: {med((backend, n), 'this tree', 'run_tick', 'checkpoint_ms'):.1f}")
+    for backend in dict.fromkeys(b for b, _ in results):
+        top = max(n for b, n in results if b == backend)
+        due_ms = med((backend, top), "this tree", "run_tick", "due_ms")
+        chaser_ms = med((backend, top), "this tree", "chaser", "due_ms")
+        idle_ms = med((backend, top), "this tree", "run_tick", "again_ms")
+        verdict = "meets" if due_ms < 100 else "MISSES"
+        print(f"\ntarget 'under 100 ms per tick at 1M stored', {label(backend)} at {top:,} stored: run_tick with 1k"
+              f" due {due_ms:.0f} ms median ({verdict} it), Chaser.tick {chaser_ms:.0f} ms, a tick with nothing due"
+              f" {idle_ms:.1f} ms; plan_chase alone for 1k due {results[(backend, top)]['plan_ms']:.0f} ms.")
 
 
 if __name__ == "__main__":

@@ -1,57 +1,123 @@
-"""What the scheduler's tick reads and writes, inside the transaction the chase service opens."""
+"""What the scheduler's tick reads and writes, inside the transaction the chase service opens.
+
+A tick with a thousand handoffs due writes a few thousand rows. They go to the driver as plain tuples
+in a few statements: SQLAlchemy's per-row parameter processing cost more than the database's own work.
+The tick runs once per workspace (bot.runtime.workspaces), on a session scoped to it: these statements,
+out of reach of the ORM's criteria, name its workspace themselves (storage.scoping refuses them otherwise).
+"""
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
+from bot.core.audience import Owed
 from bot.core.chase import ChaseFacts
+from bot.core.workspaces import SINGLE
 from storage.db import Database
 from storage.models import HandoffRow, OutboxMessage, UTCDateTime
-from storage.scoping import only
+from storage.scoping import workspace_of
 
-# Only the columns the chase rules read: the tick's cost is in what is due, not in row width.
+# Only the columns the chase rules read, in ChaseFacts' order: the tick's cost is in what is due, not in row width.
 CHASE_COLUMNS = (
     HandoffRow.id, HandoffRow.state, HandoffRow.revision, HandoffRow.sdr_id, HandoffRow.ae_id, HandoffRow.ae_tz,
     HandoffRow.created_at, HandoffRow.sla_start, HandoffRow.meeting_start, HandoffRow.meeting_kind,
     HandoffRow.meeting_outcome, HandoffRow.outcome_at, HandoffRow.next_step_due, HandoffRow.next_step_owner,
-    HandoffRow.completed_at, HandoffRow.team_id, HandoffRow.next_check_at,
+    HandoffRow.completed_at, HandoffRow.team_id,
 )
+assert tuple(c.key for c in CHASE_COLUMNS) == tuple(ChaseFacts.__dataclass_fields__)[:len(CHASE_COLUMNS)]
+
+# The columns a claim writes; the others keep their defaults (NULL).
+CLAIM_COLUMNS = ("workspace", "conversation", "op", "view", "message_key", "handoff_id", "thread_key", "dedupe_key",
+                 "status", "attempts", "next_attempt_at", "created_at", "payload")
+ROWS_PER_STATEMENT = 500  # SQLite: dedupe keys looked up a statement
+# PostgreSQL: the types of the claim's columns sent as arrays (the constant ones are single parameters).
+PG_CLAIM_ARRAYS = ("text", "text", "text", "text", "integer", "text", "text", "text", "text")
 
 
 def due_for_check(session: Session, now: datetime, limit: int) -> list[ChaseFacts]:
     """Handoffs whose next check has come, through the index on next_check_at. On PostgreSQL a
     second scheduler skips the rows this one holds (SQLite serializes the whole tick already)."""
-    rows = session.connection().execute(
-        select(*CHASE_COLUMNS).where(col(HandoffRow.next_check_at) <= now, *only(session, HandoffRow))
-        .order_by(col(HandoffRow.next_check_at)).limit(limit).with_for_update(skip_locked=True)
-    ).all()
-    return [ChaseFacts(**row._mapping) for row in rows]
+    conn = session.connection()
+    lock = "" if conn.dialect.name == "sqlite" else " FOR UPDATE SKIP LOCKED"
+    workspace = workspace_of(session)
+    mine = "" if workspace is None else f" AND workspace = {_placeholder(conn)}"
+    rows = conn.exec_driver_sql(
+        f"SELECT {', '.join(c.key for c in CHASE_COLUMNS)} FROM {HandoffRow.__tablename__} "
+        f"WHERE next_check_at <= {_placeholder(conn)}{mine} ORDER BY next_check_at LIMIT {int(limit)}{lock}",
+        (_datetime_param(conn)(now), *([] if workspace is None else [workspace])),
+    ).fetchall()
+    at = _datetime_result(conn)
+    return [ChaseFacts(i, state, revision, sdr, ae, tz, at(created), at(sla), at(meeting), kind, outcome,
+                       at(outcome_at), at(step_due), step_owner, at(completed), team)
+            for (i, state, revision, sdr, ae, tz, created, sla, meeting, kind, outcome, outcome_at, step_due,
+                 step_owner, completed, team) in rows]
 
 
-def claimed(session: Session, keys: list[str]) -> set[str]:
-    """Which of these dedupe keys the outbox holds already."""
+def claim(session: Session, owed: Sequence[tuple[int | None, Owed]], now: datetime) -> set[str]:
+    """Owe these messages in the outbox, in order, each claimed by its dedupe key; returns the keys this
+    transaction claimed. A key the outbox holds already (an earlier tick claimed it) is skipped, not an
+    error: whoever claimed it first owns it. Keys name their handoff, whose row the tick holds, so no other
+    tick claims them meanwhile; should anything else, ON CONFLICT DO NOTHING keeps the first claim."""
+    if not owed:
+        return set()
+    conn = session.connection()
+    at = _datetime_param(conn)(now)
+    workspace = workspace_of(session) or SINGLE  # unscoped: the one workspace of an install without OAuth
+    into = f"INSERT INTO {OutboxMessage.__tablename__} ({', '.join(CLAIM_COLUMNS)})"
+    if conn.dialect.name != "sqlite":
+        # A round trip and a statement's parse cost more than a row there: one statement, a typed array per
+        # column, in order (the ids follow it: a conversation's messages go out by id), the claimed keys returned.
+        columns = list(zip(*((o.conversation, o.op, o.view, o.message_key, handoff_id, o.thread_key, o.dedupe_key,
+                                o.status, o.payload) for handoff_id, o in owed), strict=True))
+        arrays = ", ".join(f"%s::{kind}[]" for kind in PG_CLAIM_ARRAYS)
+        return {key for (key,) in conn.exec_driver_sql(
+            into + " SELECT %s, conversation, op, view, message_key, handoff_id, thread_key, "
+            f"dedupe_key, status, 0, %s, %s, payload FROM unnest({arrays}) WITH ORDINALITY AS claim (conversation, "
+            "op, view, message_key, handoff_id, thread_key, dedupe_key, status, payload, n) ORDER BY n "
+            "ON CONFLICT (workspace, dedupe_key) DO NOTHING RETURNING dedupe_key",
+            (workspace, at, at, *(list(c) for c in columns))) if key}
+    # SQLite (in process): the keys looked up, then one prepared INSERT run per row (cheaper than a
+    # multi-row VALUES with RETURNING there).
+    keys = [o.dedupe_key for _, o in owed if o.dedupe_key]
+    per = min(ROWS_PER_STATEMENT, _sqlite_max_params(conn) - 1)
     taken: set[str] = set()
-    for i in range(0, len(keys), 500):
-        chunk = keys[i:i + 500]
-        taken.update(k for k in session.exec(
-            select(OutboxMessage.dedupe_key).where(col(OutboxMessage.dedupe_key).in_(chunk))).all() if k)
-    return taken
+    for i in range(0, len(keys), per):
+        chunk = keys[i:i + per]
+        taken.update(key for (key,) in conn.exec_driver_sql(
+            f"SELECT dedupe_key FROM {OutboxMessage.__tablename__} WHERE workspace = ? AND dedupe_key IN "
+            f"({', '.join('?' * len(chunk))})", (workspace, *chunk)))
+    fresh = [(workspace, o.conversation, o.op, o.view, o.message_key, handoff_id, o.thread_key, o.dedupe_key, o.status,
+              0, at, at, o.payload) for handoff_id, o in owed if o.dedupe_key not in taken]
+    if fresh:
+        values = ", ".join("?" * len(CLAIM_COLUMNS))
+        conn.exec_driver_sql(f"{into} VALUES ({values}) ON CONFLICT (workspace, dedupe_key) DO NOTHING", fresh)
+    return {key for key in keys if key not in taken}
 
 
-def set_next_checks(session: Session, checks: list[tuple[ChaseFacts, datetime | None]]) -> None:
-    """One statement for all: each handoff's next look, unless someone changed it since it was read."""
+def set_next_checks(session: Session, checks: Sequence[tuple[int, datetime | None]]) -> None:
+    """Each handoff's next look. The rows were read in this transaction and are held by it (SQLite's
+    write lock, FOR UPDATE on PostgreSQL): nobody changed them since."""
     if not checks:
         return
-    table = HandoffRow.__table__
-    session.connection().execute(
-        update(table)
-        .where(table.c.id == bindparam("h_id"), table.c.next_check_at == bindparam("h_old", type_=UTCDateTime()),
-               *only(session, HandoffRow))
-        .values(next_check_at=bindparam("h_new", type_=UTCDateTime())),
-        [{"h_id": h.id, "h_old": h.next_check_at, "h_new": at} for h, at in checks],
-    )
+    conn = session.connection()
+    to_db = _datetime_param(conn)
+    table = HandoffRow.__tablename__
+    # The ids came from this workspace's read; the term is what storage.scoping checks every statement for.
+    workspace = workspace_of(session)
+    mine = [] if workspace is None else [workspace]
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"UPDATE {table} SET next_check_at = ? WHERE id = ?" + " AND workspace = ?" * len(mine),
+                             [(to_db(at), handoff_id, *mine) for handoff_id, at in checks])
+        return
+    conn.exec_driver_sql(
+        f"UPDATE {table} SET next_check_at = v.at FROM unnest(%s::integer[], %s::timestamptz[]) AS v (id, at) "
+        f"WHERE {table}.id = v.id" + f" AND {table}.workspace = %s" * len(mine),
+        ([handoff_id for handoff_id, _ in checks], [to_db(at) for _, at in checks], *mine))
 
 
 def agenda_posted(db: Database, keys: list[str]) -> set[str]:
@@ -60,3 +126,27 @@ def agenda_posted(db: Database, keys: list[str]) -> set[str]:
         found = session.exec(select(OutboxMessage.dedupe_key)
                              .where(col(OutboxMessage.dedupe_key).in_([f"{k}:0" for k in keys]))).all()
     return {k.rsplit(":", 1)[0] for k in found if k}
+
+
+def _placeholder(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _sqlite_max_params(conn: Connection) -> int:
+    """Bound parameters a SQLite statement may take: the build's limit (999 on old builds)."""
+    getlimit = getattr(conn.connection.dbapi_connection, "getlimit", None)  # Python 3.11+
+    return int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)) if getlimit else 999
+
+
+def _datetime_param(conn: Connection) -> Callable[[datetime | None], Any]:
+    """A datetime as the driver takes it for a UTCDateTime column: what SQLAlchemy would bind for it."""
+    dialect = conn.dialect
+    process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    return process if process is not None else (lambda value: value)
+
+
+def _datetime_result(conn: Connection) -> Callable[[Any], datetime | None]:
+    """A UTCDateTime column's value from the driver as an aware UTC datetime, as SQLAlchemy would read it."""
+    dialect = conn.dialect
+    process = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    return process if process is not None else (lambda value: value)

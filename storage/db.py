@@ -26,6 +26,7 @@ import storage.scoping  # noqa: F401  (its session events keep scoped sessions t
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
+CACHE_KIB = 32 * 1024
 
 
 def make_engine(url: str) -> Engine:
@@ -41,6 +42,9 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA wal_autocheckpoint=0")
+            # 32 MiB of pages (2 MiB by default): a tick's few thousand scattered index and row pages stay
+            # in memory for its transaction instead of being spilled to the WAL and read back.
+            cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             cur.close()
 
         @event.listens_for(engine, "begin")

@@ -20,7 +20,6 @@ from bot.services.agenda import post_due_agendas
 from bot.services.context import Context
 from bot.services.handoffs import Handoffs
 from storage import chase as chase_store
-from storage import handoffs as store
 from storage import heartbeat
 from storage.db import Database
 from storage.teams import load_teams
@@ -62,49 +61,55 @@ def claim_due_reminders(db: Database, now: datetime, teams: dict[str, TeamPolicy
     claims and next checks are written in a few set-wise statements.
     """
     result = TickResult()
+    owed_lines: list[tuple[int, str]] = []
     with db.write() as session:
         facts = chase_store.due_for_check(session, now, limit)
         result.examined = len(facts)
-        plans: list[tuple[ChaseFacts, TeamPolicy | None, ChasePlan]] = []
+        plans: list[tuple[ChaseFacts, ChasePlan]] = []
+        owed: list[tuple[ChaseFacts, list[Owed], str | None]] = []  # the reminder's kind; None if superseded
+        managers: dict[tuple[str, str], tuple[str, ...]] = {}
         for h in facts:
             team = teams.get(h.team_id or "")
-            manager = team.manager_of(h.ae_id) if team else None
+            key = (h.team_id or "", h.ae_id)
+            if key not in managers:
+                manager = team.manager_of(h.ae_id) if team else None
+                managers[key] = (manager,) if manager else ()
             try:
-                plan = plan_chase(h, team, now, (manager,) if manager else ())
+                plan = plan_chase(h, team, now, managers[key])
             except (ValueError, OverflowError) as error:
                 # A record the rules cannot plan (a date from before dates were bounded) must not wedge
                 # every tick behind it: it is set aside, loudly, until it changes.
                 log.error("%s cannot be chased and is set aside until it changes: %s", short_id(h.id), error)
                 plan = ChasePlan()
-            plans.append((h, team, plan))
-        owed: list[tuple[ChaseFacts, list[Owed], str | None]] = []  # the reminder's kind; None if superseded
-        for h, team, plan in plans:
+            plans.append((h, plan))
             channel = team.channel_id if team else None
             for r in plan.due:
                 owed.append((h, owed_for_reminder(h.id, h.revision, h.ae_id, r, channel=channel), r.kind))
             for r in plan.superseded:
                 owed.append((h, owed_for_reminder(h.id, h.revision, h.ae_id, r, channel=channel, superseded=True),
                              None))
-        taken = chase_store.claimed(session, [o.dedupe_key for _, items, _ in owed for o in items if o.dedupe_key])
-        reassign_to = {h.id: plan.reassign_to for h, _team, plan in plans if plan.reassign_to}
-        claims: list[tuple[int | None, Owed]] = []
+        # One claim for all: a key the outbox holds already (claimed on an earlier tick) is skipped.
+        fresh = chase_store.claim(session, [(h.id, o) for h, items, _ in owed for o in items], now)
+        reassign_to = {h.id: plan.reassign_to for h, plan in plans if plan.reassign_to}
         for h, items, kind in owed:
-            escalation = kind == "escalation"
-            fresh = [o for o in items if o.dedupe_key not in taken]
-            if kind is not None and fresh:  # one line per reminder owed (not per message it makes)
-                log.info("%s %s owed", short_id(h.id), kind.replace("_", " "),
-                         extra={"handoff_id": h.id, "reminder": kind})
-            taken.update(o.dedupe_key for o in fresh if o.dedupe_key)
-            claims.extend((h.id, o) for o in fresh)
-            for o in fresh:
+            mine = [o for o in items if o.dedupe_key is None or o.dedupe_key in fresh]
+            fresh.difference_update(o.dedupe_key for o in mine)  # a key owed twice in one tick counts once
+            if not mine:
+                continue
+            if kind is not None:  # one line per reminder owed (not per message it makes)
+                owed_lines.append((h.id, kind))
+            for o in mine:
                 if o.status == "superseded":
                     result.superseded += 1
                 else:
                     result.claimed += 1
-            if escalation and fresh and h.id in reassign_to:  # whoever claims the escalation, reassigns
+            if kind == "escalation" and h.id in reassign_to:  # whoever claims the escalation, reassigns
                 result.reassign.append(Reassignment(h.id, h.revision, reassign_to[h.id]))
-        store.enqueue_many(session, claims, event_id=None, now=now)
-        chase_store.set_next_checks(session, [(h, plan.next_check_at) for h, _team, plan in plans])
+        chase_store.set_next_checks(session, [(h.id, plan.next_check_at) for h, plan in plans])
+    # Logged once committed, off the transaction that holds the write lock.
+    for handoff_id, kind in owed_lines:
+        log.info("%s %s owed", short_id(handoff_id), kind.replace("_", " "),
+                 extra={"handoff_id": handoff_id, "reminder": kind})
     return result
 
 

@@ -5,7 +5,8 @@ import json
 from collections.abc import Iterable
 from datetime import datetime, time
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from bot.core.teams import DEFAULT_REJECT_REASONS, Member, TeamPolicy
@@ -19,6 +20,12 @@ class MemberConflict(ValueError):
     def __init__(self, users: dict[str, str]):
         super().__init__(", ".join(f"{u} is already in team {t!r}" for u, t in sorted(users.items())))
         self.users = users
+
+
+_TEAM = sa_select(Team.__table__).where(Team.__table__.c.id == bindparam("team_id"))
+_MEMBERS = sa_select(TeamMember.__table__).where(TeamMember.__table__.c.team_id == bindparam("team_id"))
+_TEAM_OF = (sa_select(TeamMember.__table__.c.team_id).where(TeamMember.__table__.c.user_id == bindparam("user_id"))
+            .order_by(TeamMember.__table__.c.team_id).limit(1))
 
 
 def _hhmm(value: time) -> str:
@@ -122,11 +129,12 @@ def load_teams(db: Database) -> list[TeamPolicy]:
 
 
 def team_in(session: Session, team_id: str) -> TeamPolicy | None:
-    row = session.get(Team, team_id)
+    # Plain rows, not ORM objects: the form's and the Accept's acks wait for this read.
+    conn = session.connection()
+    row = conn.execute(_TEAM, {"team_id": team_id}).first()
     if row is None:
         return None
-    members = session.exec(select(TeamMember).where(TeamMember.team_id == team_id)).all()
-    return from_rows(row, members)
+    return from_rows(row, conn.execute(_MEMBERS, {"team_id": team_id}).all())
 
 
 def get_team(db: Database, team_id: str) -> TeamPolicy | None:
@@ -136,9 +144,8 @@ def get_team(db: Database, team_id: str) -> TeamPolicy | None:
 
 def team_for_user(db: Database, user_id: str) -> TeamPolicy | None:
     with db.read() as session:
-        member = session.exec(
-            select(TeamMember).where(TeamMember.user_id == user_id).order_by(TeamMember.team_id)).first()
-    return get_team(db, member.team_id) if member is not None else None
+        team_id = session.connection().execute(_TEAM_OF, {"user_id": user_id}).scalar()
+        return team_in(session, team_id) if team_id is not None else None
 
 
 def form_defaults(db: Database, sdr_id: str) -> tuple[str | None, str, int] | None:

@@ -26,6 +26,10 @@ _TEAM = sa_select(Team.__table__).where(Team.__table__.c.id == bindparam("team_i
 _MEMBERS = sa_select(TeamMember.__table__).where(TeamMember.__table__.c.team_id == bindparam("team_id"))
 _TEAM_OF = (sa_select(TeamMember.__table__.c.team_id).where(TeamMember.__table__.c.user_id == bindparam("user_id"))
             .order_by(TeamMember.__table__.c.team_id).limit(1))
+_DEFAULTS = (sa_select(TeamMember.__table__.c.paired_ae_id, Team.__table__.c.region, Team.__table__.c.min_notice_hours)
+             .join(Team.__table__, Team.__table__.c.id == TeamMember.__table__.c.team_id)
+             .where(TeamMember.__table__.c.user_id == bindparam("user_id"))
+             .order_by(TeamMember.__table__.c.role != "sdr", TeamMember.__table__.c.team_id).limit(1))
 
 
 def _hhmm(value: time) -> str:
@@ -152,12 +156,7 @@ def form_defaults(db: Database, sdr_id: str) -> tuple[str | None, str, int] | No
     """What the SDR's form opens with, from one read: (the paired AE, the region and the minimum notice of
     the SDR's team); None for someone in no team."""
     with db.read() as session:
-        row = session.exec(
-            select(TeamMember.paired_ae_id, Team.region, Team.min_notice_hours)
-            .join(Team, Team.id == TeamMember.team_id)  # type: ignore[arg-type]
-            .where(TeamMember.user_id == sdr_id)
-            .order_by(TeamMember.role != "sdr", TeamMember.team_id)  # type: ignore[arg-type]
-        ).first()
+        row = session.connection().execute(_DEFAULTS, {"user_id": sdr_id}).first()
     return (row[0], row[1], row[2]) if row is not None else None
 
 

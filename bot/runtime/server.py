@@ -105,14 +105,14 @@ def build_http(app: AsyncApp, wiring: Wiring) -> Starlette:
 
     async def events(request: Request) -> Response:
         received = time.perf_counter()
-        wiring.inflight.count += 1
+        wiring.inflight.begin()
         status = 500
         try:
             response = await front_door.handle(request)
             status = response.status_code
             return response
         finally:
-            wiring.inflight.count -= 1
+            wiring.inflight.end()
             # Refused before it was read (size, signature, shape): no kind to tell.
             wiring.metrics.request(getattr(request.state, "slack_kind", "refused"), status,
                                    time.perf_counter() - received)

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, insert, update
+from sqlalchemy import Connection, bindparam, case, delete, func, insert, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot.core.handoff import Event, Handoff
@@ -17,17 +18,23 @@ from storage.models import AuditEvent, HandoffRow, OutboxMessage, SlackMessage, 
 
 LEASE = timedelta(seconds=60)
 OPEN = ("pending", "sending")
+_T = OutboxMessage.__table__
+_FIRST = (sa_select(_T.c.conversation, func.min(_T.c.id).label("id")).where(_T.c.status.in_(OPEN))
+          .group_by(_T.c.conversation).subquery())
+# Each conversation's head: its first open message.
+_HEADS = (sa_select(_T.c.id, _T.c.conversation, _T.c.status, _T.c.next_attempt_at, _T.c.unconfirmed_since, _T.c.op)
+          .join(_FIRST, _FIRST.c.id == _T.c.id).order_by(_T.c.id))
 
 
 @dataclass
 class Delivery:
     """One owed message with what rendering it needs."""
 
-    row: OutboxMessage
+    row: Any  # the outbox row (read by attribute, as an OutboxMessage)
     handoff: Handoff | None
     event: Event | None
-    target: SlackMessage | None  # the message an update edits
-    thread: SlackMessage | None  # the message a post replies under
+    target: Any  # the message an update edits (a slack_message row), or None
+    thread: Any  # the message a post replies under (a slack_message row), or None
     team_tz: str | None = None  # channel posts read in the team's zone
     claimed_at: datetime | None = None
     # Before this claim: since when an earlier attempt may have put the post in Slack (None: it cannot have).
@@ -59,13 +66,9 @@ def claim_due(db: Database, now: datetime, limit: int = 200, *, skip: Collection
         _settle(session, settle_first, pacing)
         if recover:
             _recover_expired(session, now)
-        first = (select(OutboxMessage.conversation, func.min(OutboxMessage.id).label("id"))
-                 .where(col(OutboxMessage.status).in_(OPEN)).group_by(OutboxMessage.conversation).subquery())
-        heads = session.execute(
-            select(OutboxMessage.id, OutboxMessage.conversation, OutboxMessage.status, OutboxMessage.next_attempt_at,
-                   OutboxMessage.unconfirmed_since, OutboxMessage.op)
-            .join(first, first.c.id == OutboxMessage.id).order_by(OutboxMessage.id)
-        ).all()
+        # Core statements and plain rows throughout: a claim runs for every message delivered, beside the acks.
+        conn = session.connection()
+        heads = conn.execute(_HEADS).all()
         wanted: dict[int, datetime | None] = {}
         channel_posts: dict[int, str] = {}
         waiting: set[str] = set()
@@ -82,9 +85,8 @@ def claim_due(db: Database, now: datetime, limit: int = 200, *, skip: Collection
             return Claim([], waiting)
         # Another copy of the bot may be claiming the same rows (PostgreSQL; SQLite serializes
         # writers): lock what is still pending and skip what is locked.
-        ids = list(session.execute(
-            select(OutboxMessage.id).where(col(OutboxMessage.id).in_(list(wanted)),
-                                           col(OutboxMessage.status) == "pending")
+        ids = list(conn.execute(
+            sa_select(_T.c.id).where(_T.c.id.in_(list(wanted)), _T.c.status == "pending")
             .with_for_update(skip_locked=True)
         ).scalars())
         paced: dict[str, datetime] = {}
@@ -95,26 +97,23 @@ def claim_due(db: Database, now: datetime, limit: int = 200, *, skip: Collection
         if not ids:
             return Claim([], waiting, paced)
         claim_time = bindparam("claim_time", now, type_=UTCDateTime())
-        session.execute(
-            update(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
-            .values(status="sending", next_attempt_at=now + lease, attempts=OutboxMessage.attempts + 1,
+        conn.execute(
+            update(_T).where(_T.c.id.in_(ids))
+            .values(status="sending", next_attempt_at=now + lease, attempts=_T.c.attempts + 1,
                     # From here the post may be in Slack: whoever finds this claim unanswered reads history first.
-                    unconfirmed_since=case((col(OutboxMessage.op) == "post",
-                                            func.coalesce(OutboxMessage.unconfirmed_since, claim_time)),
+                    unconfirmed_since=case((_T.c.op == "post", func.coalesce(_T.c.unconfirmed_since, claim_time)),
                                            else_=None))
-            .execution_options(synchronize_session=False)
         )
-        claimed = list(session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
-                                    .order_by(col(OutboxMessage.id))))
+        claimed = conn.execute(sa_select(_T).where(_T.c.id.in_(ids)).order_by(_T.c.id)).all()
         # What rendering needs, a query per table rather than per row.
-        handoffs = _by_key(session, HandoffRow, HandoffRow.id, {r.handoff_id for r in claimed if r.handoff_id})
-        events = _by_key(session, AuditEvent, AuditEvent.id, {r.audit_event_id for r in claimed if r.audit_event_id})
-        messages = _by_key(session, SlackMessage, SlackMessage.key,
+        handoffs = _by_key(conn, HandoffRow, "id", {r.handoff_id for r in claimed if r.handoff_id})
+        events = _by_key(conn, AuditEvent, "id", {r.audit_event_id for r in claimed if r.audit_event_id})
+        messages = _by_key(conn, SlackMessage, "key",
                            {r.message_key for r in claimed if r.op == "update"} | {r.thread_key for r in claimed
                                                                                     if r.thread_key})
         # Two workspaces may each have a team of that id: the handoff's own workspace says which.
-        teams = {(t.workspace, t.id): t for t in session.exec(select(Team).where(col(Team.id).in_(
-            {h.team_id for h in handoffs.values() if h.team_id})))}
+        teams = {(t.workspace, t.id): t for t in _by_key(conn, Team, "id",
+                                                         {h.team_id for h in handoffs.values() if h.team_id}).values()}
         deliveries = []
         for row in claimed:
             handoff = handoffs.get(row.handoff_id)
@@ -125,7 +124,6 @@ def claim_due(db: Database, now: datetime, limit: int = 200, *, skip: Collection
                 messages.get(row.message_key) if row.op == "update" else None,
                 messages.get(row.thread_key) if row.thread_key else None, team.tz if team else None,
                 claimed_at=now, unconfirmed_since=wanted[row.id]))
-        session.expunge_all()
         return Claim(deliveries, waiting, paced)
 
 
@@ -134,10 +132,12 @@ def is_channel(conversation: str) -> bool:
     return conversation[:1] in "CG"
 
 
-def _by_key(session: Session, model: Any, key: Any, values: set[Any]) -> dict[Any, Any]:
+def _by_key(conn: Connection, model: Any, key: str, values: set[Any]) -> dict[Any, Any]:
+    """Rows of `model`'s table by `key`, as plain rows (read like the model's objects: by attribute)."""
     if not values:
         return {}
-    return {getattr(obj, key.key): obj for obj in session.exec(select(model).where(col(key).in_(values)))}
+    table = model.__table__
+    return {getattr(row, key): row for row in conn.execute(sa_select(table).where(table.c[key].in_(values)))}
 
 
 def _recover_expired(session: Session, now: datetime) -> None:
@@ -154,7 +154,7 @@ def _recover_expired(session: Session, now: datetime) -> None:
 class Outcome:
     """What became of one delivery: sent, pending again (a retry at `at`), or final (dead, skipped)."""
 
-    row: OutboxMessage
+    row: Any  # the outbox row a delivery claimed
     status: str
     error: str | None = None
     at: datetime | None = None

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 from datetime import datetime, time
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from bot.core.teams import DEFAULT_REJECT_REASONS, Member, TeamPolicy
 from storage.db import Database
 from storage.models import Team, TeamMember
+from storage.scoping import workspace_of
 
 
 class MemberConflict(ValueError):
@@ -19,6 +22,31 @@ class MemberConflict(ValueError):
     def __init__(self, users: dict[str, str]):
         super().__init__(", ".join(f"{u} is already in team {t!r}" for u, t in sorted(users.items())))
         self.users = users
+
+
+_t, _m = Team.__table__.c, TeamMember.__table__.c
+# Prebuilt Core reads for the acks' paths, each in two forms: a scoped session's (its workspace bound; these
+# are out of reach of storage.scoping's ORM criteria) and an unscoped one's.
+_TEAM = sa_select(Team.__table__).where(_t.id == bindparam("team_id"))
+_MEMBERS = sa_select(TeamMember.__table__).where(_m.team_id == bindparam("team_id"))
+_TEAM_OF = sa_select(_m.team_id).where(_m.user_id == bindparam("user_id")).order_by(_m.team_id).limit(1)
+_DEFAULTS = (sa_select(_m.paired_ae_id, _t.region, _t.min_notice_hours)
+             .join(Team.__table__, (_t.id == _m.team_id) & (_t.workspace == _m.workspace))
+             .where(_m.user_id == bindparam("user_id"))
+             .order_by(_m.role != "sdr", _m.team_id).limit(1))
+_IN_WORKSPACE = {
+    _TEAM: _TEAM.where(_t.workspace == bindparam("workspace")),
+    _MEMBERS: _MEMBERS.where(_m.workspace == bindparam("workspace")),
+    _TEAM_OF: _TEAM_OF.where(_m.workspace == bindparam("workspace")),
+    _DEFAULTS: _DEFAULTS.where(_m.workspace == bindparam("workspace")),
+}
+
+
+def _read(session: Session, statement: Any, **params: Any) -> Any:
+    workspace = workspace_of(session)
+    if workspace is None:
+        return session.connection().execute(statement, params)
+    return session.connection().execute(_IN_WORKSPACE[statement], {**params, "workspace": workspace})
 
 
 def _hhmm(value: time) -> str:
@@ -122,11 +150,11 @@ def load_teams(db: Database) -> list[TeamPolicy]:
 
 
 def team_in(session: Session, team_id: str) -> TeamPolicy | None:
-    row = session.exec(select(Team).where(Team.id == team_id)).first()
+    # Plain rows, not ORM objects: the form's and the Accept's acks wait for this read.
+    row = _read(session, _TEAM, team_id=team_id).first()
     if row is None:
         return None
-    members = session.exec(select(TeamMember).where(TeamMember.team_id == team_id)).all()
-    return from_rows(row, members)
+    return from_rows(row, _read(session, _MEMBERS, team_id=team_id).all())
 
 
 def get_team(db: Database, team_id: str) -> TeamPolicy | None:
@@ -136,21 +164,15 @@ def get_team(db: Database, team_id: str) -> TeamPolicy | None:
 
 def team_for_user(db: Database, user_id: str) -> TeamPolicy | None:
     with db.read() as session:
-        member = session.exec(
-            select(TeamMember).where(TeamMember.user_id == user_id).order_by(TeamMember.team_id)).first()
-    return get_team(db, member.team_id) if member is not None else None
+        team_id = _read(session, _TEAM_OF, user_id=user_id).scalar()
+        return team_in(session, team_id) if team_id is not None else None
 
 
 def form_defaults(db: Database, sdr_id: str) -> tuple[str | None, str, int] | None:
     """What the SDR's form opens with, from one read: (the paired AE, the region and the minimum notice of
     the SDR's team); None for someone in no team."""
     with db.read() as session:
-        row = session.exec(
-            select(TeamMember.paired_ae_id, Team.region, Team.min_notice_hours)
-            .join(Team, (Team.id == TeamMember.team_id) & (Team.workspace == TeamMember.workspace))  # type: ignore[arg-type]
-            .where(TeamMember.user_id == sdr_id)
-            .order_by(TeamMember.role != "sdr", TeamMember.team_id)  # type: ignore[arg-type]
-        ).first()
+        row = _read(session, _DEFAULTS, user_id=sdr_id).first()
     return (row[0], row[1], row[2]) if row is not None else None
 
 

@@ -51,6 +51,9 @@ NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 MAX_BACKOFF = timedelta(minutes=10)
 CHANNEL_POST_INTERVAL = 1.0
 YIELD_TO_REQUESTS_SECONDS = 0.25
+# A claim waits for this long without a new request: back-to-back requests leave gaps of a millisecond or
+# two, and a claim started in one held up the next ack (bench/ack_latency.py at 1 and 10 concurrent).
+REQUEST_LULL_SECONDS = 0.02
 RECOVERY_EVERY_SECONDS = 30.0  # looking for rows a dead claimer left is for crashes, not every pass
 CALL_DEADLINE_SECONDS = 15.0  # a Web API call, retries included (the session's own timeout is shorter)
 MAX_LANES = 200  # conversations delivered at once
@@ -182,7 +185,7 @@ class Deliverer:
                         await self._db.run(outbox.settle, done, self._pacing())
                     else:
                         # Slack waits 3 s for an answer and not at all for a post: answers go first.
-                        await self._inflight.quiet(YIELD_TO_REQUESTS_SECONDS)
+                        await self._inflight.quiet(YIELD_TO_REQUESTS_SECONDS, REQUEST_LULL_SECONDS)
                         self._wake.clear()
                         recover = loop.time() - self._last_recovery >= self._recovery_every
                         now = loop.time()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -104,14 +105,14 @@ def build_http(app: AsyncApp, wiring: Wiring) -> Starlette:
 
     async def events(request: Request) -> Response:
         received = time.perf_counter()
-        wiring.inflight.count += 1
+        wiring.inflight.begin()
         status = 500
         try:
             response = await front_door.handle(request)
             status = response.status_code
             return response
         finally:
-            wiring.inflight.count -= 1
+            wiring.inflight.end()
             # Refused before it was read (size, signature, shape): no kind to tell.
             wiring.metrics.request(getattr(request.state, "slack_kind", "refused"), status,
                                    time.perf_counter() - received)
@@ -169,7 +170,16 @@ class Server(uvicorn.Server):
         await super().startup(sockets)
         if self.started and not self.should_exit:
             await self.config.app.state.workers.start()
+            settle_garbage_collector()
             log.info("serving Slack requests on /slack/events")
+
+
+def settle_garbage_collector() -> None:
+    """Everything loaded by now (modules, the app, SQLAlchemy's tables) lives as long as the process: kept
+    out of the collector's sight, a full collection walks only what requests left behind. Walking it all
+    stopped every ack in flight for 100-300 ms under load a few times a minute (bench/ack_latency.py)."""
+    gc.collect()
+    gc.freeze()
 
 
 class _Server(Server):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -37,10 +38,24 @@ class Inflight:
 
     def __init__(self) -> None:
         self.count = 0
+        self.last_arrival = float("-inf")  # time.monotonic() of the latest request
 
-    async def quiet(self, max_wait: float) -> None:
-        """Wait until no request is in flight, or `max_wait` seconds at most (work must still progress)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max_wait
-        while self.count and loop.time() < deadline:
-            await asyncio.sleep(0.005)
+    def begin(self) -> None:
+        self.count += 1
+        self.last_arrival = time.monotonic()
+
+    def end(self) -> None:
+        self.count -= 1
+
+    async def quiet(self, max_wait: float, lull: float = 0.0) -> None:
+        """Wait until no request is in flight and none came in for `lull` seconds (a burst is over, not just
+        between two of its requests), or `max_wait` seconds at most (work must still progress)."""
+        deadline = time.monotonic() + max_wait
+        while time.monotonic() < deadline:
+            if not self.count:
+                wait = self.last_arrival + lull - time.monotonic()
+                if wait <= 0:
+                    return
+                await asyncio.sleep(min(wait, deadline - time.monotonic()))
+            else:
+                await asyncio.sleep(0.005)

@@ -39,3 +39,13 @@ def test_manifest_declares_what_the_app_uses() -> None:
     assert {s for s in scopes if s.endswith(":history")} == {"channels:history", "groups:history", "im:history"}
     assert "im:write" in scopes  # conversations.open, for a DM's channel id
     assert not any(s.startswith("admin") for s in scopes)
+
+
+def test_an_oauth_install_asks_for_the_manifests_scopes_and_hears_of_uninstalls() -> None:
+    from bot.runtime.app import BOT_SCOPES
+
+    m = manifest()
+    assert sorted(BOT_SCOPES) == sorted(m["oauth_config"]["scopes"]["bot"])
+    assert {"app_uninstalled", "tokens_revoked"} <= set(m["settings"]["event_subscriptions"]["bot_events"])
+    # Token rotation would expire the stored tokens the outbox and the scheduler use between requests.
+    assert m["settings"]["token_rotation_enabled"] is False

@@ -226,3 +226,11 @@ def test_oauth_settings_are_checked_together():
         with pytest.raises(ConfigError) as error:
             load_settings({**base, **extra}, dotenv=False)
         assert said in " ".join(error.value.problems)
+
+
+def test_one_workspace_without_oauth_hears_its_token_was_revoked(standin: SlackStandIn, db_url: str, caplog):
+    standin.add_token("xoxb-single", ACME)
+    with LocalBot(standin, db_url, bot_token="xoxb-single", channel_post_interval=0.0) as single:
+        response = single.driver.for_workspace(ACME).app_uninstalled()
+    assert response.status == 200
+    assert any("reinstalled" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")

@@ -1,7 +1,9 @@
 """Builds the Bolt app and the parts the server runs beside it. Nothing else lives here."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
@@ -23,6 +25,7 @@ from bot.services.context import Installation
 from storage.db import Database
 
 SLACK_TIMEOUT_SECONDS = 10
+log = logging.getLogger("handoff.app")
 # What the app asks for when installed (app.yaml's bot scopes; a test keeps the two alike).
 BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "users:read", "files:write", "channels:history",
               "groups:history", "im:history", "im:write")
@@ -103,6 +106,14 @@ def build_app(settings: Settings, db: Database, clock: Clock | None = None) -> t
     )
     if store is not None:
         app.enable_token_revocation_listeners()  # app_uninstalled, tokens_revoked: the tokens are deleted
+    else:
+        # One workspace, one token: if it goes, an operator has to reinstall; say so once, loudly.
+        async def token_gone(event: dict[str, Any]) -> None:
+            log.error("Slack says the app was uninstalled or its token revoked (%s): nothing can be posted "
+                      "until it is reinstalled and SLACK_BOT_TOKEN updated", str(event.get("type"))[:40])
+
+        app.event("app_uninstalled")(token_gone)
+        app.event("tokens_revoked")(token_gone)
     inflight = Inflight()
     metrics = Metrics(db)
     background = Background()

@@ -229,7 +229,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(f"{len(rows)} stuck:")
         for row in rows:
             handoff = f"H-{row.handoff_id}" if row.handoff_id else "—"
-            print(f"  #{row.id} {row.status:<8} {handoff:<8} {row.op} {row.view} to {row.conversation}: "
+            where = f"{row.workspace}/" if row.workspace else ""  # with OAuth: which workspace
+            print(f"  #{row.id} {row.status:<8} {handoff:<8} {row.op} {row.view} to {where}{row.conversation}: "
                   f"{row.last_error or 'no error recorded'} (attempts {row.attempts})")
         print(_DOCTOR_HINTS)
         return 1

@@ -234,3 +234,46 @@ def test_one_workspace_without_oauth_hears_its_token_was_revoked(standin: SlackS
         response = single.driver.for_workspace(ACME).app_uninstalled()
     assert response.status == 200
     assert any("reinstalled" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+
+
+def test_an_install_upgraded_to_workspaces_keeps_its_teams_and_can_move_them_into_one(tmp_path, monkeypatch, capsys):
+    """A database from before migration 0008 (one workspace): its rows are the workspace "" after the upgrade,
+    and `handoff-bot workspaces --adopt` moves them into an installed workspace."""
+    from sqlalchemy import text
+
+    from bot.cli import main as cli
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db = Database(url)
+    upgrade(db.engine, "0007")
+    with db.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO team (id, name, region, channel_id, tz, workdays, day_start, day_end, sync_weekday, "
+            "sync_time, sla_hours, sla_from, heads_up_fraction, escalate_after_hours, auto_reassign, "
+            "outcome_after_hours, min_notice_hours, updated_at) VALUES ('amer', 'AMER', 'AMER', 'C_ACME', "
+            "'America/New_York', '0,1,2,3,4', '09:00', '17:00', 0, '10:00', 8, 'submission', 0.75, 4, 0, 2, 48, "
+            "'2026-11-01 00:00:00')"))
+        conn.execute(text("INSERT INTO team_member (team_id, user_id, role, position) VALUES "
+                          "('amer', 'U_ASDR', 'sdr', 0), ('amer', 'U_AAE', 'ae', 1)"))
+    upgrade(db.engine)
+    [kept] = team_store.load_teams(db.scoped(""))
+    assert (kept.id, [m.user_id for m in kept.members]) == ("amer", ["U_ASDR", "U_AAE"])
+    assert team_store.load_teams(db.scoped(ACME)) == []
+    db.close()
+
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert cli(["workspaces", "--adopt", ACME]) == 0
+    assert "moved into T_ACME:" in (said := capsys.readouterr().out) and "1 team, 2 team_member" in said, said
+    db = Database(url)
+    try:
+        assert [t.id for t in team_store.load_teams(db.scoped(ACME))] == ["amer"]
+        assert team_store.load_teams(db.scoped("")) == []
+        assert team_store.team_for_user(db.scoped(ACME), "U_AAE") is not None
+        # A second "amer" kept without OAuth would clash with the adopted one: refused, nothing moved.
+        team_store.replace_teams(db.scoped(""), [team_of(BOLT)], ny(2026, 11, 23, 9, 0))
+    finally:
+        db.close()
+    assert cli(["workspaces", "--adopt", ACME]) == 2
+    assert "T_ACME has teams amer already; nothing moved" in capsys.readouterr().err

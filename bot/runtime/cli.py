@@ -311,17 +311,19 @@ def cmd_workspaces(args: argparse.Namespace) -> int:
     `--adopt TEAM_ID` moves the records of the install without OAuth ("") into that workspace."""
     import os
 
-    from sqlalchemy import func, select, update
+    from sqlalchemy import func, select
 
     from bot.runtime.installs import InstallationStore
-    from storage.models import SCOPED_MODELS, HandoffRow, Team
+    from storage.models import HandoffRow, Team
+    from storage.workspaces import AdoptConflict, adopt
 
     with _admin_database(_database_url()) as db:
         if args.adopt:
-            with db.write() as session:
-                moved = {m.__tablename__: session.execute(  # type: ignore[attr-defined]
-                    update(m.__table__).where(m.__table__.c.workspace == "")  # type: ignore[attr-defined]
-                    .values(workspace=args.adopt)).rowcount for m in SCOPED_MODELS}
+            try:
+                moved = adopt(db, args.adopt)
+            except AdoptConflict as error:
+                print(f"handoff-bot: {error}", file=sys.stderr)
+                return 2
             print(f"moved into {args.adopt}: " + ", ".join(f"{n} {t}" for t, n in moved.items()))
             return 0
         settings_id = (os.environ.get("SLACK_CLIENT_ID") or "").strip()

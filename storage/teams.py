@@ -139,6 +139,17 @@ def save_team(db: Database, team: TeamPolicy, now: datetime) -> bool:
         return existing is None
 
 
+def teams_by_workspace(db: Database) -> list[tuple[str, TeamPolicy]]:
+    """Every team with its workspace (an unscoped read: the scheduler's look across workspaces)."""
+    with db.read() as session:
+        rows = session.exec(select(Team).order_by(Team.workspace, Team.id)).all()
+        members = session.exec(select(TeamMember)).all()
+    by_team: dict[tuple[str | None, str], list[TeamMember]] = {}
+    for m in members:
+        by_team.setdefault((m.workspace, m.team_id), []).append(m)
+    return [(row.workspace or "", from_rows(row, by_team.get((row.workspace, row.id), []))) for row in rows]
+
+
 def load_teams(db: Database) -> list[TeamPolicy]:
     with db.read() as session:
         rows = session.exec(select(Team).order_by(Team.id)).all()

@@ -1,11 +1,18 @@
-"""Moving the records of an install without OAuth (the workspace "") into an installed workspace, once."""
+"""Across workspaces: moving the records kept without OAuth into an installed one, and what the scheduler's pass
+over every workspace reads first."""
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, insert, literal, select, update
 
+from bot.core.teams import TeamPolicy
 from bot.core.workspaces import SINGLE
 from storage.db import Database
 from storage.models import AuditEvent, HandoffRow, OutboxMessage, SlackMessage, Team, TeamMember
+from storage.teams import teams_by_workspace
 
 
 class AdoptConflict(ValueError):
@@ -35,3 +42,30 @@ def adopt(db: Database, workspace: str) -> dict[str, int]:
             update(member).where(member.c.workspace == SINGLE).values(workspace=workspace)).rowcount
         session.execute(delete(team).where(team.c.workspace == SINGLE))
     return moved
+
+
+@dataclass(frozen=True)
+class TickSurvey:
+    due: set[str]  # workspaces with a handoff due a look
+    teams: dict[str, list[TeamPolicy]]  # every workspace's teams
+    claimed: dict[str, set[str]]  # per workspace, which of its teams' recent agenda slots were claimed
+
+
+def tick_survey(db: Database, now: datetime,
+                agenda_keys: Callable[[list[TeamPolicy], datetime], list[str]]) -> TickSurvey:
+    """What the scheduler's pass over every workspace needs to know first, from one unscoped read."""
+    with db.read() as session:
+        due = set(session.execute(select(HandoffRow.workspace).where(  # type: ignore[call-overload]
+            HandoffRow.next_check_at <= now).distinct()).scalars())  # type: ignore[operator]
+    teams: dict[str, list[TeamPolicy]] = {}
+    for workspace, team in teams_by_workspace(db):
+        teams.setdefault(workspace, []).append(team)
+    keys = sorted({k for ts in teams.values() for k in agenda_keys(ts, now)})
+    claimed: dict[str, set[str]] = {}
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    with db.read() as session:
+        for i in range(0, len(keys), 500):
+            for workspace, key in session.execute(select(table.c.workspace, table.c.dedupe_key)
+                                                  .where(table.c.dedupe_key.in_(keys[i:i + 500]))):
+                claimed.setdefault(workspace, set()).add(key.rsplit(":", 1)[0])
+    return TickSurvey(due, teams, claimed)

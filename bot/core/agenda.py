@@ -143,6 +143,12 @@ def agenda_missed(team: TeamPolicy, now: datetime, claimed: set[str]) -> AgendaS
     return latest if latest is not None and latest.key not in claimed else None
 
 
+def agenda_work(team: TeamPolicy, now: datetime, claimed: set[str]) -> bool:
+    """Whether a tick at `now` has anything to do about this team's agenda: one due, or one missed to skip."""
+    return bool(team.channel_id) and (agenda_due_slot(team, now, claimed) is not None
+                                      or agenda_missed(team, now, claimed) is not None)
+
+
 def default_sla_deadline(team: TeamPolicy) -> Callable[[Handoff], datetime | None]:
     """The acceptance deadline as bot.core.chase counts it: sla_hours of working time in the AE's zone
     from sla_start (or creation). Returned for any state, so breaches of decided handoffs show."""

@@ -3,15 +3,18 @@ that sees only that workspace (storage.scoping). One entry, "", without OAuth; o
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select, union
+from storage import heartbeat
+from storage.workspaces import tick_survey
 
+from bot.core.agenda import agenda_slots, agenda_work
 from bot.core.clock import Clock
+from bot.core.teams import TeamPolicy
 from bot.core.workspaces import SINGLE, installation_of
 from bot.runtime.directory import Directory
 from bot.runtime.installs import InstallationStore
@@ -22,7 +25,6 @@ from bot.services.handoffs import Handoffs
 from bot.services.stats import StatsService
 from bot.services.teams import Teams
 from storage.db import Database
-from storage.models import HandoffRow, Team
 
 log = logging.getLogger("handoff.workspaces")
 
@@ -101,27 +103,33 @@ class Workspaces:
         return Workspace(key, client, directory, services)
 
     async def tick(self) -> TickReport:
-        """The scheduler's pass over every installed workspace with anything to chase or a team (with OAuth),
-        each in its own scope: one workspace's teams never plan another's reminders."""
-        keys = [SINGLE] if self.store is None else sorted(await self.db.query(_busy, self.clock.now())
-                                                           & await self.db.query(self.store.installed))
+        """The scheduler's pass. With OAuth, over each installed workspace with a handoff due a look or an
+        agenda to post or skip, each in its own scope (one workspace's teams never plan another's reminders);
+        which ones is read once for all, so a workspace with nothing to do costs the tick nothing."""
+        if self.store is None:
+            return await self._entries[SINGLE].services.chaser.tick()
+        now = self.clock.now()
+        survey = await self.db.query(tick_survey, now, agenda_keys)
+        installed = await self.db.query(self.store.installed)
+        busy = survey.due | {key for key, teams in survey.teams.items()
+                             if any(agenda_work(t, now, survey.claimed.get(key, set())) for t in teams)}
         total = TickReport()
-        for key in keys:
+        for key in sorted(busy & installed):
             workspace = await self.get(key)
             if workspace is None:
                 continue
-            report = await workspace.services.chaser.tick()
+            report = await workspace.services.chaser.tick(reminders=key in survey.due, beat=False)
             total.examined += report.examined
             total.reminders += report.reminders
             total.superseded += report.superseded
             total.agendas += report.agendas
             total.reassigned += report.reassigned
+        await self.db.run(heartbeat.beat, "tick", now)
         return total
 
 
-def _busy(db: Database, now: datetime) -> set[str]:
-    """Workspaces with a handoff due a look, or a team (whose agenda may be due)."""
-    with db.read() as session:
-        due = select(HandoffRow.workspace).where(HandoffRow.next_check_at <= now).distinct()  # type: ignore[arg-type,operator]
-        teams = select(Team.workspace).distinct()
-        return {w for w in session.execute(union(due, teams)).scalars() if w is not None}
+
+
+def agenda_keys(teams: list[TeamPolicy], now: datetime) -> list[str]:
+    """The outbox keys that say whether these teams' agendas around `now` were claimed (storage.chase)."""
+    return [f"{k}:0" for t in teams for k in agenda_slots(t, now)]

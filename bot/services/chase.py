@@ -118,18 +118,21 @@ class Chaser:
         self.ctx = ctx
         self.handoffs = handoffs
 
-    async def tick(self) -> TickReport:
-        """One pass: reminders due, auto-reassignments, weekly agendas. Safe to run anywhere, any time."""
+    async def tick(self, *, reminders: bool = True, beat: bool = True) -> TickReport:
+        """One pass: reminders due, auto-reassignments, weekly agendas. Safe to run anywhere, any time.
+        `reminders=False`: the caller knows nothing is due a look (bot.runtime.workspaces); `beat=False`: it
+        records the heartbeat once for every workspace's pass."""
         ctx = self.ctx
         now = ctx.clock.now()
         teams = {t.id: t for t in await ctx.db.query(load_teams)}
-        result = await ctx.db.run(claim_due_reminders, now, teams)
+        result = await ctx.db.run(claim_due_reminders, now, teams) if reminders else TickResult()
         report = TickReport(result.examined, result.claimed, result.superseded)
         for r in result.reassign:
             if await self._reassign(r, teams):
                 report.reassigned.append(r.handoff_id)
         report.agendas = await post_due_agendas(ctx, list(teams.values()))
-        await ctx.db.run(heartbeat.beat, "tick", now)  # the admins' Home: when the scheduler last ran
+        if beat:
+            await ctx.db.run(heartbeat.beat, "tick", now)  # the admins' Home: when the scheduler last ran
         if report.reminders or report.agendas or report.reassigned:
             log.info("tick: %d reminders, %d agendas, %d reassigned", report.reminders, len(report.agendas),
                      len(report.reassigned), extra={"reminders": report.reminders, "agendas": len(report.agendas),

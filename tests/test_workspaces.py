@@ -277,3 +277,16 @@ def test_an_install_upgraded_to_workspaces_keeps_its_teams_and_can_move_them_int
         db.close()
     assert cli(["workspaces", "--adopt", ACME]) == 2
     assert "T_ACME has teams amer already; nothing moved" in capsys.readouterr().err
+
+
+def test_a_workspace_installed_through_one_copy_is_served_at_once_by_another(standin: SlackStandIn, db_url: str):
+    """Two copies of the bot on one database: a workspace one copy found not installed a moment ago is served
+    by it as soon as the other copy installs it (not a minute later, when a cached "no" would run out)."""
+    clock = ManualClock(ny(2026, 11, 23, 9, 0))
+    oauth = dict(clock=clock, channel_post_interval=0.0, bot_token="", client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    with LocalBot(standin, db_url, **oauth) as first, LocalBot(standin, db_url, **oauth) as second:
+        acme = first.driver.for_workspace(ACME)
+        assert acme.slash_command("U_ASDR").status == 200
+        assert standin.calls_to("views.open") == []  # not installed: Bolt's install message instead
+        assert second.install(ACME, "U_AMGR")[0] == 200
+        open_form(standin, acme, "U_ASDR")  # through the first copy

@@ -3,7 +3,8 @@
 slack_sdk's async SQLAlchemy stores need an async engine (a second driver per database); its sync stores on
 the bot's own engine, run on the database threads, are the same tables and the same code. Bolt asks for a
 workspace's bot token on every request, so a found bot is kept for a minute; a delete (uninstall, revoked
-tokens) or a new install drops it at once in this process, and other processes within the minute.
+tokens) or a new install drops it at once in this process, and other processes within the minute. That a
+workspace is not installed is not kept: installed through another copy, it is served at once by this one.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ class InstallationStore(AsyncInstallationStore):
         self._db = db
         self._store = SQLAlchemyInstallationStore(client_id=client_id, engine=db.engine, logger=log)
         self._cache_seconds = cache_seconds
-        self._bots: dict[str, tuple[float, Bot | None]] = {}
+        self._bots: dict[str, tuple[float, Bot]] = {}
 
     @property
     def logger(self) -> Logger:
@@ -56,7 +57,8 @@ class InstallationStore(AsyncInstallationStore):
             return hit[1]
         bot = await self._db.query(lambda _db: self._store.find_bot(
             enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install))
-        self._bots[key] = (time.monotonic(), bot)
+        if bot is not None:  # "not installed" is not kept: an install through another copy counts at once
+            self._bots[key] = (time.monotonic(), bot)
         return bot
 
     async def async_find_installation(self, *, enterprise_id: str | None, team_id: str | None,

@@ -72,9 +72,8 @@ if str(TREE) not in sys.path:
     sys.path.insert(0, str(TREE))
 
 import sqlalchemy  # noqa: E402
-from sqlalchemy import bindparam, create_engine, event, text  # noqa: E402
+from sqlalchemy import bindparam, event, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from bot.core.agenda import agenda_key  # noqa: E402
@@ -84,7 +83,7 @@ from bot.runtime.clock import ManualClock  # noqa: E402
 from bot.services.chase import TICK_LIMIT, Chaser, claim_due_reminders  # noqa: E402
 from bot.services.context import Context, Installation  # noqa: E402
 from bot.services.handoffs import Handoffs  # noqa: E402
-from storage.db import Database  # noqa: E402
+from storage.db import Database, server_admin  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import HandoffRow as Handoff  # noqa: E402
 from storage.models import UTCDateTime  # noqa: E402
@@ -270,16 +269,6 @@ def server_of(url: str, database: str) -> str:
     return make_url(url).set(database=database).render_as_string(hide_password=False)
 
 
-@contextmanager
-def admin(server: str) -> Iterator[sqlalchemy.engine.Connection]:
-    engine = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            yield conn
-    finally:
-        engine.dispose()
-
-
 def build(backend: str, n: int, tmp: Path) -> tuple[str, dict[str, Any]]:
     """The base database for size n (a SQLite file's URL, or a new PostgreSQL database's): migrations,
     teams, then the rows bulk-loaded with the secondary indexes dropped and made again afterwards."""
@@ -288,7 +277,7 @@ def build(backend: str, n: int, tmp: Path) -> tuple[str, dict[str, Any]]:
         url = f"sqlite:///{tmp / f'base-{n}.db'}"
     else:
         name = f"handoff_tick_{n}_{uuid.uuid4().hex[:8]}"
-        with admin(backend) as conn:
+        with server_admin(backend) as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = server_of(backend, name)
     try:
@@ -363,7 +352,7 @@ def drop(backend: str, url: str) -> None:
         for suffix in ("", "-wal", "-shm", ".migrate-lock"):
             Path((make_url(url).database or "") + suffix).unlink(missing_ok=True)
     else:
-        with admin(backend) as conn:
+        with server_admin(backend) as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
 
 
@@ -400,7 +389,7 @@ def fresh(base_url: str, work: Path) -> Iterator[Database]:
         url = f"sqlite:///{work}"
     else:
         copy = f"{make_url(base_url).database}_w{uuid.uuid4().hex[:6]}"
-        with admin(server_of(base_url, "postgres")) as conn:
+        with server_admin(server_of(base_url, "postgres")) as conn:
             conn.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{make_url(base_url).database}" STRATEGY FILE_COPY'))
         url = server_of(base_url, copy)
     db = Database(url)
@@ -413,7 +402,7 @@ def fresh(base_url: str, work: Path) -> Iterator[Database]:
         for suffix in ("", "-wal", "-shm"):
             Path(str(work) + suffix).unlink(missing_ok=True)
         if copy is not None:
-            with admin(server_of(base_url, "postgres")) as conn:
+            with server_admin(server_of(base_url, "postgres")) as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
 
 

@@ -122,10 +122,19 @@ def set_next_checks(session: Session, checks: Sequence[tuple[int, datetime | Non
 
 def agenda_posted(db: Database, keys: list[str]) -> set[str]:
     """Which weekly agendas were already claimed (their first message's dedupe key is `<key>:0`)."""
+    return {key for _workspace, key in agenda_claims(db, keys)}
+
+
+def agenda_claims(db: Database, keys: list[str]) -> set[tuple[str, str]]:
+    """(workspace, agenda key) of each of these agendas claimed: the database's own workspace's when it is
+    scoped, every workspace's otherwise (the scheduler's look across workspaces)."""
+    found: set[tuple[str, str]] = set()
     with db.read() as session:
-        found = session.exec(select(OutboxMessage.dedupe_key)
-                             .where(col(OutboxMessage.dedupe_key).in_([f"{k}:0" for k in keys]))).all()
-    return {k.rsplit(":", 1)[0] for k in found if k}
+        for i in range(0, len(keys), ROWS_PER_STATEMENT):
+            found.update((workspace or "", key.rsplit(":", 1)[0]) for workspace, key in session.exec(
+                select(OutboxMessage.workspace, OutboxMessage.dedupe_key)
+                .where(col(OutboxMessage.dedupe_key).in_([f"{k}:0" for k in keys[i:i + ROWS_PER_STATEMENT]]))) if key)
+    return found
 
 
 def _placeholder(conn: Connection) -> str:

@@ -19,7 +19,8 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 import storage.scoping  # noqa: F401  (its session events keep scoped sessions to their workspace)
@@ -54,6 +55,18 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def server_admin(url: str) -> Iterator[Connection]:
+    """An AUTOCOMMIT connection to a PostgreSQL server, for what no transaction may hold (CREATE and DROP
+    DATABASE): the tests' databases and the benchmark's."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
 
 
 class Database:

@@ -2,16 +2,17 @@
 over every workspace reads first."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, insert, literal, select, update
 
+from bot.core.agenda import agenda_slots
 from bot.core.teams import TeamPolicy
 from bot.core.workspaces import SINGLE
 from storage.db import Database
 from storage.models import AuditEvent, HandoffRow, OutboxMessage, SlackMessage, Team, TeamMember
+from storage.chase import agenda_claims
 from storage.teams import teams_by_workspace
 
 
@@ -51,21 +52,16 @@ class TickSurvey:
     claimed: dict[str, set[str]]  # per workspace, which of its teams' recent agenda slots were claimed
 
 
-def tick_survey(db: Database, now: datetime,
-                agenda_keys: Callable[[list[TeamPolicy], datetime], list[str]]) -> TickSurvey:
-    """What the scheduler's pass over every workspace needs to know first, from one unscoped read."""
+def tick_survey(db: Database, now: datetime) -> TickSurvey:
+    """What the scheduler's pass over every workspace needs to know first, from unscoped reads."""
     with db.read() as session:
         due = set(session.execute(select(HandoffRow.workspace).where(  # type: ignore[call-overload]
             HandoffRow.next_check_at <= now).distinct()).scalars())  # type: ignore[operator]
     teams: dict[str, list[TeamPolicy]] = {}
     for workspace, team in teams_by_workspace(db):
         teams.setdefault(workspace, []).append(team)
-    keys = sorted({k for ts in teams.values() for k in agenda_keys(ts, now)})
     claimed: dict[str, set[str]] = {}
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    with db.read() as session:
-        for i in range(0, len(keys), 500):
-            for workspace, key in session.execute(select(table.c.workspace, table.c.dedupe_key)
-                                                  .where(table.c.dedupe_key.in_(keys[i:i + 500]))):
-                claimed.setdefault(workspace, set()).add(key.rsplit(":", 1)[0])
+    keys = sorted({k for ts in teams.values() for t in ts for k in agenda_slots(t, now)})
+    for workspace, key in agenda_claims(db, keys):
+        claimed.setdefault(workspace, set()).add(key)
     return TickSurvey(due, teams, claimed)

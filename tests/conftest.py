@@ -7,19 +7,17 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bot.runtime.clock import ManualClock
 from bot.sandbox import SlackDriver, SlackStandIn
 from bot.sandbox.local_bot import LocalBot
-from storage.db import Database
+from storage.db import Database, server_admin
 from storage.migrate import upgrade
 
 # Monday 23 Nov 2026, 14:00 UTC: 09:00 in New York, 15:00 in Berlin.
@@ -99,7 +97,7 @@ def migrated_postgres() -> Iterator[str | None]:
         yield None
         return
     name = f"handoff_template_{uuid.uuid4().hex[:12]}"
-    with _postgres_admin(server) as admin:
+    with server_admin(server) as admin:
         admin.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             db = Database(make_url(server).set(database=name).render_as_string(hide_password=False))
@@ -110,16 +108,6 @@ def migrated_postgres() -> Iterator[str | None]:
             yield name
         finally:
             admin.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@contextmanager
-def _postgres_admin(server: str) -> Iterator[Connection]:
-    engine = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            yield conn
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture
@@ -134,12 +122,12 @@ def db_url(tmp_path: Path, request: pytest.FixtureRequest, migrated_postgres: st
         yield f"sqlite:///{path}"
         return
     name = f"handoff_test_{uuid.uuid4().hex[:12]}"
-    with _postgres_admin(server) as admin:
+    with server_admin(server) as admin:
         admin.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_postgres}"'))
     try:
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:
-        with _postgres_admin(server) as admin:
+        with server_admin(server) as admin:
             admin.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 

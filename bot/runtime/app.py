@@ -15,7 +15,6 @@ from bot.core.clock import Clock
 from bot.runtime.clock import SystemClock
 from bot.runtime.config import Settings
 from bot.runtime.delivery import Deliverer, RetryConnectionErrorsButNotPosts
-from bot.runtime.directory import Directory
 from bot.runtime.installs import InstallationStore, StateStore
 from bot.runtime.metrics import Metrics
 from bot.runtime.tasks import Background, Inflight
@@ -56,12 +55,6 @@ class Wiring:
         single = self.workspaces.single
         assert single is not None, "with OAuth, services belong to a workspace: wiring.workspaces.get(key)"
         return single.services
-
-    @property
-    def directory(self) -> Directory:
-        single = self.workspaces.single
-        assert single is not None
-        return single.directory
 
 
 def installation(settings: Settings) -> Installation:

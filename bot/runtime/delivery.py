@@ -26,7 +26,6 @@ from typing import Any, TypeVar
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.clock import Clock
 from bot.core.handoff import short_id

@@ -2,19 +2,14 @@
 that sees only that workspace (storage.scoping). One entry, "", without OAuth; one per installation with it."""
 from __future__ import annotations
 
-import logging
-from datetime import datetime
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
-from storage import heartbeat
-from storage.workspaces import tick_survey
 
-from bot.core.agenda import agenda_slots, agenda_work
+from bot.core.agenda import agenda_work
 from bot.core.clock import Clock
-from bot.core.teams import TeamPolicy
 from bot.core.workspaces import SINGLE, installation_of
 from bot.runtime.directory import Directory
 from bot.runtime.installs import InstallationStore
@@ -24,9 +19,9 @@ from bot.services.context import Context, Installation
 from bot.services.handoffs import Handoffs
 from bot.services.stats import StatsService
 from bot.services.teams import Teams
+from storage import heartbeat
 from storage.db import Database
-
-log = logging.getLogger("handoff.workspaces")
+from storage.workspaces import tick_survey
 
 
 @dataclass
@@ -54,10 +49,6 @@ class Workspaces:
         self._entries: dict[str, Workspace] = {}
         if store is None:
             self._entries[SINGLE] = self._make(SINGLE, base_client)
-
-    @property
-    def oauth(self) -> bool:
-        return self.store is not None
 
     def for_request(self, key: str, bot_token: str | None) -> Workspace:
         """The workspace a request came from, with the token Bolt's authorize found for it."""
@@ -109,7 +100,7 @@ class Workspaces:
         if self.store is None:
             return await self._entries[SINGLE].services.chaser.tick()
         now = self.clock.now()
-        survey = await self.db.query(tick_survey, now, agenda_keys)
+        survey = await self.db.query(tick_survey, now)
         installed = await self.db.query(self.store.installed)
         busy = survey.due | {key for key, teams in survey.teams.items()
                              if any(agenda_work(t, now, survey.claimed.get(key, set())) for t in teams)}
@@ -126,10 +117,3 @@ class Workspaces:
             total.reassigned += report.reassigned
         await self.db.run(heartbeat.beat, "tick", now)
         return total
-
-
-
-
-def agenda_keys(teams: list[TeamPolicy], now: datetime) -> list[str]:
-    """The outbox keys that say whether these teams' agendas around `now` were claimed (storage.chase)."""
-    return [f"{k}:0" for t in teams for k in agenda_slots(t, now)]

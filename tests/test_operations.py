@@ -308,3 +308,28 @@ def test_a_reminder_owed_is_one_log_line_and_a_tick_owing_nothing_none(bot, stan
         assert tick_at(bot, ny(2026, 11, 23, 15, 0)).reminders == 1
     owed = [r for r in caplog.records if r.getMessage().endswith(" owed")]
     assert [(r.getMessage(), r.handoff_id, r.reminder) for r in owed] == [("H-1 heads up owed", 1, "heads_up")]
+
+
+def test_a_tick_catching_up_on_many_reminders_logs_one_line_per_kind(bot, standin, clock, caplog) -> None:
+    """After downtime a tick may owe hundreds of reminders: one line per kind, every handoff in its extras."""
+    from teams_fixture import AMER, install, ny
+    from test_scheduler import MONDAY_9, submitted, tick_at
+
+    from bot.runtime.logs import JsonFormatter
+    from bot.services.chase import LINES_PER_REMINDER_UP_TO
+
+    install(bot, standin, AMER)
+    clock.set(MONDAY_9)
+    count = LINES_PER_REMINDER_UP_TO + 2
+    for _ in range(count):
+        submitted(bot, standin)
+    tick_at(bot, ny(2026, 11, 23, 13, 0))  # last week's agenda settled first
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        assert tick_at(bot, ny(2026, 11, 23, 15, 0)).reminders == count
+    owed = [r for r in caplog.records if " owed" in r.getMessage()]
+    assert len(owed) == 1, [r.getMessage() for r in owed]
+    line = owed[0]
+    assert line.getMessage() == f"heads up owed for {count} handoffs: " + ", ".join(f"H-{i}" for i in range(1, count + 1))
+    assert (line.reminder, line.handoff_ids) == ("heads_up", list(range(1, count + 1)))
+    assert json.loads(JsonFormatter().format(line))["handoff_ids"] == list(range(1, count + 1))

@@ -335,6 +335,27 @@ def in_zone(cal: WorkingCalendar, moment: datetime, flag: bool) -> datetime:
     return moment.astimezone(ZoneInfo(cal.tz)) if flag else moment
 
 
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(calendars(), instants(), st.one_of(amounts, st.timedeltas(timedelta(0), timedelta(hours=4000))).filter(bool))
+def test_prop_precomputed_blocks_agree_with_the_day_by_day_walk(
+    cal: WorkingCalendar, start: datetime, amount: timedelta
+) -> None:
+    """The scheduler's fast path (periods precomputed in blocks of days) finds the very instant the walk
+    finds, across DST changes, holidays, sparse weeks and additions that cross many blocks (a zero amount is
+    answered before either: the start itself)."""
+    from bot.core.working_time import _add_by_walking, _add_within_blocks
+
+    start = start.astimezone(UTC)
+    try:
+        walked = _add_by_walking(cal, start, amount)
+    except ValueError:
+        assume(False)
+        raise
+    fast = _add_within_blocks(cal, start, amount)
+    assert fast is None or fast == walked
+    assert add_working_time(cal, start, amount) == walked
+
+
 @PROPS
 @given(calendars(), instants(), amounts, st.booleans())
 def test_prop_add_then_measure_round_trips(cal: WorkingCalendar, start: datetime, amount: timedelta, local: bool) -> None:

@@ -53,7 +53,8 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+                entry[key] = value if isinstance(value, (str, int, float, bool, type(None))) or (
+                    isinstance(value, list) and all(isinstance(v, (str, int)) for v in value)) else str(value)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         elif record.exc_text:

@@ -26,6 +26,8 @@ from storage.teams import load_teams
 
 log = logging.getLogger("handoff.scheduler")
 TICK_LIMIT = 1000
+LINES_PER_REMINDER_UP_TO = 20  # past it, one log line per kind of reminder
+NAMED_PER_LINE = 50
 REASSIGN_NOTE = "not accepted in time: reassigned to the next AE in turn"
 
 
@@ -106,11 +108,27 @@ def claim_due_reminders(db: Database, now: datetime, teams: dict[str, TeamPolicy
             if kind == "escalation" and h.id in reassign_to:  # whoever claims the escalation, reassigns
                 result.reassign.append(Reassignment(h.id, h.revision, reassign_to[h.id]))
         chase_store.set_next_checks(session, [(h.id, plan.next_check_at) for h, plan in plans])
-    # Logged once committed, off the transaction that holds the write lock.
-    for handoff_id, kind in owed_lines:
-        log.info("%s %s owed", short_id(handoff_id), kind.replace("_", " "),
-                 extra={"handoff_id": handoff_id, "reminder": kind})
+    log_owed(owed_lines)  # once committed, off the transaction that holds the write lock
     return result
+
+
+def log_owed(owed: list[tuple[int, str]]) -> None:
+    """One line per reminder owed; a tick catching up after downtime owes hundreds at once, and says so in
+    one line per kind (a thousand lines cost the tick more than planning them): the first handoffs named in
+    the text, every one in its `handoff_ids` (a JSON line stays under the 16 KB a container's log splits at)."""
+    if len(owed) <= LINES_PER_REMINDER_UP_TO:
+        for handoff_id, kind in owed:
+            log.info("%s %s owed", short_id(handoff_id), kind.replace("_", " "),
+                     extra={"handoff_id": handoff_id, "reminder": kind})
+        return
+    by_kind: dict[str, list[int]] = {}
+    for handoff_id, kind in owed:
+        by_kind.setdefault(kind, []).append(handoff_id)
+    for kind, ids in by_kind.items():
+        named = ", ".join(map(short_id, ids[:NAMED_PER_LINE])) + (
+            f" and {len(ids) - NAMED_PER_LINE} more" if len(ids) > NAMED_PER_LINE else "")
+        log.info("%s owed for %d handoffs: %s", kind.replace("_", " "), len(ids), named,
+                 extra={"handoff_ids": ids, "reminder": kind})
 
 
 class Chaser:

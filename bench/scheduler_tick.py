@@ -396,7 +396,9 @@ def fresh(base_url: str, work: Path) -> Iterator[Database]:
     with db.read() as session:  # the bot's connection is long-lived: open it outside the timing
         session.exec(text("SELECT 1"))  # type: ignore[call-overload]
     try:
-        yield db
+        # The bot's scheduler runs on the database as its one workspace sees it (bot.runtime.workspaces):
+        # statements name the workspace, as the claims' indexes expect (trees from before workspaces: as is).
+        yield db.scoped("") if hasattr(db, "scoped") else db
     finally:
         db.close()
         for suffix in ("", "-wal", "-shm"):

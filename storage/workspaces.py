@@ -62,6 +62,6 @@ def tick_survey(db: Database, now: datetime) -> TickSurvey:
         teams.setdefault(workspace, []).append(team)
     claimed: dict[str, set[str]] = {}
     keys = sorted({k for ts in teams.values() for t in ts for k in agenda_slots(t, now)})
-    for workspace, key in agenda_claims(db, keys):
+    for workspace, key in agenda_claims(db, keys, teams.keys()):
         claimed.setdefault(workspace, set()).add(key)
     return TickSurvey(due, teams, claimed)

@@ -413,6 +413,43 @@ def test_completed_with_a_next_step_completes_the_handoff_and_chases_the_step_on
     assert reminders_to(standin, AE, NEXT_STEP) == [] and reminders_to(standin, AE, OUTCOME_MISSING) == []
 
 
+
+def test_a_tick_over_more_than_a_batch_claims_each_once_a_batch_a_transaction(bot, standin, clock):
+    """After downtime a tick owes many reminders at once: it claims them TICK_BATCH handoffs a transaction,
+    so the one writer is free for a person's click between two, and still all of them in that one tick."""
+    from sqlalchemy import event
+
+    from bot.services.chase import TICK_BATCH
+    install(bot, standin, AMER)
+    created = MONDAY_9
+    clock.set(created)
+    count = TICK_BATCH * 2 + 30
+    for i in range(count):
+        create_handoff(bot.db, Handoff(
+            id=0, state=State.PENDING, revision=1, sdr_id=SDR, ae_id=AE, company=f"Prospect {i:03d}",
+            contact_name="Pat Lee", need="Docs", compelling_event="Launch", created_at=created, updated_at=created,
+            next_check_at=created, team_id="amer", ae_tz="America/New_York", sla_start=created, region="AMER",
+            meeting_start=ny(2026, 12, 14, 10, 0), meeting_kind="discovery_15", slack_team_id="T_HANDOFF",
+            submission_key=f"batch-{i}"))
+    settle(bot)
+    tick_at(bot, ny(2026, 11, 23, 9, 30))  # the cards' first look, and last week's agenda settled
+    reads: list[str] = []  # the due reads, one a batch, each in a transaction of its own with its claims
+
+    def seen(conn, cursor, statement: str, *args) -> None:  # noqa: ANN001
+        if "next_check_at <=" in statement and statement.lstrip().upper().startswith("SELECT"):
+            reads.append(statement)
+    event.listen(bot.db.engine, "before_cursor_execute", seen)
+    try:
+        report = tick_at(bot, ny(2026, 11, 23, 15, 0))  # past every heads-up
+    finally:
+        event.remove(bot.db.engine, "before_cursor_execute", seen)
+    assert (report.examined, report.reminders) == (count, count)
+    assert len(reads) == 3, reads  # 100, 100 and the last 30
+    settle(bot)
+    heads_ups = Counter(c.args["text"] for c in reminders_to(standin, AE, HEADS_UP))
+    assert len(heads_ups) == count and set(heads_ups.values()) == {1}, heads_ups.most_common(2)
+    assert tick_at(bot, ny(2026, 11, 23, 15, 1)).reminders == 0
+
 # ---------------------------------------------------------------- the weekly agenda
 
 

@@ -25,7 +25,8 @@ from storage.db import Database
 from storage.teams import load_teams
 
 log = logging.getLogger("handoff.scheduler")
-TICK_LIMIT = 1000
+TICK_LIMIT = 1000  # handoffs a tick looks at; the rest wait for the next tick
+TICK_BATCH = 100  # handoffs a transaction
 LINES_PER_REMINDER_UP_TO = 20  # past it, one log line per kind of reminder
 NAMED_PER_LINE = 50
 REASSIGN_NOTE = "not accepted in time: reassigned to the next AE in turn"
@@ -44,6 +45,14 @@ class TickResult:
     claimed: int = 0
     superseded: int = 0
     reassign: list[Reassignment] = field(default_factory=list)
+    owed: list[tuple[int, str]] = field(default_factory=list)  # (handoff, kind) of each reminder owed, to log
+
+    def add(self, other: TickResult) -> None:
+        self.examined += other.examined
+        self.claimed += other.claimed
+        self.superseded += other.superseded
+        self.reassign += other.reassign
+        self.owed += other.owed
 
 
 @dataclass
@@ -63,7 +72,6 @@ def claim_due_reminders(db: Database, now: datetime, teams: dict[str, TeamPolicy
     claims and next checks are written in a few set-wise statements.
     """
     result = TickResult()
-    owed_lines: list[tuple[int, str]] = []
     with db.write() as session:
         facts = chase_store.due_for_check(session, now, limit)
         result.examined = len(facts)
@@ -99,7 +107,7 @@ def claim_due_reminders(db: Database, now: datetime, teams: dict[str, TeamPolicy
             if not mine:
                 continue
             if kind is not None:  # one line per reminder owed (not per message it makes)
-                owed_lines.append((h.id, kind))
+                result.owed.append((h.id, kind))
             for o in mine:
                 if o.status == "superseded":
                     result.superseded += 1
@@ -108,7 +116,6 @@ def claim_due_reminders(db: Database, now: datetime, teams: dict[str, TeamPolicy
             if kind == "escalation" and h.id in reassign_to:  # whoever claims the escalation, reassigns
                 result.reassign.append(Reassignment(h.id, h.revision, reassign_to[h.id]))
         chase_store.set_next_checks(session, [(h.id, plan.next_check_at) for h, plan in plans])
-    log_owed(owed_lines)  # once committed, off the transaction that holds the write lock
     return result
 
 
@@ -143,7 +150,8 @@ class Chaser:
         ctx = self.ctx
         now = ctx.clock.now()
         teams = {t.id: t for t in await ctx.db.query(load_teams)}
-        result = await ctx.db.run(claim_due_reminders, now, teams) if reminders else TickResult()
+        result = await self._claim_due(now, teams) if reminders else TickResult()
+        log_owed(result.owed)
         report = TickReport(result.examined, result.claimed, result.superseded)
         for r in result.reassign:
             if await self._reassign(r, teams):
@@ -157,6 +165,19 @@ class Chaser:
                                                     "reassigned": len(report.reassigned)})
         ctx.wake_outbox()
         return report
+
+    async def _claim_due(self, now: datetime, teams: dict[str, TeamPolicy]) -> TickResult:
+        """Up to TICK_LIMIT handoffs, TICK_BATCH a transaction: between two, the one writer is free for the
+        submissions and clicks queued behind the tick. Each batch moves its handoffs' next checks past `now`,
+        so the next one reads the following handoffs due."""
+        total = TickResult()
+        while total.examined < TICK_LIMIT:
+            limit = min(TICK_BATCH, TICK_LIMIT - total.examined)
+            batch = await self.ctx.db.run(claim_due_reminders, now, teams, limit)
+            total.add(batch)
+            if batch.examined < limit:
+                break
+        return total
 
     async def _reassign(self, r: Reassignment, teams: dict[str, TeamPolicy]) -> bool:
         handoff = await self.handoffs.get(r.handoff_id)

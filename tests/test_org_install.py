@@ -123,10 +123,15 @@ def test_a_handoff_across_two_workspaces_of_the_org(bot: LocalBot, standin: Slac
     settle(bot)
     with bot.db.read() as session:
         assert session.exec(orm_select(HandoffRow.state)).one() == "accepted"
-    # Each sees it in their own workspace's /handoff list.
+    # Each sees it in their own workspace's /handoff list, and on their Home tab (an event: authorized for the org).
     for driver, who in ((sales, SDR), (success, AE)):
         listed = driver.slash_command(who, "list")
         assert listed.status == 200 and "H-1" in listed.body, listed.body
+        assert driver.app_home_opened(who).status == 200
+        standin.wait_for("views.publish", where=lambda c, who=who: c.args.get("user_id") == who)
+        settle(bot)
+        home = standin.home_view(who)
+        assert home is not None and "Acme Corp" in json.dumps(home), home
 
 
 def test_the_scheduler_chases_with_the_orgs_token(bot: LocalBot, standin: SlackStandIn, installed):
@@ -163,7 +168,8 @@ def test_a_workspace_installed_beside_the_org_sees_none_of_it(bot: LocalBot, sta
     shown = solo.slash_command(SOLO_SDR, "show H-1")
     assert shown.status == 200 and "There is no handoff H-1." in shown.body, shown.body
     # Nor can Solo's token reach Globex's people: its AE is not to be picked in Solo.
-    assert submit(standin, solo, SOLO_SDR, ae_id=AE).status == 200
+    refused = submit(standin, solo, SOLO_SDR, ae_id=AE)
+    assert refused.status == 200 and "ae_id" in refused.json()["errors"], refused.body  # type: ignore[index]
     with bot.db.read() as session:
         rows = session.exec(orm_select(HandoffRow.workspace, HandoffRow.ae_id)).all()
     assert sorted(rows) == [(ORG, AE)], rows
@@ -174,6 +180,13 @@ def test_a_workspace_installed_beside_the_org_sees_none_of_it(bot: LocalBot, sta
         assert stats is not None and "team AMER Globex, last 30 days: 1 handoff," in stats["text"], stats
     stats = solo.slash_command(SOLO_MGR, "stats team amer").json()
     assert stats is not None and "team AMER Solo, last 30 days: 0 handoffs" in stats["text"], stats
+    # The org's export holds the org's one handoff, sent to the manager's DM with the org's token.
+    assert sales.slash_command(MGR, "export team").status == 200
+    [done] = standin.wait_for("files.completeUploadExternal", timeout=20,
+                              where=lambda c: "csv" in str(c.response.get("files")))
+    [shared] = done.response["files"]
+    lines = standin.file_bytes(shared["id"]).decode().splitlines()
+    assert done.team_id == ORG and len(lines) == 2 and lines[1].startswith("H-1,"), lines
 
 
 @pytest.mark.parametrize("authorized_team", [None, SUCCESS], ids=["org-authorization", "workspace-in-authorization"])

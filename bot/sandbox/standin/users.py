@@ -49,9 +49,11 @@ def users_info(s: Directory, args: dict[str, Any]) -> dict[str, Any]:
     if user.is_bot:
         profile["bot_id"] = ws.bot_id if user.id == ws.bot_user_id else None
     home = s._workspaces.get(user.team_id)
-    grid = {} if home is None or home.enterprise_id is None else {"enterprise_user": {
-        "id": user.id, "enterprise_id": home.enterprise_id, "enterprise_name": home.enterprise_name or home.enterprise_id,
-        "is_admin": False, "is_owner": False, "teams": [user.team_id]}}
+    grid = {}  # a user of an Enterprise Grid org: Slack says which org, and which of its workspaces
+    if home is not None and home.enterprise_id is not None:
+        grid["enterprise_user"] = {"id": user.id, "enterprise_id": home.enterprise_id,
+                                   "enterprise_name": home.enterprise_name or home.enterprise_id,
+                                   "is_admin": False, "is_owner": False, "teams": [user.team_id]}
     return {
         "user": {
             **grid,

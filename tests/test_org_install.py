@@ -82,7 +82,7 @@ def installed(bot: LocalBot, standin: SlackStandIn) -> tuple[SlackDriver, SlackD
     return bot.driver.for_workspace(SALES), bot.driver.for_workspace(SUCCESS), bot.driver.for_workspace(SOLO)
 
 
-def test_an_org_wide_install_stores_one_token_for_the_org(bot: LocalBot, standin: SlackStandIn):
+def test_an_org_wide_install_stores_one_token_for_the_org(bot: LocalBot, standin: SlackStandIn, monkeypatch, capsys):
     status, page = bot.install(ORG, MGR, org_wide=True)
     assert status == 200, page
     [access] = standin.calls_to("oauth.v2.access")
@@ -98,6 +98,13 @@ def test_an_org_wide_install_stores_one_token_for_the_org(bot: LocalBot, standin
     assert org is not None and org.client.token == access.response["access_token"]
     assert bot.call(bot.wiring.workspaces.get(SALES)) is None
     assert bot.call(bot.wiring.workspaces.get(SOLO)) is None
+    # `handoff-bot workspaces` lists the org by its id.
+    from bot.cli import main as cli
+
+    monkeypatch.setenv("DATABASE_URL", bot.settings.database_url)
+    monkeypatch.setenv("SLACK_CLIENT_ID", CLIENT_ID)
+    assert cli(["workspaces"]) == 0
+    assert capsys.readouterr().out.split() == [ORG, "0", "handoffs", "0", "teams", "installed", "org-wide"]
 
 
 def test_a_handoff_across_two_workspaces_of_the_org(bot: LocalBot, standin: SlackStandIn, installed):

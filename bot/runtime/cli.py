@@ -313,6 +313,7 @@ def cmd_workspaces(args: argparse.Namespace) -> int:
 
     from sqlalchemy import func, select
 
+    from bot.core.workspaces import installation_of
     from bot.runtime.installs import InstallationStore
     from storage.models import HandoffRow, Team
     from storage.workspaces import AdoptConflict, adopt
@@ -338,6 +339,8 @@ def cmd_workspaces(args: argparse.Namespace) -> int:
         for key in keys:
             name = key or '"" (without OAuth)'
             state = "installed" if key in installed else ("" if not key else "not installed")
+            if key in installed and installation_of(key)[2]:
+                state = "installed org-wide"  # an Enterprise Grid org's: every workspace of the org
             print(f"{name:<24} {handoffs.get(key, 0):>8} handoffs {teams.get(key, 0):>4} teams  {state}".rstrip())
     return 0
 

@@ -305,3 +305,43 @@ def test_a_workspace_of_an_org_installed_on_its_own_is_served_and_chased(bot: Lo
     assert chased and all(c.ok and c.team_id == initech for c in chased)
     with bot.db.read() as session:
         assert session.exec(orm_select(HandoffRow.workspace)).all() == [initech]
+
+
+def test_a_workspace_installed_on_its_own_moves_into_its_orgs_install(bot: LocalBot, standin: SlackStandIn,
+                                                                      monkeypatch, capsys):
+    """The sales workspace had the app on its own; then the org installs it org-wide, and every payload from
+    sales is the org's: `handoff-bot workspaces --adopt E… --from T…` moves sales' records into the org."""
+    from bot.cli import main as cli
+
+    local_ae = "W_GAE2"
+    standin.add_user(local_ae, "gae2", tz="America/New_York", team_id=SALES)
+    assert bot.install(SALES, MGR)[0] == 200
+    assert bot.clock is not None
+    team_store.replace_teams(bot.db.scoped(SALES), [team(SDR, local_ae, MGR, CHANNEL, "AMER Globex")],
+                             bot.clock.now())
+    sales = bot.driver.for_workspace(SALES)
+    assert submit(standin, sales, SDR, ae_id=local_ae).status == 200
+    card_for(standin, local_ae)
+    settle(bot)
+
+    assert bot.install(ORG, MGR, org_wide=True)[0] == 200
+    assert sales.org_wide
+    listed = sales.slash_command(SDR, "list")
+    assert "H-1" not in listed.body, listed.body  # the org's records: none yet
+
+    monkeypatch.setenv("DATABASE_URL", bot.settings.database_url)
+    assert cli(["workspaces", "--adopt", ORG, "--from", SALES]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith(f"moved into {ORG}: 1 handoff,") and "1 team," in said, said
+    assert cli(["workspaces", "--adopt", ORG, "--from", ORG]) == 2
+    assert "nothing moved" in capsys.readouterr().err
+
+    listed = sales.slash_command(SDR, "list")
+    assert listed.status == 200 and "H-1" in listed.body, listed.body
+    with bot.db.read() as session:
+        assert session.exec(orm_select(HandoffRow.workspace)).all() == [ORG]
+    before = len(standin.calls_to("chat.postMessage"))
+    assert tick_at(bot, ny(2026, 11, 24, 15, 0)).reminders >= 1
+    settle(bot)
+    chased = standin.calls_to("chat.postMessage")[before:]
+    assert chased and all(c.ok and c.team_id == ORG for c in chased), [c.response for c in chased]

@@ -308,7 +308,8 @@ def _add_workspace(parser: argparse.ArgumentParser) -> None:
 
 def cmd_workspaces(args: argparse.Namespace) -> int:
     """The workspaces the database holds records of, installed or not, with how many handoffs and teams each;
-    `--adopt TEAM_ID` moves the records of the install without OAuth ("") into that workspace."""
+    `--adopt TEAM_ID` moves the records of the install without OAuth ("") into that workspace; with `--from KEY`,
+    those of the workspace KEY (one of an Enterprise Grid org's workspaces, now served by the org's install)."""
     import os
 
     from sqlalchemy import func, select
@@ -321,7 +322,7 @@ def cmd_workspaces(args: argparse.Namespace) -> int:
     with _admin_database(_database_url()) as db:
         if args.adopt:
             try:
-                moved = adopt(db, args.adopt)
+                moved = adopt(db, args.adopt, args.source)
             except AdoptConflict as error:
                 print(f"handoff-bot: {error}", file=sys.stderr)
                 return 2
@@ -372,5 +373,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     ws = sub.add_parser("workspaces", help="the workspaces with records or installed, and how much each holds")
     ws.add_argument("--adopt", metavar="TEAM_ID", help="move the records kept without OAuth into this workspace "
                                                         "(once, when moving an install to OAuth)")
+    ws.add_argument("--from", dest="source", metavar="TEAM_ID", default="",
+                    help="with --adopt: move this workspace's records instead (once, when the Enterprise Grid org "
+                         "it belongs to installs the app org-wide: --adopt E... --from T...)")
     ws.set_defaults(fn=cmd_workspaces)
     return parser, sub

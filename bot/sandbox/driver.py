@@ -135,9 +135,13 @@ class SlackDriver:
         ws = self.workspace
         return ws.enterprise_id is not None and ws.enterprise_id in getattr(self.standin, "org_wide", ())
 
-    def _bot_user(self) -> str:
+    def _installed_in(self) -> str:
+        """Whom the app is installed for: the org (installed org-wide), else this workspace."""
         ws = self.workspace
-        return self.standin.org(ws.enterprise_id).bot_user_id if self.org_wide else ws.bot_user_id  # type: ignore[arg-type]
+        return ws.enterprise_id if self.org_wide and ws.enterprise_id is not None else self.team_id
+
+    def _bot_user(self) -> str:
+        return self.standin.org(self._installed_in()).bot_user_id if self.org_wide else self.workspace.bot_user_id
 
     def for_workspace(self, team_id: str) -> SlackDriver:
         """The same app and signing secret, driven by the people of another workspace."""
@@ -383,7 +387,7 @@ class SlackDriver:
         """Uninstall the app from this workspace (installed org-wide: from its org): the stand-in revokes its
         tokens, then Slack sends ``tokens_revoked`` (the bot user) and ``app_uninstalled``; returns the app's
         answer to the last."""
-        self.standin.uninstall(self.workspace.enterprise_id if self.org_wide else self.team_id)  # type: ignore[arg-type]
+        self.standin.uninstall(self._installed_in())
         self.event({"type": "tokens_revoked", "tokens": {"bot": [self._bot_user()]}}, **sign_opts)
         return self.event({"type": "app_uninstalled"}, **sign_opts)
 

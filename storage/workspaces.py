@@ -1,5 +1,6 @@
-"""Across workspaces: moving the records kept without OAuth into an installed one, and what the scheduler's pass
-over every workspace reads first."""
+"""Across workspaces: moving the records kept without OAuth (or of one workspace of an Enterprise Grid org, when
+the org installs the app org-wide) into an installed one, and what the scheduler's pass over every workspace reads
+first."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,28 +21,31 @@ class AdoptConflict(ValueError):
     """The workspace has teams of these ids already."""
 
 
-def adopt(db: Database, workspace: str) -> dict[str, int]:
-    """Every row of the workspace "" moved into `workspace`, in one transaction; how many, per table."""
+def adopt(db: Database, workspace: str, source: str = SINGLE) -> dict[str, int]:
+    """Every row of the workspace `source` (by default "", the install without OAuth) moved into `workspace`, in
+    one transaction; how many, per table. Handoff ids are unique across workspaces: only teams can clash."""
+    if source == workspace:
+        raise AdoptConflict(f"the records are in {workspace!r} already; nothing moved")
     team, member = Team.__table__, TeamMember.__table__  # type: ignore[attr-defined]
     with db.write() as session:
         clash = session.execute(select(team.c.id).where(team.c.workspace == workspace, team.c.id.in_(
-            select(team.c.id).where(team.c.workspace == SINGLE)))).scalars().all()
+            select(team.c.id).where(team.c.workspace == source)))).scalars().all()
         if clash:
             raise AdoptConflict(f"{workspace} has teams {', '.join(sorted(clash))} already; nothing moved")
         moved = {}
         for model in (HandoffRow, AuditEvent, SlackMessage, OutboxMessage):
             table = model.__table__  # type: ignore[attr-defined]
             moved[table.name] = session.execute(
-                update(table).where(table.c.workspace == SINGLE).values(workspace=workspace)).rowcount
+                update(table).where(table.c.workspace == source).values(workspace=workspace)).rowcount
         # Members reference their team by (workspace, id): the teams are copied, the members moved, then the
         # old teams deleted, so no moment has a member without its team.
         others = [c for c in team.c if c.name != "workspace"]
         moved[team.name] = session.execute(insert(team).from_select(
             ["workspace", *(c.name for c in others)],
-            select(literal(workspace), *others).where(team.c.workspace == SINGLE))).rowcount
+            select(literal(workspace), *others).where(team.c.workspace == source))).rowcount
         moved[member.name] = session.execute(
-            update(member).where(member.c.workspace == SINGLE).values(workspace=workspace)).rowcount
-        session.execute(delete(team).where(team.c.workspace == SINGLE))
+            update(member).where(member.c.workspace == source).values(workspace=workspace)).rowcount
+        session.execute(delete(team).where(team.c.workspace == source))
     return moved
 
 

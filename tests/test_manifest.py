@@ -49,3 +49,5 @@ def test_an_oauth_install_asks_for_the_manifests_scopes_and_hears_of_uninstalls(
     assert {"app_uninstalled", "tokens_revoked"} <= set(m["settings"]["event_subscriptions"]["bot_events"])
     # Token rotation would expire the stored tokens the outbox and the scheduler use between requests.
     assert m["settings"]["token_rotation_enabled"] is False
+    # Org-ready, so an Enterprise Grid org can install it org-wide (tests/test_org_install.py).
+    assert m["settings"]["org_deploy_enabled"] is True

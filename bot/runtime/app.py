@@ -15,7 +15,7 @@ from bot.core.clock import Clock
 from bot.runtime.clock import SystemClock
 from bot.runtime.config import Settings
 from bot.runtime.delivery import Deliverer, RetryConnectionErrorsButNotPosts
-from bot.runtime.installs import InstallationStore, StateStore
+from bot.runtime.installs import InstallationStore, StateStore, forget_revoked_tokens
 from bot.runtime.metrics import Metrics
 from bot.runtime.tasks import Background, Inflight
 from bot.runtime.workspaces import Workspaces
@@ -98,7 +98,7 @@ def build_app(settings: Settings, db: Database, clock: Clock | None = None) -> t
         process_before_response=True,
     )
     if store is not None:
-        app.enable_token_revocation_listeners()  # app_uninstalled, tokens_revoked: the tokens are deleted
+        forget_revoked_tokens(app, store)  # app_uninstalled, tokens_revoked: the tokens are deleted
     else:
         # One workspace, one token: if it goes, an operator has to reinstall; say so once, loudly.
         async def token_gone(event: dict[str, Any]) -> None:

@@ -308,11 +308,13 @@ def _add_workspace(parser: argparse.ArgumentParser) -> None:
 
 def cmd_workspaces(args: argparse.Namespace) -> int:
     """The workspaces the database holds records of, installed or not, with how many handoffs and teams each;
-    `--adopt TEAM_ID` moves the records of the install without OAuth ("") into that workspace."""
+    `--adopt TEAM_ID` moves the records of the install without OAuth ("") into that workspace; with `--from KEY`,
+    those of the workspace KEY (one of an Enterprise Grid org's workspaces, now served by the org's install)."""
     import os
 
     from sqlalchemy import func, select
 
+    from bot.core.workspaces import installation_of
     from bot.runtime.installs import InstallationStore
     from storage.models import HandoffRow, Team
     from storage.workspaces import AdoptConflict, adopt
@@ -320,7 +322,7 @@ def cmd_workspaces(args: argparse.Namespace) -> int:
     with _admin_database(_database_url()) as db:
         if args.adopt:
             try:
-                moved = adopt(db, args.adopt)
+                moved = adopt(db, args.adopt, args.source)
             except AdoptConflict as error:
                 print(f"handoff-bot: {error}", file=sys.stderr)
                 return 2
@@ -338,6 +340,8 @@ def cmd_workspaces(args: argparse.Namespace) -> int:
         for key in keys:
             name = key or '"" (without OAuth)'
             state = "installed" if key in installed else ("" if not key else "not installed")
+            if key in installed and installation_of(key)[2]:
+                state = "installed org-wide"  # an Enterprise Grid org's: every workspace of the org
             print(f"{name:<24} {handoffs.get(key, 0):>8} handoffs {teams.get(key, 0):>4} teams  {state}".rstrip())
     return 0
 
@@ -369,5 +373,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     ws = sub.add_parser("workspaces", help="the workspaces with records or installed, and how much each holds")
     ws.add_argument("--adopt", metavar="TEAM_ID", help="move the records kept without OAuth into this workspace "
                                                         "(once, when moving an install to OAuth)")
+    ws.add_argument("--from", dest="source", metavar="TEAM_ID", default="",
+                    help="with --adopt: move this workspace's records instead (once, when the Enterprise Grid org "
+                         "it belongs to installs the app org-wide: --adopt E... --from T...)")
     ws.set_defaults(fn=cmd_workspaces)
     return parser, sub

@@ -5,6 +5,12 @@ the bot's own engine, run on the database threads, are the same tables and the s
 workspace's bot token on every request, so a found bot is kept for a minute; a delete (uninstall, revoked
 tokens) or a new install drops it at once in this process, and other processes within the minute. That a
 workspace is not installed is not kept: installed through another copy, it is served at once by this one.
+
+Between requests (the outbox, the scheduler) a workspace is known by its key alone (bot.core.workspaces): a
+workspace's install by its team id, whatever org it is in, an org-wide install by the org's id. slack_sdk's
+lookups and deletes match the enterprise id and the team id exactly (a missing one as NULL), which a key cannot
+always give: a workspace of an Enterprise Grid org installed on its own is stored with its org's id, an org-wide
+install without a team. So the key's lookups and deletes here match what the key names and nothing else.
 """
 from __future__ import annotations
 
@@ -12,15 +18,18 @@ import time
 from logging import Logger, getLogger
 from typing import Any
 
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import select
+from sqlalchemy import Table, desc, select
+from sqlalchemy.sql.elements import ColumnElement
 
-from bot.core.workspaces import workspace_key
+from bot.core.workspaces import installation_of, workspace_key
 from storage.db import Database
 
 BOT_CACHE_SECONDS = 60.0
@@ -60,6 +69,50 @@ class InstallationStore(AsyncInstallationStore):
         if bot is not None:  # "not installed" is not kept: an install through another copy counts at once
             self._bots[key] = (time.monotonic(), bot)
         return bot
+
+    async def async_find_bot_for(self, key: str) -> Bot | None:
+        """The bot token of a workspace key (the outbox and the scheduler have no payload to name the org)."""
+        hit = self._bots.get(key)
+        if hit is not None and time.monotonic() - hit[0] < self._cache_seconds:
+            return hit[1]
+        bot = await self._db.query(lambda _db: self._bot_of(key))
+        if bot is not None:
+            self._bots[key] = (time.monotonic(), bot)
+        return bot
+
+    async def async_delete_workspace(self, key: str, *, bot_only: bool = False) -> None:
+        """Forget a workspace key's bot token (and, unless ``bot_only``, its installations): the app was
+        uninstalled, or its tokens revoked. An org-wide install's uninstall may come authorized for a workspace
+        of the org (Slack's reference shows one so): slack_sdk's delete by (enterprise, that team) would leave
+        the org's token, so it is deleted by the org's key."""
+        tables = [self._store.bots] if bot_only else [self._store.bots, self._store.installations]
+
+        def delete(_db: Database) -> None:
+            with self._db.engine.begin() as conn:
+                for table in tables:
+                    conn.execute(table.delete().where(table.c.client_id == self._store.client_id,
+                                                      *self._named_by(table, key)))
+
+        await self._db.run(delete)
+        self._bots.pop(key, None)
+        log.info("%s of %s deleted", "bot token" if bot_only else "installation", key)
+
+    def _bot_of(self, key: str) -> Bot | None:
+        bots = self._store.bots
+        query = (select(bots).where(bots.c.client_id == self._store.client_id, bots.c.bot_token.is_not(None),
+                                    *self._named_by(bots, key))
+                 .order_by(desc(bots.c.installed_at)).limit(1))
+        with self._db.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else self._store.build_bot_entity(row)
+
+    @staticmethod
+    def _named_by(table: Table, key: str) -> list[ColumnElement[bool]]:
+        """The rows of one workspace key: an org-wide install's by its org, a workspace's by its team id."""
+        enterprise_id, team_id, org = installation_of(key)
+        if org:
+            return [table.c.enterprise_id == enterprise_id, table.c.is_enterprise_install.is_(True)]
+        return [table.c.team_id == team_id, table.c.is_enterprise_install.is_(False)]
 
     async def async_find_installation(self, *, enterprise_id: str | None, team_id: str | None,
                                       user_id: str | None = None,
@@ -111,3 +164,25 @@ class StateStore(AsyncOAuthStateStore):
 
     async def async_consume(self, state: str) -> bool:
         return await self._db.run(lambda _db: self._store.consume(state))
+
+
+def forget_revoked_tokens(app: AsyncApp, store: InstallationStore) -> None:
+    """app_uninstalled deletes the workspace's installation, tokens_revoked its bot token: by the key Bolt authorized
+    the event's installation with, as every request is served (Bolt's own listeners delete by the event's enterprise
+    and team ids, which leave an org-wide install's token when the event names a workspace of the org). No user
+    tokens are asked for (installation_store_bot_only), so none are revoked."""
+
+    async def app_uninstalled(context: AsyncBoltContext) -> None:
+        await store.async_delete_workspace(_key(context))
+
+    async def tokens_revoked(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        tokens = event.get("tokens")
+        if isinstance(tokens, dict) and tokens.get("bot"):
+            await store.async_delete_workspace(_key(context), bot_only=True)
+
+    app.event("app_uninstalled")(app_uninstalled)
+    app.event("tokens_revoked")(tokens_revoked)
+
+
+def _key(context: AsyncBoltContext) -> str:
+    return workspace_key(context.enterprise_id, context.team_id, bool(context.is_enterprise_install))

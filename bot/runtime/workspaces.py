@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.agenda import agenda_work
 from bot.core.clock import Clock
-from bot.core.workspaces import SINGLE, installation_of
+from bot.core.workspaces import SINGLE
 from bot.runtime.directory import Directory
 from bot.runtime.installs import InstallationStore
 from bot.services import Services
@@ -67,9 +67,7 @@ class Workspaces:
         """The workspace with its current bot token; None once it is no longer installed."""
         if self.store is None:
             return self._entries.get(key)
-        enterprise_id, team_id, org = installation_of(key)
-        bot = await self.store.async_find_bot(enterprise_id=enterprise_id, team_id=team_id,
-                                              is_enterprise_install=org)
+        bot = await self.store.async_find_bot_for(key)
         if bot is None or not bot.bot_token:
             return None
         return self._entry(key, bot.bot_token)

@@ -128,6 +128,21 @@ class SlackDriver:
             pass
         return WorkspaceInfo(self.team_id, self.team_id, TEAM_DOMAIN, BOT_USER_ID, BOT_ID)
 
+    @property
+    def org_wide(self) -> bool:
+        """Whether the app is installed org-wide in this workspace's Enterprise Grid org: then every payload
+        from any workspace of the org says so (is_enterprise_install) and names the org's bot user."""
+        ws = self.workspace
+        return ws.enterprise_id is not None and ws.enterprise_id in getattr(self.standin, "org_wide", ())
+
+    def _installed_in(self) -> str:
+        """Whom the app is installed for: the org (installed org-wide), else this workspace."""
+        ws = self.workspace
+        return ws.enterprise_id if self.org_wide and ws.enterprise_id is not None else self.team_id
+
+    def _bot_user(self) -> str:
+        return self.standin.org(self._installed_in()).bot_user_id if self.org_wide else self.workspace.bot_user_id
+
     def for_workspace(self, team_id: str) -> SlackDriver:
         """The same app and signing secret, driven by the people of another workspace."""
         return SlackDriver(self.app_url, self.signing_secret, self.standin, team_id, self.api_app_id,
@@ -186,8 +201,8 @@ class SlackDriver:
         return team
 
     def _tenant(self) -> dict[str, Any]:
-        """What interactivity payloads say about the install: an org-wide install would say so here."""
-        return {"enterprise": self.workspace.enterprise(), "is_enterprise_install": False}
+        """What interactivity payloads say about the install: the org, and whether the app is installed org-wide."""
+        return {"enterprise": self.workspace.enterprise(), "is_enterprise_install": self.org_wide}
 
     # ------------------------------------------------------------------ slash commands
 
@@ -369,10 +384,11 @@ class SlackDriver:
 
 
     def app_uninstalled(self, **sign_opts: Any) -> DriverResponse:
-        """Uninstall the app from this workspace: the stand-in revokes its tokens, then Slack sends
-        ``tokens_revoked`` (the bot user) and ``app_uninstalled``; returns the app's answer to the last."""
-        self.standin.uninstall(self.team_id)
-        self.event({"type": "tokens_revoked", "tokens": {"bot": [self.workspace.bot_user_id]}}, **sign_opts)
+        """Uninstall the app from this workspace (installed org-wide: from its org): the stand-in revokes its
+        tokens, then Slack sends ``tokens_revoked`` (the bot user) and ``app_uninstalled``; returns the app's
+        answer to the last."""
+        self.standin.uninstall(self._installed_in())
+        self.event({"type": "tokens_revoked", "tokens": {"bot": [self._bot_user()]}}, **sign_opts)
         return self.event({"type": "app_uninstalled"}, **sign_opts)
 
     # ------------------------------------------------------------------ Socket Mode
@@ -399,7 +415,7 @@ class SlackDriver:
             "command": command,
             "text": text,
             "api_app_id": self.api_app_id,
-            "is_enterprise_install": "false",
+            "is_enterprise_install": "true" if self.org_wide else "false",
             "response_url": self.standin.response_url_for(user_id, channel_id),
             "trigger_id": self.issue_trigger_id(user_id),
         }
@@ -460,9 +476,10 @@ class SlackDriver:
             "type": "event_callback",
             "event_id": "Ev" + secrets.token_hex(5).upper(),
             "event_time": int(now),
+            # An org-wide install's authorization is the org's: no team, the org's bot user.
             "authorizations": [
-                {"enterprise_id": ws.enterprise_id, "team_id": self.team_id, "user_id": ws.bot_user_id,
-                 "is_bot": True, "is_enterprise_install": False}
+                {"enterprise_id": ws.enterprise_id, "team_id": None if self.org_wide else self.team_id,
+                 "user_id": self._bot_user(), "is_bot": True, "is_enterprise_install": self.org_wide}
             ],
             "is_ext_shared_channel": False,
         }

@@ -128,16 +128,17 @@ class LocalBot:
         self.url = f"http://127.0.0.1:{port}/slack/events"
         return self
 
-    def install(self, team_id: str, installer: str) -> tuple[int, str]:
+    def install(self, team_id: str, installer: str, *, org_wide: bool = False) -> tuple[int, str]:
         """What a workspace's admin does with OAuth on: open /slack/install, click *Add to Slack* (the stand-in
-        plays Slack's authorize page: a code for this workspace), come back to /slack/oauth_redirect with the
-        code, the state and the state cookie. Returns that last page's status and HTML."""
+        plays Slack's authorize page: a code for this workspace; with ``org_wide``, ``team_id`` is an Enterprise
+        Grid org's id and the code is for the whole org), come back to /slack/oauth_redirect with the code, the
+        state and the state cookie. Returns that last page's status and HTML."""
         base = self.url.removesuffix("/slack/events")
         status, page, cookie = _get(f"{base}/slack/install")
         found = re.search(r"[?&]state=([\w-]+)", page)
         if status != 200 or found is None:
             return status, page
-        code = self.standin.authorize(team_id, installer)
+        code = (self.standin.authorize_org if org_wide else self.standin.authorize)(team_id, installer)
         query = urllib.parse.urlencode({"code": code, "state": found.group(1)})
         status, page, _ = _get(f"{base}/slack/oauth_redirect?{query}", cookie)
         return status, page

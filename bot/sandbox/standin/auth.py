@@ -26,5 +26,6 @@ def auth_test(s: Directory, args: dict[str, Any]) -> dict[str, Any]:
         "user_id": ws.bot_user_id,
         "bot_id": ws.bot_id,
         "enterprise_id": ws.enterprise_id,  # only in a workspace of an Enterprise Grid org
-        "is_enterprise_install": False,
+        # An org-wide token answers as the org: its url, name and id (E…) in team and team_id.
+        "is_enterprise_install": ws.org_wide,
     })

@@ -11,7 +11,7 @@ from typing import Any
 
 from .core import StandInCore
 from .wire import ApiError
-from .workspace import DEFAULT_WORKSPACE, TEAM_ID, WorkspaceInfo
+from .workspace import DEFAULT_WORKSPACE, TEAM_ID, WorkspaceInfo, org_of
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Directory(StandInCore):
     def __init__(self, token: str, host: str, port: int) -> None:
         super().__init__(token, host, port)
         self._workspaces: dict[str, WorkspaceInfo] = {}
+        self._orgs: dict[str, WorkspaceInfo] = {}  # Enterprise Grid orgs by id, as an org-wide token's caller
         # The workspace of the Web API call being answered; handlers run under the lock, so one at a time.
         self._caller: WorkspaceInfo = DEFAULT_WORKSPACE
         self._users: dict[str, _User] = {}
@@ -69,7 +70,31 @@ class Directory(StandInCore):
                 f"U_BOT_{team_id}", f"B_{team_id}", enterprise_id, enterprise_name,
             )
             self._register(ws)
+            if enterprise_id is not None and enterprise_id not in self._orgs:
+                org = self._orgs[enterprise_id] = org_of(enterprise_id, enterprise_name)
+                # The org-wide install's bot user is the org's, one for all its workspaces.
+                self._users[org.bot_user_id] = _User(org.bot_user_id, "handoff", "Handoff", "America/Los_Angeles",
+                                                     True, False, None, enterprise_id)
             return ws
+
+    def org(self, enterprise_id: str) -> WorkspaceInfo:
+        """An Enterprise Grid org (made by the first ``add_workspace(..., enterprise_id=)``), as an org-wide
+        token's caller."""
+        with self._lock:
+            return self._orgs[enterprise_id]
+
+    def org_workspaces(self, enterprise_id: str) -> list[str]:
+        with self._lock:
+            return [t for t, ws in self._workspaces.items() if ws.enterprise_id == enterprise_id]
+
+    def _reaches(self, team_id: str | None) -> bool:
+        """Whether the calling token reaches workspace ``team_id``: its own; with an org-wide token, every
+        workspace of the org (people and conversations are shared across an Enterprise Grid org)."""
+        mine = self._caller
+        if team_id == mine.team_id:
+            return True
+        ws = self._workspaces.get(team_id or "")
+        return mine.org_wide and ws is not None and ws.enterprise_id == mine.team_id
 
     def workspace(self, team_id: str = TEAM_ID) -> WorkspaceInfo:
         with self._lock:
@@ -129,7 +154,7 @@ class Directory(StandInCore):
     def _visible_user(self, user_id: Any) -> _User | None:
         """The user, if the calling workspace can see them (Slack answers as if others do not exist)."""
         user = self._users.get(str(user_id))
-        return user if user is not None and user.team_id == self._caller.team_id else None
+        return user if user is not None and self._reaches(user.team_id) else None
 
     def _require_scope(self, scope: str) -> None:
         if self.scopes is not None and scope not in self.scopes:
@@ -185,11 +210,10 @@ class Directory(StandInCore):
             if self._users[uid].deleted:
                 raise ApiError("account_inactive")
             return channel, uid
-        mine = self._caller.team_id
-        if channel in self._channels and self._channel_teams.get(channel) == mine:
+        if channel in self._channels and self._reaches(self._channel_teams.get(channel)):
             return channel, None
         name = channel.lstrip("#")
         for cid, cname in self._channels.items():
-            if cname == name and self._channel_teams.get(cid) == mine:
+            if cname == name and self._reaches(self._channel_teams.get(cid)):
                 return cid, None
         raise ApiError("channel_not_found")

@@ -28,7 +28,7 @@ CODE_TTL = 600.0  # seconds; Slack's codes expire after ten minutes
 
 @dataclass
 class _Grant:
-    team_id: str
+    team_id: str  # an org-wide grant: the org's id (E…)
     user_id: str
     scopes: tuple[str, ...]
     user_scopes: tuple[str, ...]
@@ -48,6 +48,7 @@ class Installs(Directory):
         self._revoked: set[str] = set()
         self._grants: dict[str, _Grant] = {}
         self._installs = 0
+        self.org_wide: set[str] = set()  # orgs the app was installed in org-wide (their payloads say so)
         self._calling_token = ""  # the token of the call being answered (auth.revoke revokes it)
 
     # ------------------------------------------------------------------ for tests
@@ -76,10 +77,26 @@ class Installs(Directory):
                                         redirect_uri, time.monotonic())
             return code
 
+    def authorize_org(
+        self, enterprise_id: str, installer_user_id: str, scopes: tuple[str, ...] | list[str] = DEFAULT_SCOPES,
+    ) -> str:
+        """An org admin approves the app for the whole Enterprise Grid org (an org-wide install): returns the
+        one-time ``code``. Its bot token reaches every workspace of the org. The installer is a user of one
+        of the org's workspaces."""
+        with self._lock:
+            if enterprise_id not in self._orgs:
+                raise ValueError(f"no org {enterprise_id}; add_workspace(..., enterprise_id=) first")
+            home = self.user_team(installer_user_id)
+            if home not in self.org_workspaces(enterprise_id):
+                raise ValueError(f"{installer_user_id} is not a user of a workspace of {enterprise_id}")
+            code = f"{int(time.time())}.{secrets.token_hex(16)}"
+            self._grants[code] = _Grant(enterprise_id, installer_user_id, tuple(scopes), (), None, time.monotonic())
+            return code
+
     def add_token(self, token: str, team_id: str = TEAM_ID) -> None:
         """A bot token for ``team_id`` without going through OAuth (as if installed earlier)."""
         with self._lock:
-            if team_id not in self._workspaces:
+            if team_id not in self._workspaces and team_id not in self._orgs:
                 raise ValueError(f"no workspace {team_id}; add_workspace() first")
             self._tokens[token] = team_id
             self._revoked.discard(token)
@@ -90,8 +107,9 @@ class Installs(Directory):
             self._revoked.add(token)
 
     def uninstall(self, team_id: str) -> list[str]:
-        """The app is uninstalled from a workspace: every token of it is revoked (returned, for the
-        ``tokens_revoked`` / ``app_uninstalled`` events a driver then sends)."""
+        """The app is uninstalled from a workspace (or, given an org's id, from the org it was installed in
+        org-wide): every token of it is revoked (returned, for the ``tokens_revoked`` / ``app_uninstalled``
+        events a driver then sends)."""
         with self._lock:
             live = [t for t, team in self._tokens.items() if team == team_id and t not in self._revoked]
             if team_id == TEAM_ID and self.token not in self._revoked:
@@ -112,7 +130,7 @@ class Installs(Directory):
         team = self.token_team(token)
         if team is None:
             raise ApiError("invalid_auth")
-        return self._workspaces[team]
+        return self._workspaces.get(team) or self._orgs[team]
 
     # ------------------------------------------------------------------ oauth.v2.access
 
@@ -140,7 +158,10 @@ class Installs(Directory):
                 if grant.redirect_uri is not None and args.get("redirect_uri") not in (None, grant.redirect_uri):
                     raise ApiError("bad_redirect_uri")
                 grant.used = True
-                ws = self._workspaces[grant.team_id]
+                org = grant.team_id in self._orgs
+                ws = self._orgs[grant.team_id] if org else self._workspaces[grant.team_id]
+                if org:
+                    self.org_wide.add(ws.team_id)
                 self._installs += 1
                 token = f"xoxb-{ws.team_id}-{self._installs}"
                 self._tokens[token] = ws.team_id
@@ -158,9 +179,10 @@ class Installs(Directory):
                 "token_type": "bot",
                 "access_token": token,
                 "bot_user_id": ws.bot_user_id,
-                "team": {"id": ws.team_id, "name": ws.name},
+                # Org-wide: no team, the org as the enterprise (api.slack.com/enterprise/apps/reference).
+                "team": None if org else {"id": ws.team_id, "name": ws.name},
                 "enterprise": ws.enterprise(),
-                "is_enterprise_install": False,
+                "is_enterprise_install": org,
             }
         except ApiError as exc:
             return {"ok": False, "error": exc.error}

@@ -154,7 +154,7 @@ class SlackStandIn(Installs, Views, Messages, SocketMode, Files):
             return self._apps_connections_open(method, args, token)
         if method == "oauth.v2.access":  # the client's id and secret authenticate it, not a token
             response = self._oauth_v2_access(args, auth)
-            team = response["team"]["id"] if response["ok"] else None
+            team = (response["team"] or response["enterprise"])["id"] if response["ok"] else None
             args = {**args, **({"client_secret": "(redacted)"} if "client_secret" in args else {})}
         else:
             response = self._answer(method, args, token)

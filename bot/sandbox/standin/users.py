@@ -42,16 +42,23 @@ def users_info(s: Directory, args: dict[str, Any]) -> dict[str, Any]:
         "real_name_normalized": user.real_name,
         "display_name": user.name,
         "display_name_normalized": user.name,
-        "team": ws.team_id,
+        "team": user.team_id,
     }
     if user.email:
         profile["email"] = user.email
     if user.is_bot:
         profile["bot_id"] = ws.bot_id if user.id == ws.bot_user_id else None
+    home = s._workspaces.get(user.team_id)
+    grid = {}  # a user of an Enterprise Grid org: Slack says which org, and which of its workspaces
+    if home is not None and home.enterprise_id is not None:
+        grid["enterprise_user"] = {"id": user.id, "enterprise_id": home.enterprise_id,
+                                   "enterprise_name": home.enterprise_name or home.enterprise_id,
+                                   "is_admin": False, "is_owner": False, "teams": [user.team_id]}
     return {
         "user": {
+            **grid,
             "id": user.id,
-            "team_id": ws.team_id,
+            "team_id": user.team_id,  # the caller's own, or (an org-wide token) the user's workspace in the org
             "name": user.name,
             "deleted": user.deleted,
             "real_name": user.real_name,

@@ -40,6 +40,7 @@ class Views(Directory):
         self._view_stacks: dict[str, list[str]] = {}  # user -> modal stack (root first)
         self._home_view_ids: dict[str, str] = {}
         self._triggers: dict[str, _Trigger] = {}
+        self._trigger_team = ""  # the workspace of the trigger just used: where its view opens
 
     def issue_trigger_id(self, user_id: str, team_id: str | None = None) -> str:
         """A trigger_id for a user's interaction, usable by the token of the workspace it happened in
@@ -95,6 +96,7 @@ class Views(Directory):
                 view = self._build_view(
                     response["view"], view_id=view_id, user_id=user_id,  # type: ignore[index]
                     root=old["root_view_id"], prev=old["previous_view_id"], team_id=old["team_id"],
+                    installed=old["app_installed_team_id"],
                 )
                 view["state"] = kept_state(old, view)
                 self.views[view_id] = view
@@ -107,6 +109,7 @@ class Views(Directory):
                 view = self._build_view(
                     response["view"], view_id=vid, user_id=user_id,  # type: ignore[index]
                     root=stack[0] if stack else vid, prev=view_id, team_id=self.views[view_id]["team_id"],
+                    installed=self.views[view_id]["app_installed_team_id"],
                 )
                 self.views[vid] = view
                 stack.append(vid)
@@ -119,18 +122,22 @@ class Views(Directory):
         if not trigger_id:
             raise missing("trigger_id")
         trig = self._triggers.get(str(trigger_id))
-        if trig is None or trig.team_id != self._caller.team_id:  # another workspace's trigger is no trigger here
+        if trig is None or not self._reaches(trig.team_id):  # another workspace's trigger is no trigger here
             raise ApiError("invalid_trigger_id")
         if trig.used:
             raise ApiError("exchanged_trigger_id")
         if time.monotonic() - trig.issued > self.trigger_ttl:
             raise ApiError("expired_trigger_id")
         trig.used = True
+        self._trigger_team = trig.team_id
         return trig.user_id
 
     def _build_view(
-        self, raw: Any, *, view_id: str, user_id: str, root: str | None, prev: str | None, team_id: str | None = None
+        self, raw: Any, *, view_id: str, user_id: str, root: str | None, prev: str | None, team_id: str | None = None,
+        installed: str | None = None,
     ) -> dict[str, Any]:
+        """A view in workspace ``team_id`` (default: the caller's) of the app installed in ``installed`` (default:
+        the caller; an org-wide install's views open in a workspace of the org and say the org installed it)."""
         if not raw:
             raise missing("view")
         if not isinstance(raw, dict):
@@ -145,6 +152,7 @@ class Views(Directory):
             raise ApiError("invalid_arguments", f"[ERROR] {exc}")
         blocks = validate_blocks(blocks, MAX_VIEW_BLOCKS, error="invalid_arguments")
         ws = self._workspaces[team_id] if team_id else self._caller
+        app = self._caller if installed is None else self._workspaces.get(installed) or self._orgs[installed]
         return {
             "id": view_id,
             "team_id": ws.team_id,
@@ -161,10 +169,10 @@ class Views(Directory):
             "submit": raw.get("submit"),
             "previous_view_id": prev,
             "root_view_id": root or view_id,
-            "app_id": ws.app_id,
+            "app_id": app.app_id,
             "external_id": raw.get("external_id", ""),
-            "app_installed_team_id": ws.team_id,
-            "bot_id": ws.bot_id,
+            "app_installed_team_id": app.team_id,
+            "bot_id": app.bot_id,
             "_user_id": user_id,
         }
 
@@ -203,7 +211,7 @@ def _title(view: dict[str, Any]) -> str:
 def views_open(s: Views, args: dict[str, Any]) -> dict[str, Any]:
     user_id = s._use_trigger(args.get("trigger_id"))
     vid = s._new_id("V")
-    view = s._build_view(args.get("view"), view_id=vid, user_id=user_id, root=None, prev=None)
+    view = s._build_view(args.get("view"), view_id=vid, user_id=user_id, root=None, prev=None, team_id=s._trigger_team)
     if view["type"] != "modal":
         raise ApiError("invalid_arguments", "[ERROR] views.open only opens modals")
     out = s._store_view(view)
@@ -220,7 +228,7 @@ def views_push(s: Views, args: dict[str, Any]) -> dict[str, Any]:
     vid = s._new_id("V")
     view = s._build_view(
         args.get("view"), view_id=vid, user_id=user_id,
-        root=stack[0] if stack else None, prev=stack[-1] if stack else None,
+        root=stack[0] if stack else None, prev=stack[-1] if stack else None, team_id=s._trigger_team,
     )
     out = s._store_view(view)
     stack.append(vid)
@@ -232,17 +240,16 @@ def views_update(s: Views, args: dict[str, Any]) -> dict[str, Any]:
     vid, ext = args.get("view_id"), args.get("external_id")
     if not vid and not ext:
         raise missing("view_id")
-    mine = s._caller.team_id
     old = s.views.get(str(vid)) if vid else next(
-        (v for v in s.views.values() if v.get("external_id") == ext and v["team_id"] == mine), None
+        (v for v in s.views.values() if v.get("external_id") == ext and s._reaches(v["team_id"])), None
     )
-    if old is None or old["team_id"] != mine:  # another workspace's view is not found
+    if old is None or not s._reaches(old["team_id"]):  # another workspace's view is not found
         raise ApiError("not_found")
     if args.get("hash") and args["hash"] != old["hash"]:
         raise ApiError("hash_conflict")
     view = s._build_view(
         args.get("view"), view_id=old["id"], user_id=old["_user_id"],
-        root=old["root_view_id"], prev=old["previous_view_id"],
+        root=old["root_view_id"], prev=old["previous_view_id"], team_id=old["team_id"],
     )
     if not view["external_id"]:
         view["external_id"] = old.get("external_id", "")
@@ -263,7 +270,8 @@ def views_publish(s: Views, args: dict[str, Any]) -> dict[str, Any]:
     old = s.views.get(vid)
     if old and args.get("hash") and args["hash"] != old["hash"]:
         raise ApiError("hash_conflict")
-    view = s._build_view(args.get("view"), view_id=vid, user_id=user_id, root=None, prev=None)
+    view = s._build_view(args.get("view"), view_id=vid, user_id=user_id, root=None, prev=None,
+                         team_id=s._users[user_id].team_id)
     if view["type"] != "home":
         raise ApiError("invalid_arguments", "[ERROR] views.publish requires a view of type home")
     out = s._store_view(view)

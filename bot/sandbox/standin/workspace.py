@@ -25,10 +25,13 @@ class WorkspaceInfo:
     enterprise_id: str | None = None
     enterprise_name: str | None = None
     app_id: str = APP_ID
+    # An Enterprise Grid org as an org-wide install's token sees it: team_id is the org's id (E…), and the
+    # token, its bot user and its bot reach every workspace of the org.
+    org_wide: bool = False
 
     @property
     def url(self) -> str:
-        return f"https://{self.domain}.slack.com/"
+        return f"https://{self.domain}.{'enterprise.' if self.org_wide else ''}slack.com/"
 
     @property
     def general_channel_id(self) -> str:
@@ -43,3 +46,10 @@ class WorkspaceInfo:
 
 
 DEFAULT_WORKSPACE = WorkspaceInfo(TEAM_ID, TEAM_NAME, TEAM_DOMAIN, BOT_USER_ID, BOT_ID)
+
+
+def org_of(enterprise_id: str, name: str | None) -> WorkspaceInfo:
+    """An Enterprise Grid org as the caller of an org-wide install's token (one bot user for the whole org)."""
+    label = name or enterprise_id
+    return WorkspaceInfo(enterprise_id, label, enterprise_id.lower().replace("_", "-"), f"W_BOT_{enterprise_id}",
+                         f"B_{enterprise_id}", enterprise_id, label, org_wide=True)

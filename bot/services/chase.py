@@ -132,6 +132,7 @@ def log_owed(owed: list[tuple[int, str]]) -> None:
     for handoff_id, kind in owed:
         by_kind.setdefault(kind, []).append(handoff_id)
     for kind, ids in by_kind.items():
+        ids.sort()  # the due read's order ties on equal next checks, and differs between databases
         named = ", ".join(map(short_id, ids[:NAMED_PER_LINE])) + (
             f" and {len(ids) - NAMED_PER_LINE} more" if len(ids) > NAMED_PER_LINE else "")
         log.info("%s owed for %d handoffs: %s", kind.replace("_", " "), len(ids), named,

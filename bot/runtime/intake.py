@@ -17,7 +17,6 @@ import urllib.parse
 from typing import Any
 
 import yarl
-
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest

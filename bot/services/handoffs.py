@@ -89,9 +89,6 @@ class Handoffs:
     async def team(self, team_id: str | None) -> TeamPolicy | None:
         return await self.ctx.db.query(team_store.get_team, team_id) if team_id else None
 
-    async def team_for(self, user_id: str) -> TeamPolicy | None:
-        return await self.ctx.db.query(team_store.team_for_user, user_id)
-
     async def mine(self, user_id: str) -> list[Handoff]:
         return await self.ctx.db.query(store.list_for_user, user_id)
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot.core.audience import Owed, PostedReminder
@@ -26,6 +27,12 @@ _GET_MINE = _GET.where(HandoffRow.__table__.c.workspace == bindparam("workspace"
 _GETS = {(False, False): _GET, (True, False): _GET.with_for_update(),
          (False, True): _GET_MINE, (True, True): _GET_MINE.with_for_update()}
 _INSERT_HANDOFF = insert(HandoffRow.__table__)
+_O = OutboxMessage.__table__
+_REMINDERS_ALL = (sa_select(_O.c.conversation, _O.c.message_key, _O.c.payload)
+                  .where(_O.c.handoff_id == bindparam("handoff_id"), _O.c.op == "post", _O.c.view == "reminder",
+                         _O.c.status.in_(("pending", "sending", "sent", "unknown")))
+                  .order_by(_O.c.id))
+_REMINDERS = {False: _REMINDERS_ALL, True: _REMINDERS_ALL.where(_O.c.workspace == bindparam("workspace"))}
 _INSERT_EVENT = insert(AuditEvent.__table__)
 
 
@@ -121,13 +128,10 @@ def enqueue_many(session: Session, owed: Sequence[tuple[int | None, Owed]], *, e
 def posted_reminders(session: Session, handoff_id: int) -> list[PostedReminder]:
     """The reminders owed about a handoff that are, or may yet be, in Slack: a change that settles one
     owes it an edit (queued behind the post in its conversation, so a post still queued comes first)."""
-    rows = session.execute(
-        select(OutboxMessage.conversation, OutboxMessage.message_key, OutboxMessage.payload)
-        .where(col(OutboxMessage.handoff_id) == handoff_id, col(OutboxMessage.op) == "post",
-               col(OutboxMessage.view) == "reminder",
-               col(OutboxMessage.status).in_(("pending", "sending", "sent", "unknown")))
-        .order_by(col(OutboxMessage.id))
-    ).all()
+    # Prebuilt Core (not the ORM's per-statement workspace criteria): an Accept's write runs this.
+    workspace = workspace_of(session)
+    rows = session.connection().execute(_REMINDERS[workspace is not None],
+                                        {"handoff_id": handoff_id, "workspace": workspace}).all()
     return [PostedReminder(conversation, key, payload) for conversation, key, payload in rows if payload]
 
 

@@ -24,6 +24,26 @@ _FIRST = (sa_select(_T.c.conversation, func.min(_T.c.id).label("id")).where(_T.c
 # Each conversation's head: its first open message.
 _HEADS = (sa_select(_T.c.id, _T.c.conversation, _T.c.status, _T.c.next_attempt_at, _T.c.unconfirmed_since, _T.c.op)
           .join(_FIRST, _FIRST.c.id == _T.c.id).order_by(_T.c.id))
+# Built once, values bound at each claim (a claim runs for every message delivered, beside the acks): the
+# statements compile once and SQLAlchemy only binds. `ids` expands to the claim's ids.
+_IDS = bindparam("ids", expanding=True)
+_LOCK_PENDING = (sa_select(_T.c.id).where(_T.c.id.in_(_IDS), _T.c.status == "pending")
+                 .with_for_update(skip_locked=True))
+_CLAIM = (update(_T).where(_T.c.id.in_(_IDS), _T.c.status == "pending")
+          .values(status="sending", next_attempt_at=bindparam("lease_until", type_=UTCDateTime()),
+                  attempts=_T.c.attempts + 1,
+                  # From here the post may be in Slack: whoever finds this claim unanswered reads history first.
+                  unconfirmed_since=case((_T.c.op == "post", func.coalesce(
+                      _T.c.unconfirmed_since, bindparam("claim_time", type_=UTCDateTime()))), else_=None))
+          .returning(*_T.c))
+_H, _E, _M, _TEAM = (HandoffRow.__table__, AuditEvent.__table__, SlackMessage.__table__,  # type: ignore[attr-defined]
+                     Team.__table__)  # type: ignore[attr-defined]
+# Two workspaces may each have a team of that id: the handoff's own workspace says which.
+_HANDOFFS = (sa_select(_H, _TEAM.c.tz.label("team_tz"))
+             .select_from(_H.outerjoin(_TEAM, (_TEAM.c.workspace == _H.c.workspace) & (_TEAM.c.id == _H.c.team_id)))
+             .where(_H.c.id.in_(_IDS)))
+_EVENTS = sa_select(_E).where(_E.c.id.in_(_IDS))
+_MESSAGES = sa_select(_M).where(_M.c.key.in_(_IDS))
 
 
 @dataclass
@@ -83,12 +103,12 @@ def claim_due(db: Database, now: datetime, limit: int = 200, *, skip: Collection
                     channel_posts[head.id] = head.conversation
         if not wanted:
             return Claim([], waiting)
-        # Another copy of the bot may be claiming the same rows (PostgreSQL; SQLite serializes
-        # writers): lock what is still pending and skip what is locked.
-        ids = list(conn.execute(
-            sa_select(_T.c.id).where(_T.c.id.in_(list(wanted)), _T.c.status == "pending")
-            .with_for_update(skip_locked=True)
-        ).scalars())
+        ids = list(wanted)
+        if conn.dialect.name != "sqlite":
+            # Another copy of the bot may be claiming the same rows: lock what is still pending and skip what
+            # is locked. (SQLite serializes writers: this transaction holds the write lock since it began, and
+            # the heads above were read in it.)
+            ids = list(conn.execute(_LOCK_PENDING, {"ids": ids}).scalars())
         paced: dict[str, datetime] = {}
         if pacing is not None and pacing > timedelta(0):
             turns, paced = channel_pacing.take_turns(
@@ -96,33 +116,22 @@ def claim_due(db: Database, now: datetime, limit: int = 200, *, skip: Collection
             ids = [i for i in ids if i not in channel_posts or channel_posts[i] in turns]
         if not ids:
             return Claim([], waiting, paced)
-        claim_time = bindparam("claim_time", now, type_=UTCDateTime())
-        conn.execute(
-            update(_T).where(_T.c.id.in_(ids))
-            .values(status="sending", next_attempt_at=now + lease, attempts=_T.c.attempts + 1,
-                    # From here the post may be in Slack: whoever finds this claim unanswered reads history first.
-                    unconfirmed_since=case((_T.c.op == "post", func.coalesce(_T.c.unconfirmed_since, claim_time)),
-                                           else_=None))
-        )
-        claimed = conn.execute(sa_select(_T).where(_T.c.id.in_(ids)).order_by(_T.c.id)).all()
-        # What rendering needs, a query per table rather than per row.
-        handoffs = _by_key(conn, HandoffRow, "id", {r.handoff_id for r in claimed if r.handoff_id})
-        events = _by_key(conn, AuditEvent, "id", {r.audit_event_id for r in claimed if r.audit_event_id})
-        messages = _by_key(conn, SlackMessage, "key",
-                           {r.message_key for r in claimed if r.op == "update"} | {r.thread_key for r in claimed
-                                                                                    if r.thread_key})
-        # Two workspaces may each have a team of that id: the handoff's own workspace says which.
-        teams = {(t.workspace, t.id): t for t in _by_key(conn, Team, "id",
-                                                         {h.team_id for h in handoffs.values() if h.team_id}).values()}
+        # The claim and the claimed rows in one statement (RETURNING: SQLite 3.35+, PostgreSQL).
+        claimed = sorted(conn.execute(_CLAIM, {"ids": ids, "lease_until": now + lease, "claim_time": now}),
+                         key=lambda r: r.id)
+        # What rendering needs, a query per table rather than per row (the team's zone with its handoff).
+        handoffs = _by_id(conn, _HANDOFFS, {r.handoff_id for r in claimed if r.handoff_id})
+        events = _by_id(conn, _EVENTS, {r.audit_event_id for r in claimed if r.audit_event_id})
+        keys = {r.message_key for r in claimed if r.op == "update"} | {r.thread_key for r in claimed if r.thread_key}
+        messages = {m.key: m for m in conn.execute(_MESSAGES, {"ids": list(keys)})} if keys else {}
         deliveries = []
         for row in claimed:
             handoff = handoffs.get(row.handoff_id)
-            team = teams.get((handoff.workspace, handoff.team_id)) if handoff and handoff.team_id else None
             event = events.get(row.audit_event_id)
             deliveries.append(Delivery(
                 row, to_record(handoff) if handoff else None, event_record(event) if event else None,
                 messages.get(row.message_key) if row.op == "update" else None,
-                messages.get(row.thread_key) if row.thread_key else None, team.tz if team else None,
+                messages.get(row.thread_key) if row.thread_key else None, handoff.team_tz if handoff else None,
                 claimed_at=now, unconfirmed_since=wanted[row.id]))
         return Claim(deliveries, waiting, paced)
 
@@ -132,12 +141,9 @@ def is_channel(conversation: str) -> bool:
     return conversation[:1] in "CG"
 
 
-def _by_key(conn: Connection, model: Any, key: str, values: set[Any]) -> dict[Any, Any]:
-    """Rows of `model`'s table by `key`, as plain rows (read like the model's objects: by attribute)."""
-    if not values:
-        return {}
-    table = model.__table__
-    return {getattr(row, key): row for row in conn.execute(sa_select(table).where(table.c[key].in_(values)))}
+def _by_id(conn: Connection, statement: Any, ids: set[Any]) -> dict[Any, Any]:
+    """Rows of a prebuilt `... WHERE id IN :ids` by id, as plain rows (read like the model's objects: by attribute)."""
+    return {row.id: row for row in conn.execute(statement, {"ids": list(ids)})} if ids else {}
 
 
 def _recover_expired(session: Session, now: datetime) -> None:
@@ -177,28 +183,28 @@ def _settle(session: Session, outcomes: Sequence[Outcome], pacing: timedelta | N
     if pacing is not None and pacing > timedelta(0):
         channel_pacing.release(session, [o.row.conversation for o in outcomes
                                          if o.row.op == "post" and is_channel(o.row.conversation)], pacing)
-    table = OutboxMessage.__table__
     conn = session.connection()
-    conn.execute(
-        update(table).where(table.c.id == bindparam("o_id")).values(
-            status=bindparam("o_status"), last_error=bindparam("o_error"), attempts=bindparam("o_attempts"),
-            next_attempt_at=bindparam("o_next", type_=UTCDateTime()),
-            sent_at=bindparam("o_sent", type_=UTCDateTime()),
-            unconfirmed_since=bindparam("o_unconfirmed", type_=UTCDateTime())),
-        [{"o_id": o.row.id, "o_status": o.status, "o_error": o.error,
-          "o_next": o.at if o.status == "pending" else o.row.next_attempt_at, "o_attempts": o.row.attempts,
-          "o_sent": o.at if o.status == "sent" else None,
-          "o_unconfirmed": o.unconfirmed_since if o.status in ("pending", "unknown") else None} for o in outcomes],
-    )
+    conn.execute(_SETTLE, [
+        {"o_id": o.row.id, "o_status": o.status, "o_error": o.error,
+         "o_next": o.at if o.status == "pending" else o.row.next_attempt_at, "o_attempts": o.row.attempts,
+         "o_sent": o.at if o.status == "sent" else None,
+         "o_unconfirmed": o.unconfirmed_since if o.status in ("pending", "unknown") else None} for o in outcomes])
     posted = [o for o in outcomes if o.status == "sent" and o.row.op == "post"]
     if posted:
-        keys = [o.row.message_key for o in posted]
         # An admin's --retry may post a message again: the newest post is the one later edits update.
-        conn.execute(delete(SlackMessage.__table__).where(SlackMessage.__table__.c.key.in_(keys)))
-        conn.execute(insert(SlackMessage.__table__), [
+        conn.execute(_FORGET_POSTS, {"ids": [o.row.message_key for o in posted]})
+        conn.execute(_RECORD_POSTS, [
             {"key": o.row.message_key, "workspace": o.row.workspace, "handoff_id": o.row.handoff_id,
              "channel": o.channel or "",
              "ts": o.ts or "", "posted_at": o.at} for o in posted])
+
+
+_SETTLE = update(_T).where(_T.c.id == bindparam("o_id")).values(
+    status=bindparam("o_status"), last_error=bindparam("o_error"), attempts=bindparam("o_attempts"),
+    next_attempt_at=bindparam("o_next", type_=UTCDateTime()), sent_at=bindparam("o_sent", type_=UTCDateTime()),
+    unconfirmed_since=bindparam("o_unconfirmed", type_=UTCDateTime()))
+_FORGET_POSTS = delete(_M).where(_M.c.key.in_(_IDS))
+_RECORD_POSTS = insert(_M)
 
 
 def stuck(db: Database, limit: int = 200) -> list[OutboxMessage]:

@@ -175,8 +175,23 @@ def get_team(db: Database, team_id: str) -> TeamPolicy | None:
 
 def team_for_user(db: Database, user_id: str) -> TeamPolicy | None:
     with db.read() as session:
-        team_id = _read(session, _TEAM_OF, user_id=user_id).scalar()
-        return team_in(session, team_id) if team_id is not None else None
+        return user_team_in(session, user_id)
+
+
+def user_team_in(session: Session, user_id: str) -> TeamPolicy | None:
+    """The team someone is in (the first by id, should they be in two), read in the caller's transaction."""
+    team_id = _read(session, _TEAM_OF, user_id=user_id).scalar()
+    return team_in(session, team_id) if team_id is not None else None
+
+
+def submitter_team_in(session: Session, sdr_id: str, ae_id: str | None) -> TeamPolicy | None:
+    """The team a new handoff belongs to: the SDR's, else the chosen AE's (an SDR in no team), else None."""
+    return user_team_in(session, sdr_id) or (user_team_in(session, ae_id) if ae_id else None)
+
+
+def submitter_team(db: Database, sdr_id: str, ae_id: str | None) -> TeamPolicy | None:
+    with db.read() as session:
+        return submitter_team_in(session, sdr_id, ae_id)
 
 
 def form_defaults(db: Database, sdr_id: str) -> tuple[str | None, str, int] | None:

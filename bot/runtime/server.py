@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
+import orjson
 import uvicorn
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -53,8 +54,11 @@ class Workers:
         # One connection pool for every Slack call (Bolt's per-request clients share it): a TCP and TLS
         # handshake per call would cost more than the call.
         # slack_sdk applies its timeout only to sessions it makes itself: this one carries it (aiohttp's is 300 s).
+        # Request bodies encoded by orjson (aiohttp's documented json_serialize): a views.open carries the whole
+        # form (~10 kB of JSON, ~0.4 ms with the json module, ~0.03 ms with orjson), every post its blocks.
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64),
-                                              timeout=aiohttp.ClientTimeout(total=self.wiring.slack.timeout))
+                                              timeout=aiohttp.ClientTimeout(total=self.wiring.slack.timeout),
+                                              json_serialize=_json_text)
         self.wiring.slack.session = self._session
         self._stop = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self.wiring.deliverer.run(self._stop), name="outbox")
@@ -97,6 +101,10 @@ class Workers:
         self.wiring.slack.session = None
         if self._session is not None:
             await self._session.close()
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def build_http(app: AsyncApp, wiring: Wiring) -> Starlette:

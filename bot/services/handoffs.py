@@ -57,9 +57,29 @@ class Missing:
 Result = Handoff | Refusal | Invalid | Missing
 
 
+@dataclass(frozen=True)
+class TeamChanged:
+    """The submitter's team is not the one a form was checked against: check it again against this one."""
+
+    team: TeamPolicy | None
+
+
+class _Unseen:
+    pass
+
+
+_UNSEEN = _Unseen()
+MAX_TEAM_CHANGES = 3  # checks of one submission against a changed team before it fails (and the SDR presses again)
+MAX_TEAMS_SEEN = 10_000
+
+
 class Handoffs:
     def __init__(self, ctx: Context):
         self.ctx = ctx
+        # The team each (SDR, chosen AE) was last submitted with, in this process: the next submission is checked
+        # against it without a read of its own, and the write's transaction reads the team again and stores
+        # nothing unless it is still the same (create_checked). A guess, never the truth.
+        self._teams_seen: dict[tuple[str, str | None], TeamPolicy | None] = {}
 
     # --- reads ------------------------------------------------------------------
 
@@ -68,9 +88,6 @@ class Handoffs:
 
     async def team(self, team_id: str | None) -> TeamPolicy | None:
         return await self.ctx.db.query(team_store.get_team, team_id) if team_id else None
-
-    async def team_for(self, user_id: str) -> TeamPolicy | None:
-        return await self.ctx.db.query(team_store.team_for_user, user_id)
 
     async def mine(self, user_id: str) -> list[Handoff]:
         return await self.ctx.db.query(store.list_for_user, user_id)
@@ -103,7 +120,33 @@ class Handoffs:
     async def submit_form(self, form: FormInput, *, sdr_id: str, revising: HandoffRef | None, submission_key: str,
                           slack_team_id: str) -> Result:
         """A new handoff, or a revision of a rejected one, from the SDR's form."""
-        team = await self.team_for(sdr_id) or (await self.team_for(form.ae_id) if form.ae_id else None)
+        key = (sdr_id, form.ae_id)
+        remembered = self._teams_seen.get(key, _UNSEEN) if revising is None else _UNSEEN
+        team = remembered if not isinstance(remembered, _Unseen) else \
+            await self.ctx.db.query(team_store.submitter_team, sdr_id, form.ae_id)
+        for _ in range(MAX_TEAM_CHANGES):
+            result = await self._submit(form, team, sdr_id=sdr_id, revising=revising, submission_key=submission_key,
+                                        slack_team_id=slack_team_id)
+            if isinstance(result, Invalid) and remembered is team:
+                # Checked against a remembered team and refused (say, a shorter notice it no longer asks):
+                # look again before telling the SDR so.
+                fresh = await self.ctx.db.query(team_store.submitter_team, sdr_id, form.ae_id)
+                if fresh == team:
+                    return result
+                result = TeamChanged(fresh)
+            if not isinstance(result, TeamChanged):
+                self._remember(key, team)
+                return result
+            team = result.team  # changed since it was remembered: the form is checked again against it
+        raise RuntimeError(f"the team of {sdr_id} kept changing during a submission")
+
+    def _remember(self, key: tuple[str, str | None], team: TeamPolicy | None) -> None:
+        if len(self._teams_seen) >= MAX_TEAMS_SEEN:
+            self._teams_seen.clear()
+        self._teams_seen[key] = team
+
+    async def _submit(self, form: FormInput, team: TeamPolicy | None, *, sdr_id: str, revising: HandoffRef | None,
+                      submission_key: str, slack_team_id: str) -> Result | TeamChanged:
         zone = team.tz if team else None  # when Slack does not know someone's zone, their team's
         # Before the ack: both lookups at once, each with a short deadline (a fallback zone past it).
         sdr, ae = await asyncio.gather(
@@ -122,7 +165,12 @@ class Handoffs:
         else:
             draft = submit(dict(valid.values), sdr_id=sdr_id, team=team, ae_tz=ae_tz, now=now,
                            submission_key=submission_key, slack_team_id=slack_team_id)
-            handoff, created = await self.ctx.db.run(create_handoff, draft, team.channel_id if team else None)
+            # One trip to the database thread: the team is read again in the write's own transaction, and the
+            # handoff stored only if it is the one the form was just checked against.
+            stored = await self.ctx.db.run(create_checked, draft, form.ae_id, team)
+            if isinstance(stored, TeamChanged):
+                return stored
+            handoff, created = stored
             result = handoff
             if created:
                 log.info("%s submitted by %s for %s", short_id(handoff.id), sdr_id, handoff.ae_id,
@@ -190,18 +238,43 @@ def create_handoff(db: Database, draft: Handoff, channel: str | None = None) -> 
     same view id) makes one handoff: the stored one is returned."""
     try:
         with db.write() as session:
-            handoff = store.insert_handoff(session, draft)
-            event_id = store.add_event(session, handoff.id, actor=handoff.sdr_id, action="submitted",
-                                       at=handoff.created_at, from_state=None, to_state=handoff.state)
-            store.enqueue(session, owed_on_submit(handoff, channel=channel), handoff_id=handoff.id,
-                          event_id=event_id, now=handoff.created_at)
-            return handoff, True
+            return _insert_new(session, draft, channel), True
     except IntegrityError:
-        with db.read() as session:
-            existing = store.by_submission(session, draft.submission_key)
-        if existing is None:
+        if (existing := _stored_before(db, draft)) is None:
             raise
         return existing, False
+
+
+def create_checked(db: Database, draft: Handoff, ae_id: str | None,
+                   checked_with: TeamPolicy | None) -> tuple[Handoff, bool] | TeamChanged:
+    """create_handoff, if the submitter's team, read in the write transaction, is still the one the form was
+    checked against (`checked_with`, which the caller may have remembered from an earlier submission);
+    else nothing is stored and the team as it is now comes back, to check the form against."""
+    try:
+        with db.write() as session:
+            team = team_store.submitter_team_in(session, draft.sdr_id, ae_id)
+            if team != checked_with:
+                return TeamChanged(team)
+            return _insert_new(session, draft, team.channel_id if team else None), True
+    except IntegrityError:
+        if (existing := _stored_before(db, draft)) is None:
+            raise
+        return existing, False
+
+
+def _insert_new(session: Session, draft: Handoff, channel: str | None) -> Handoff:
+    handoff = store.insert_handoff(session, draft)
+    event_id = store.add_event(session, handoff.id, actor=handoff.sdr_id, action="submitted",
+                               at=handoff.created_at, from_state=None, to_state=handoff.state)
+    store.enqueue(session, owed_on_submit(handoff, channel=channel), handoff_id=handoff.id,
+                  event_id=event_id, now=handoff.created_at)
+    return handoff
+
+
+def _stored_before(db: Database, draft: Handoff) -> Handoff | None:
+    """The handoff an earlier press of the same form stored (its view id is the submission key)."""
+    with db.read() as session:
+        return store.by_submission(session, draft.submission_key)
 
 
 async def _nobody() -> None:

@@ -66,6 +66,8 @@ def test_help_is_ephemeral(standin: SlackStandIn, driver: SlackDriver, bot: Loca
     ("show", "`/handoff show` needs a handoff id"),
     ("show banana", "`/handoff show` needs a handoff id"),
     ("list everything", "I don't know `list everything`"),
+    ("payload", "I don't know `payload`"),  # Bolt's own body parser reads any body saying "payload" as empty
+    ("show payload", "`/handoff show` needs a handoff id"),
 ])
 def test_unknown_or_incomplete_commands_answer_with_usage(standin: SlackStandIn, driver: SlackDriver, bot: LocalBot,
                                                           words: str, problem: str) -> None:

@@ -73,10 +73,8 @@ def _form_body(text: str, content_type: str) -> dict[str, Any] | None:
     if not text or content_type.split(";")[0].strip() == "application/json" or text.startswith("{"):
         return None
     fields = dict(yarl.URL.build(query_string=text, encoded=True).query.items())
-    if "payload" in text:
-        payload = fields.get("payload")
-        return json.loads(payload) if payload is not None else {}
-    return fields
+    # Bolt reads any body that merely says "payload" (a slash command's text, say) as empty; only a field is one.
+    return json.loads(fields["payload"]) if "payload" in fields else fields
 
 
 class FrontDoor:

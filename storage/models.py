@@ -115,7 +115,23 @@ class HandoffRow(SQLModel, table=True):
     next_step_due: datetime | None = Field(default=None, sa_column=utc_column())
     next_step_owner: str | None = None
     completed_at: datetime | None = Field(default=None, sa_column=utc_column())
-    next_check_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), index=True))  # when the chase looks again
+    # When the chase looks again: in handoff_check (HandoffCheck), not here (migration 0009).
+
+
+class HandoffCheck(SQLModel, table=True):
+    """When the chase looks at a handoff again; no row, never (it is finished). Apart from the wide handoff
+    row, whose 11 indexes every change of a column indexed here would add an entry to (PostgreSQL updates a
+    row in place, HOT, only when no indexed column changes): a tick moves a thousand of these (migration 0009)."""
+
+    __tablename__ = "handoff_check"
+    __table_args__ = (
+        # Per workspace: the tick reads one workspace's due handoffs; the survey finds its workspaces by it too.
+        Index("ix_handoff_check_due", "workspace", "next_check_at"),
+    )
+
+    handoff_id: int = Field(primary_key=True, foreign_key="handoff.id")
+    workspace: str | None = workspace_column()  # the handoff's (storage.workspaces.adopt moves both)
+    next_check_at: datetime = Field(sa_column=utc_column(False))
 
 
 class AuditEvent(SQLModel, table=True):
@@ -249,4 +265,5 @@ class Heartbeat(SQLModel, table=True):
     detail: str | None = Field(default=None, sa_column=Column(Text))
 
 
-SCOPED_MODELS: tuple[type[SQLModel], ...] = (HandoffRow, AuditEvent, SlackMessage, OutboxMessage, Team, TeamMember)
+SCOPED_MODELS: tuple[type[SQLModel], ...] = (HandoffRow, HandoffCheck, AuditEvent, SlackMessage, OutboxMessage, Team,
+                                              TeamMember)

@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, literal, or_, update
+from sqlalchemy import bindparam, delete, insert, literal, or_, text, update
 from sqlalchemy import select as select_core
 from sqlmodel import Session, col, select
 
 from bot.core.audience import Owed, PostedReminder
 from bot.core.handoff import Event, Handoff, State
 from storage.db import Database
-from storage.models import AuditEvent, HandoffCheck, HandoffRow, OutboxMessage, UTCDateTime
+from storage.models import OUTBOX_REMINDERS_POSTED, AuditEvent, HandoffCheck, HandoffRow, OutboxMessage, UTCDateTime
 from storage.scoping import only, workspace_of
 from storage.upsert import insert_for
 
@@ -157,9 +157,7 @@ def posted_reminders(session: Session, handoff_id: int) -> list[PostedReminder]:
     owes it an edit (queued behind the post in its conversation, so a post still queued comes first)."""
     rows = session.execute(
         select(OutboxMessage.conversation, OutboxMessage.message_key, OutboxMessage.payload)
-        .where(col(OutboxMessage.handoff_id) == handoff_id, col(OutboxMessage.op) == "post",
-               col(OutboxMessage.view) == "reminder",
-               col(OutboxMessage.status).in_(("pending", "sending", "sent", "unknown")))
+        .where(col(OutboxMessage.handoff_id) == handoff_id, text(OUTBOX_REMINDERS_POSTED))  # ix_outbox_handoff_id
         .order_by(col(OutboxMessage.id))
     ).all()
     return [PostedReminder(conversation, key, payload) for conversation, key, payload in rows if payload]

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, delete, insert, literal, select, text, update
 from bot.core.agenda import agenda_slots
 from bot.core.teams import TeamPolicy
 from bot.core.workspaces import SINGLE
+from storage.chase import agenda_claims
 from storage.db import Database
 from storage.models import (
     AuditEvent,
@@ -21,7 +22,6 @@ from storage.models import (
     TeamMember,
     UTCDateTime,
 )
-from storage.chase import agenda_claims
 from storage.teams import teams_by_workspace
 
 

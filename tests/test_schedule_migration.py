@@ -3,14 +3,14 @@ before it keeps every next check, and the tick chases its due handoffs as before
 from __future__ import annotations
 
 from alembic import command
-from sqlalchemy import inspect, text
-
 from conftest import local_bot
+from sqlalchemy import inspect, text
+from teams_fixture import AE, AMER, install, ny, reminders_to, tick_at
+from test_scheduler import HEADS_UP, MONDAY_9, submitted
+
 from storage import migrate
 from storage.db import Database
 from storage.models import UTCDateTime
-from teams_fixture import AE, AMER, install, ny, reminders_to, tick_at
-from test_scheduler import HEADS_UP, MONDAY_9, submitted
 
 
 def downgrade(url: str, revision: str) -> None:

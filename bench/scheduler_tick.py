@@ -8,10 +8,12 @@ Backends: SQLite (temporary files) always, and PostgreSQL when a server URL is g
 or else in HANDOFF_TEST_POSTGRES, or else printed by .ci/postgres (skipped, with the reason, when none
 starts). Give --database-url sqlite alone for SQLite only.
 
-For each backend and size N it builds one base database with the real migrations
-(storage.migrate.upgrade), three teams (storage.teams.replace_teams), N handoffs and N/2 sent outbox
-rows: the secondary indexes are dropped, the rows bulk-loaded (sqlite3 executemany; PostgreSQL COPY),
-the indexes made again (PostgreSQL: then VACUUM ANALYZE, as autovacuum leaves a table).
+For each backend and size N it builds one base database with the real migrations up to 0008
+(storage.migrate.upgrade; LOAD_REVISION, the schema the loader writes: next_check_at in the handoff row),
+three teams (storage.teams.replace_teams), N handoffs and N/2 sent outbox rows: the secondary indexes are
+dropped, the rows bulk-loaded (sqlite3 executemany; PostgreSQL COPY), the indexes made again. Then each
+tree measured migrates a copy of it to its own head with its own migrations (0009 moves next_check_at to
+handoff_check; the time is printed), and PostgreSQL's copies are VACUUM ANALYZEd, as autovacuum leaves a table.
 
 * the mix: 1,000 due at NOW (pending handoffs past their heads-up, some already past the deadline or
   the escalation, ~30% with the heads-up already claimed in the outbox; accepted handoffs whose meeting
@@ -32,7 +34,7 @@ the indexes made again (PostgreSQL: then VACUUM ANALYZE, as autovacuum leaves a 
   reminder owed is part of its cost;
 * the baseline without next_check_at: load every stored handoff and plan_chase each one (up to 100k;
   beyond, extrapolated linearly); `--against REV` also measures REV's code (`git archive REV` into a
-  temporary directory; REV must share this tree's schema) on the same base databases, rep by rep in
+  temporary directory; REV's migrations must reach LOAD_REVISION) on the same rows, rep by rep in
   alternating order, and says whether both trees claimed the same rows (a digest of the claimed outbox
   rows and the next checks).
 
@@ -96,6 +98,7 @@ DUE = 1000
 BATCH = 50_000
 BASELINE_MAX = 100_000  # the full-scan baseline is run up to this size, extrapolated beyond
 TABLES = ("handoff", "outbox")
+LOAD_REVISION = "0008"  # the schema the rows are loaded into; each tree migrates a copy to its own head
 
 
 # --- teams -------------------------------------------------------------------------
@@ -117,8 +120,8 @@ def make_teams() -> list[TeamPolicy]:
 
 
 def chase_facts(h: Handoff) -> ChaseFacts:
-    """What the chase reads of a stored row (every ChaseFacts field, by name)."""
-    return ChaseFacts(**{name: getattr(h, name) for name in ChaseFacts.__dataclass_fields__})
+    """What the chase reads of a stored row (every ChaseFacts field the row has, by name)."""
+    return ChaseFacts(**{name: getattr(h, name) for name in ChaseFacts.__dataclass_fields__ if hasattr(h, name)})
 
 
 def managers_of(h: Handoff, team: TeamPolicy | None) -> tuple[str, ...]:  # as Chaser.tick does
@@ -270,8 +273,8 @@ def server_of(url: str, database: str) -> str:
 
 
 def build(backend: str, n: int, tmp: Path) -> tuple[str, dict[str, Any]]:
-    """The base database for size n (a SQLite file's URL, or a new PostgreSQL database's): migrations,
-    teams, then the rows bulk-loaded with the secondary indexes dropped and made again afterwards."""
+    """The loaded database for size n (a SQLite file's URL, or a new PostgreSQL database's): migrations to
+    LOAD_REVISION, teams, then the rows bulk-loaded with the secondary indexes dropped and made again."""
     t0 = time.perf_counter()
     if backend == "sqlite":
         url = f"sqlite:///{tmp / f'base-{n}.db'}"
@@ -282,7 +285,7 @@ def build(backend: str, n: int, tmp: Path) -> tuple[str, dict[str, Any]]:
         url = server_of(backend, name)
     try:
         db = Database(url)
-        upgrade(db.engine)
+        upgrade(db.engine, LOAD_REVISION)
         teams = make_teams()
         replace_teams(db, teams, NOW - timedelta(days=30))
         db.close()
@@ -343,8 +346,45 @@ def load_postgres(url: str, rows: list[tuple], outbox: list[tuple]) -> None:
             for _, sql in indexes:
                 con.execute(sql)
             con.execute("SELECT setval(pg_get_serial_sequence('handoff', 'id'), (SELECT max(id) FROM handoff))")
-        con.execute("VACUUM ANALYZE handoff")
-        con.execute("VACUUM ANALYZE outbox")
+
+
+def migrated(tree: Path, loaded: str, tmp: Path, tag: str) -> tuple[str, float]:
+    """A copy of the loaded database migrated to `tree`'s head by its own code (in a child process); the
+    migration's seconds. PostgreSQL's copy is then VACUUM ANALYZEd, as autovacuum leaves a table."""
+    if loaded.startswith("sqlite"):
+        path = tmp / f"{Path(make_url(loaded).database or '').stem}-{tag}.db"
+        shutil.copyfile(make_url(loaded).database or "", path)
+        url = f"sqlite:///{path}"
+    else:
+        name = f"{make_url(loaded).database}_{tag}"
+        with server_admin(server_of(loaded, "postgres")) as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(loaded).database}" STRATEGY FILE_COPY'))
+        url = server_of(loaded, name)
+    env = {**os.environ, "HANDOFF_TREE": str(tree), "PYTHONPATH": str(tree)}
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--upgrade", url], env=env, cwd=tree,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        drop("sqlite" if url.startswith("sqlite") else loaded, url)
+        raise SystemExit(f"{tree}: migrating {url} failed:\n{done.stderr[-3000:]}")
+    return url, float(done.stdout.strip().splitlines()[-1])
+
+
+def upgrade_child(url: str) -> float:
+    """This tree's migrations to head on `url`; seconds taken (the VACUUM ANALYZE after it not counted)."""
+    db = Database(url)
+    try:
+        started = time.perf_counter()
+        upgrade(db.engine)
+        seconds = time.perf_counter() - started
+    finally:
+        db.close()
+    if not url.startswith("sqlite"):
+        import psycopg
+
+        conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(conninfo, autocommit=True) as con:
+            con.execute("VACUUM ANALYZE")
+    return seconds
 
 
 def drop(backend: str, url: str) -> None:
@@ -414,8 +454,11 @@ def claimed_digest(db: Database, last: int) -> str:
         rows = conn.execute(text("SELECT conversation, op, view, message_key, handoff_id, thread_key, dedupe_key, "
                                  "status, payload FROM outbox WHERE id > :last ORDER BY dedupe_key, message_key"),
                             {"last": last}).all()
-        checks = conn.execute(text("SELECT id, next_check_at FROM handoff WHERE next_check_at > :now "
-                                   "AND next_check_at < :soon ORDER BY id")
+        # Wherever the tree keeps the schedule: handoff_check (0009) or the handoff row (before).
+        where = ("handoff_check", "handoff_id") if "handoff_check" in sqlalchemy.inspect(conn).get_table_names() \
+            else ("handoff", "id")
+        checks = conn.execute(text(f"SELECT {where[1]}, next_check_at FROM {where[0]} WHERE next_check_at > :now "
+                                   f"AND next_check_at < :soon ORDER BY {where[1]}")
                               .bindparams(bindparam("now", NOW, type_=UTCDateTime()),
                                           bindparam("soon", NOW + timedelta(days=1), type_=UTCDateTime()))).all()
     digest = hashlib.sha256(repr([tuple(r) for r in rows]).encode())
@@ -484,12 +527,15 @@ def measure(base_url: str, work: Path) -> dict[str, Any]:
 
 def plan_only_ms(base_url: str, teams: dict[str, TeamPolicy]) -> float:
     """CPU cost of plan_chase alone for the due rows (the part of a tick no index can remove)."""
+    from storage.models import HandoffCheck  # this tree's schema (a child measuring another tree never gets here)
+
     for team in teams.values():
         team.calendar()
     db = Database(base_url)
     try:
         with db.read() as session:
-            rows = session.exec(select(Handoff).where(Handoff.next_check_at <= NOW)).all()  # type: ignore[operator]
+            rows = session.exec(select(Handoff).join(HandoffCheck, HandoffCheck.handoff_id == Handoff.id)
+                                .where(HandoffCheck.next_check_at <= NOW)).all()
         facts = [(chase_facts(h), teams.get(h.team_id or ""), managers_of(h, teams.get(h.team_id or "")))
                  for h in rows]
     finally:
@@ -519,10 +565,11 @@ def query_plans(base_url: str) -> list[tuple[str, str]]:
     """How the database runs the tick's statements (EXPLAIN)."""
     at = ts(NOW)
     statements = [
-        ("due rows", "SELECT id, state, team_id FROM handoff WHERE next_check_at <= '{at}' "
-                     f"ORDER BY next_check_at LIMIT {TICK_LIMIT}"),
-        ("taken keys", "SELECT dedupe_key FROM outbox WHERE dedupe_key IN ('a', 'b', 'c')"),
-        ("next check", "UPDATE handoff SET next_check_at = '{at}' WHERE id = 42"),
+        ("due rows", "SELECT h.id, h.state, h.team_id FROM handoff_check c JOIN handoff h ON h.id = c.handoff_id "
+                     f"WHERE c.workspace = '' AND c.next_check_at <= '{{at}}' ORDER BY c.next_check_at "
+                     f"LIMIT {TICK_LIMIT}"),
+        ("taken keys", "SELECT dedupe_key FROM outbox WHERE workspace = '' AND dedupe_key IN ('a', 'b', 'c')"),
+        ("next check", "UPDATE handoff_check SET next_check_at = '{at}' WHERE handoff_id = 42 AND workspace = ''"),
     ]
     db = Database(base_url)
     out = []
@@ -594,10 +641,14 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # a child: one rep on this base database
     parser.add_argument("--work", help=argparse.SUPPRESS)
+    parser.add_argument("--upgrade", help=argparse.SUPPRESS)  # a child: this tree's migrations on a copy
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped run still drops its databases
     if args.measure:
         print(json.dumps(measure(args.measure, Path(args.work))))
+        return
+    if args.upgrade:
+        print(upgrade_child(args.upgrade))
         return
     sizes = [10_000, 100_000] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
     reps = 3 if args.quick and args.reps == 5 else args.reps
@@ -622,11 +673,19 @@ def main() -> None:
     try:
         for backend in backends:
             for n in sizes:
-                base, info = build(backend, n, tmp)
+                loaded, info = build(backend, n, tmp)
+                bases: dict[str, str] = {}
                 try:
+                    migrations = {}
+                    for i, (name, tree) in enumerate(trees.items()):
+                        bases[name], migrations[name] = migrated(tree, loaded, tmp, f"t{i}")
+                    drop(backend, loaded)
+                    base = bases["this tree"]
                     teams = {t.id: t for t in _load(base)}
                     print(f"\n[{label(backend)} N={n:,}] built in {info['total_s']:.1f} s (generate "
-                          f"{info['gen_s']:.1f} s, load {info['load_s']:.1f} s), outbox rows {info['outbox']:,}")
+                          f"{info['gen_s']:.1f} s, load {info['load_s']:.1f} s), outbox rows {info['outbox']:,}; "
+                          "migrated from " + LOAD_REVISION + " to head in " +
+                          ", ".join(f"{s:.1f} s ({name})" for name, s in migrations.items()))
                     print("  mix: " + ", ".join(f"{k} {v:,}" for k, v in info["mix"].items()))
                     if n == sizes[0]:
                         print("  query plans:")
@@ -636,11 +695,12 @@ def main() -> None:
                     for rep in range(reps):
                         order = list(trees) if rep % 2 == 0 else list(reversed(trees))
                         for name in order:
-                            runs[name].append(child(trees[name], base, tmp / "work.db"))
+                            runs[name].append(child(trees[name], bases[name], tmp / "work.db"))
                     plan_ms = plan_only_ms(base, teams)
                     scan = full_scan_ms(base, teams) if n <= BASELINE_MAX else None
                 finally:
-                    drop(backend, base)
+                    for url in (loaded, *bases.values()):
+                        drop(backend, url)
                 results[(backend, n)] = {"runs": runs, "plan_ms": plan_ms, "scan": scan}
                 for name, got in runs.items():
                     t = got[0]["run_tick"]

@@ -28,7 +28,7 @@ from bot.runtime.clock import ManualClock  # noqa: E402
 from bot.sandbox import SlackStandIn  # noqa: E402
 from bot.sandbox.local_bot import LocalBot  # noqa: E402
 from storage import teams as team_store  # noqa: E402
-from storage.models import HandoffRow  # noqa: E402
+from storage.models import HandoffCheck, HandoffRow  # noqa: E402
 
 NOW = datetime(2026, 11, 24, 19, 0, tzinfo=timezone.utc)  # a Tuesday afternoon in New York: no agenda due
 TEAM = TeamPolicy(id="amer", name="AMER", region="AMER", channel_id="C_AMER", tz="America/New_York",
@@ -59,10 +59,13 @@ def main() -> None:
             def owe_a_look() -> None:  # a handoff due a look in one workspace in ten (moved on each tick)
                 with bot.db.write() as session:  # type: ignore[union-attr]
                     for key in busy:
-                        session.add(HandoffRow(workspace=key, state="withdrawn", submission_key=f"k-{key}-{time.time()}",
-                                               sdr_id="U_SDR", ae_id="U_AE", company="C", contact_name="N", need="n",
-                                               compelling_event="e", created_at=NOW, updated_at=NOW,
-                                               next_check_at=clock.now() - timedelta(minutes=1)))
+                        row = HandoffRow(workspace=key, state="withdrawn", submission_key=f"k-{key}-{time.time()}",
+                                         sdr_id="U_SDR", ae_id="U_AE", company="C", contact_name="N", need="n",
+                                         compelling_event="e", created_at=NOW, updated_at=NOW)
+                        session.add(row)
+                        session.flush()
+                        session.add(HandoffCheck(handoff_id=row.id, workspace=key,
+                                                 next_check_at=clock.now() - timedelta(minutes=1)))
 
             survey, every = [], []
             for _ in range(args.ticks):

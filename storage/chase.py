@@ -19,7 +19,7 @@ from bot.core.audience import Owed
 from bot.core.chase import ChaseFacts
 from bot.core.workspaces import SINGLE
 from storage.db import Database
-from storage.models import HandoffRow, OutboxMessage, UTCDateTime
+from storage.models import HandoffCheck, HandoffRow, OutboxMessage, UTCDateTime
 from storage.scoping import workspace_of
 
 # Only the columns the chase rules read, in ChaseFacts' order: the tick's cost is in what is due, not in row width.
@@ -40,16 +40,18 @@ PG_CLAIM_ARRAYS = ("text", "text", "text", "text", "integer", "text", "text", "t
 
 
 def due_for_check(session: Session, now: datetime, limit: int) -> list[ChaseFacts]:
-    """Handoffs whose next check has come, through the index on next_check_at. On PostgreSQL a
-    second scheduler skips the rows this one holds (SQLite serializes the whole tick already)."""
+    """Handoffs whose next check has come, through handoff_check's index on (workspace, next_check_at). On
+    PostgreSQL the check rows are held (FOR UPDATE OF) and a second scheduler skips them (SQLite serializes
+    the whole tick already); every change to a handoff writes its check row (storage.handoffs.save), so a
+    change waits for this tick, or this tick skips what a change holds."""
     conn = session.connection()
-    lock = "" if conn.dialect.name == "sqlite" else " FOR UPDATE SKIP LOCKED"
-    workspace = workspace_of(session)
-    mine = "" if workspace is None else f" AND workspace = {_placeholder(conn)}"
+    lock = "" if conn.dialect.name == "sqlite" else " FOR UPDATE OF c SKIP LOCKED"
+    mark = _placeholder(conn)
     rows = conn.exec_driver_sql(
-        f"SELECT {', '.join(c.key for c in CHASE_COLUMNS)} FROM {HandoffRow.__tablename__} "
-        f"WHERE next_check_at <= {_placeholder(conn)}{mine} ORDER BY next_check_at LIMIT {int(limit)}{lock}",
-        (_datetime_param(conn)(now), *([] if workspace is None else [workspace])),
+        f"SELECT {', '.join('h.' + c.key for c in CHASE_COLUMNS)} FROM {HandoffCheck.__tablename__} c "
+        f"JOIN {HandoffRow.__tablename__} h ON h.id = c.handoff_id WHERE c.workspace = {mark} "
+        f"AND c.next_check_at <= {mark} ORDER BY c.next_check_at LIMIT {int(limit)}{lock}",
+        (_workspace(session), _datetime_param(conn)(now)),
     ).fetchall()
     at = _datetime_result(conn)
     return [ChaseFacts(i, state, revision, sdr, ae, tz, at(created), at(sla), at(meeting), kind, outcome,
@@ -67,7 +69,7 @@ def claim(session: Session, owed: Sequence[tuple[int | None, Owed]], now: dateti
         return set()
     conn = session.connection()
     at = _datetime_param(conn)(now)
-    workspace = workspace_of(session) or SINGLE  # unscoped: the one workspace of an install without OAuth
+    workspace = _workspace(session)
     into = f"INSERT INTO {OutboxMessage.__tablename__} ({', '.join(CLAIM_COLUMNS)})"
     if conn.dialect.name != "sqlite":
         # A round trip and a statement's parse cost more than a row there: one statement, a typed array per
@@ -100,24 +102,34 @@ def claim(session: Session, owed: Sequence[tuple[int | None, Owed]], now: dateti
 
 
 def set_next_checks(session: Session, checks: Sequence[tuple[int, datetime | None]]) -> None:
-    """Each handoff's next look. The rows were read in this transaction and are held by it (SQLite's
-    write lock, FOR UPDATE on PostgreSQL): nobody changed them since."""
+    """Each handoff's next look: its check row moved, or deleted when the chase has nothing more to ask. The
+    rows were read in this transaction and are held by it (SQLite's write lock, FOR UPDATE on PostgreSQL):
+    nobody changed them since. Narrow rows: the update writes two index entries, not the handoff's eleven."""
     if not checks:
         return
     conn = session.connection()
     to_db = _datetime_param(conn)
-    table = HandoffRow.__tablename__
+    table = HandoffCheck.__tablename__
     # The ids came from this workspace's read; the term is what storage.scoping checks every statement for.
-    workspace = workspace_of(session)
-    mine = [] if workspace is None else [workspace]
+    workspace = _workspace(session)
+    moved = [(handoff_id, to_db(at)) for handoff_id, at in checks if at is not None]
+    done = [handoff_id for handoff_id, at in checks if at is None]
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"UPDATE {table} SET next_check_at = ? WHERE id = ?" + " AND workspace = ?" * len(mine),
-                             [(to_db(at), handoff_id, *mine) for handoff_id, at in checks])
+        if moved:
+            conn.exec_driver_sql(f"UPDATE {table} SET next_check_at = ? WHERE handoff_id = ? AND workspace = ?",
+                                 [(at, handoff_id, workspace) for handoff_id, at in moved])
+        if done:
+            conn.exec_driver_sql(f"DELETE FROM {table} WHERE handoff_id = ? AND workspace = ?",
+                                 [(handoff_id, workspace) for handoff_id in done])
         return
-    conn.exec_driver_sql(
-        f"UPDATE {table} SET next_check_at = v.at FROM unnest(%s::integer[], %s::timestamptz[]) AS v (id, at) "
-        f"WHERE {table}.id = v.id" + f" AND {table}.workspace = %s" * len(mine),
-        ([handoff_id for handoff_id, _ in checks], [to_db(at) for _, at in checks], *mine))
+    if moved:
+        conn.exec_driver_sql(
+            f"UPDATE {table} SET next_check_at = v.at FROM unnest(%s::integer[], %s::timestamptz[]) AS v (id, at) "
+            f"WHERE {table}.handoff_id = v.id AND {table}.workspace = %s",
+            ([handoff_id for handoff_id, _ in moved], [at for _, at in moved], workspace))
+    if done:
+        conn.exec_driver_sql(f"DELETE FROM {table} WHERE handoff_id = ANY(%s::integer[]) AND workspace = %s",
+                             (done, workspace))
 
 
 def agenda_posted(db: Database, keys: list[str]) -> set[str]:
@@ -141,6 +153,11 @@ def agenda_claims(db: Database, keys: list[str], workspaces: Collection[str] = (
                 query = query.where(col(OutboxMessage.workspace).in_(sorted(workspaces)))
             found.update((workspace or "", key.rsplit(":", 1)[0]) for workspace, key in session.exec(query) if key)
     return found
+
+
+def _workspace(session: Session) -> str:
+    """The session's workspace; unscoped, the one workspace of an install without OAuth."""
+    return workspace_of(session) or SINGLE
 
 
 def _placeholder(conn: Connection) -> str:

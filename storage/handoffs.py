@@ -8,37 +8,46 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, update
-from sqlalchemy import select as sa_select
+from sqlalchemy import bindparam, delete, insert, literal, or_, text, update
+from sqlalchemy import select as select_core
 from sqlmodel import Session, col, select
 
 from bot.core.audience import Owed, PostedReminder
 from bot.core.handoff import Event, Handoff, State
 from storage.db import Database
-from storage.models import AuditEvent, HandoffRow, OutboxMessage
+from storage.models import OUTBOX_REMINDERS_POSTED, AuditEvent, HandoffCheck, HandoffRow, OutboxMessage, UTCDateTime
 from storage.scoping import only, workspace_of
+from storage.upsert import insert_for
 
 JSON_LIST_FIELDS = ("attendees", "enterprise_needs")
 _FIELDS = tuple(f.name for f in dataclasses.fields(Handoff))
-# Built once: what the acks wait for compiles once and only binds values afterwards.
-_GET = HandoffRow.__table__.select().where(HandoffRow.__table__.c.id == bindparam("handoff_id"))
+_ROW_FIELDS = tuple(name for name in _FIELDS if name != "next_check_at")  # that one lives in handoff_check
+_HANDOFF, _CHECK = HandoffRow.__table__, HandoffCheck.__table__
+# Built once: what the acks wait for compiles once and only binds values afterwards. The record with its next
+# check; the lock holds the handoff's row (its check row is written by whoever holds that).
+_GET = (select_core(_HANDOFF, _CHECK.c.next_check_at).select_from(_HANDOFF.outerjoin(_CHECK))
+        .where(_HANDOFF.c.id == bindparam("handoff_id")))
 # A scoped session's read names its workspace (Core is out of reach of storage.scoping's ORM criteria).
-_GET_MINE = _GET.where(HandoffRow.__table__.c.workspace == bindparam("workspace"))
-_GETS = {(False, False): _GET, (True, False): _GET.with_for_update(),
-         (False, True): _GET_MINE, (True, True): _GET_MINE.with_for_update()}
-_INSERT_HANDOFF = insert(HandoffRow.__table__)
+_GET_MINE = _GET.where(_HANDOFF.c.workspace == bindparam("workspace"))
+_GETS = {(False, False): _GET, (True, False): _GET.with_for_update(of=_HANDOFF),
+         (False, True): _GET_MINE, (True, True): _GET_MINE.with_for_update(of=_HANDOFF)}
+_INSERT_HANDOFF = insert(_HANDOFF)
 _O = OutboxMessage.__table__
-_REMINDERS_ALL = (sa_select(_O.c.conversation, _O.c.message_key, _O.c.payload)
-                  .where(_O.c.handoff_id == bindparam("handoff_id"), _O.c.op == "post", _O.c.view == "reminder",
-                         _O.c.status.in_(("pending", "sending", "sent", "unknown")))
+# The partial index's own condition, word for word, so both databases use it (ix_outbox_handoff_id).
+_REMINDERS_ALL = (select_core(_O.c.conversation, _O.c.message_key, _O.c.payload)
+                  .where(_O.c.handoff_id == bindparam("handoff_id"), text(OUTBOX_REMINDERS_POSTED))
                   .order_by(_O.c.id))
 _REMINDERS = {False: _REMINDERS_ALL, True: _REMINDERS_ALL.where(_O.c.workspace == bindparam("workspace"))}
 _INSERT_EVENT = insert(AuditEvent.__table__)
+# The new handoff's check row takes the workspace the statement is run in, as the handoff's row did.
+_INSERT_CHECK = insert(_CHECK)
 
 
 def to_record(row: Any) -> Handoff:
-    """A core record from a table row (or a row of selected columns)."""
-    values = {name: getattr(row, name) for name in _FIELDS}
+    """A core record from a table row (or a row of selected columns). Its next check comes with the row when
+    the read joined handoff_check (get); lists and numbers, which never need it, leave it None."""
+    values = {name: getattr(row, name) for name in _ROW_FIELDS}
+    values["next_check_at"] = getattr(row, "next_check_at", None)
     for name in JSON_LIST_FIELDS:
         values[name] = tuple(json.loads(values[name] or "[]"))
     values["state"] = State(values["state"])
@@ -75,25 +84,49 @@ def by_submission(session: Session, submission_key: str) -> Handoff | None:
 
 
 def insert_handoff(session: Session, h: Handoff) -> Handoff:
-    values = _columns({name: getattr(h, name) for name in _FIELDS if name != "id"})
+    values = _columns({name: getattr(h, name) for name in _ROW_FIELDS if name != "id"})
     # One compiled statement, the values bound (not the ORM's unit of work): the form's ack waits for this.
-    result = session.connection().execute(_INSERT_HANDOFF, values)
-    return dataclasses.replace(h, id=result.inserted_primary_key[0])
+    conn = session.connection()
+    handoff_id = conn.execute(_INSERT_HANDOFF, values).inserted_primary_key[0]
+    if h.next_check_at is not None:
+        conn.execute(_INSERT_CHECK, {"handoff_id": handoff_id, "next_check_at": h.next_check_at})
+    return dataclasses.replace(h, id=handoff_id)
 
 
 def save(session: Session, before: Handoff, after: Handoff) -> bool:
     """Write `after` if the row is still as `before` was read (state and revision): of two writers,
     exactly one wins, whatever the database's isolation."""
-    changed = {name: getattr(after, name) for name in _FIELDS
+    changed = {name: getattr(after, name) for name in _ROW_FIELDS
                if name != "id" and getattr(after, name) != getattr(before, name)}
     table = HandoffRow.__table__
-    result = session.connection().execute(
+    conn = session.connection()
+    result = conn.execute(
         update(table)
         .where(table.c.id == before.id, table.c.state == before.state, table.c.revision == before.revision,
                *only(session, HandoffRow))
         .values(**_columns(changed))
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    # Every change writes the check row, even with the same value: a tick holding it (storage.chase) has
+    # planned from the record as it was, and this change waits for it to commit, or the tick skips the row.
+    set_next_check(session, before.id or 0, after.next_check_at)
+    return True
+
+
+def set_next_check(session: Session, handoff_id: int, at: datetime | None) -> None:
+    """A handoff's next look, in the caller's transaction: its check row written, or deleted for never.
+    The row takes the handoff's own workspace (read with it), whatever the session."""
+    conn = session.connection()
+    if at is None:
+        conn.execute(delete(_CHECK).where(_CHECK.c.handoff_id == handoff_id, *only(session, _CHECK)))
+        return
+    stmt = insert_for(conn, _CHECK).from_select(
+        ["handoff_id", "workspace", "next_check_at"],
+        select_core(_HANDOFF.c.id, _HANDOFF.c.workspace, literal(at, UTCDateTime()))
+        .where(_HANDOFF.c.id == handoff_id, *only(session, _HANDOFF)))
+    conn.execute(stmt.on_conflict_do_update(index_elements=["handoff_id"],
+                                            set_={"next_check_at": stmt.excluded.next_check_at}))
 
 
 def add_event(session: Session, handoff_id: int, *, actor: str, action: str, at: datetime,

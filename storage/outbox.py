@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, delete, func, insert, update
+from sqlalchemy import Connection, bindparam, case, delete, func, insert, text, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -14,12 +14,12 @@ from bot.core.handoff import Event, Handoff
 from storage import pacing as channel_pacing
 from storage.db import Database
 from storage.handoffs import event_record, to_record
-from storage.models import AuditEvent, HandoffRow, OutboxMessage, SlackMessage, Team, UTCDateTime
+from storage.models import OUTBOX_OPEN, AuditEvent, HandoffRow, OutboxMessage, SlackMessage, Team, UTCDateTime
 
 LEASE = timedelta(seconds=60)
 OPEN = ("pending", "sending")
 _T = OutboxMessage.__table__
-_FIRST = (sa_select(_T.c.conversation, func.min(_T.c.id).label("id")).where(_T.c.status.in_(OPEN))
+_FIRST = (sa_select(_T.c.conversation, func.min(_T.c.id).label("id")).where(text(OUTBOX_OPEN))  # ix_outbox_heads
           .group_by(_T.c.conversation).subquery())
 # Each conversation's head: its first open message.
 _HEADS = (sa_select(_T.c.id, _T.c.conversation, _T.c.status, _T.c.next_attempt_at, _T.c.unconfirmed_since, _T.c.op)

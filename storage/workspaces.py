@@ -6,14 +6,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, literal, select, update
+from sqlalchemy import bindparam, delete, insert, literal, select, text, update
 
 from bot.core.agenda import agenda_slots
 from bot.core.teams import TeamPolicy
 from bot.core.workspaces import SINGLE
-from storage.db import Database
-from storage.models import AuditEvent, HandoffRow, OutboxMessage, SlackMessage, Team, TeamMember
 from storage.chase import agenda_claims
+from storage.db import Database
+from storage.models import (
+    AuditEvent,
+    HandoffCheck,
+    HandoffRow,
+    OutboxMessage,
+    SlackMessage,
+    Team,
+    TeamMember,
+    UTCDateTime,
+)
 from storage.teams import teams_by_workspace
 
 
@@ -33,7 +42,7 @@ def adopt(db: Database, workspace: str, source: str = SINGLE) -> dict[str, int]:
         if clash:
             raise AdoptConflict(f"{workspace} has teams {', '.join(sorted(clash))} already; nothing moved")
         moved = {}
-        for model in (HandoffRow, AuditEvent, SlackMessage, OutboxMessage):
+        for model in (HandoffRow, HandoffCheck, AuditEvent, SlackMessage, OutboxMessage):
             table = model.__table__  # type: ignore[attr-defined]
             moved[table.name] = session.execute(
                 update(table).where(table.c.workspace == source).values(workspace=workspace)).rowcount
@@ -49,6 +58,20 @@ def adopt(db: Database, workspace: str, source: str = SINGLE) -> dict[str, int]:
     return moved
 
 
+# The workspaces with a handoff due a look, through handoff_check's index on (workspace, next_check_at): one
+# probe for the next workspace and one for its earliest check, per workspace (a loose index scan), whatever
+# the number of checks, due or not.
+_DUE_WORKSPACES = text("""
+    WITH RECURSIVE ws (workspace) AS (
+        SELECT min(workspace) FROM handoff_check
+        UNION ALL
+        SELECT (SELECT min(c.workspace) FROM handoff_check c WHERE c.workspace > ws.workspace)
+        FROM ws WHERE ws.workspace IS NOT NULL)
+    SELECT workspace FROM ws WHERE workspace IS NOT NULL AND EXISTS (
+        SELECT 1 FROM handoff_check c WHERE c.workspace = ws.workspace AND c.next_check_at <= :now)
+""").bindparams(bindparam("now", type_=UTCDateTime()))
+
+
 @dataclass(frozen=True)
 class TickSurvey:
     due: set[str]  # workspaces with a handoff due a look
@@ -59,8 +82,7 @@ class TickSurvey:
 def tick_survey(db: Database, now: datetime) -> TickSurvey:
     """What the scheduler's pass over every workspace needs to know first, from unscoped reads."""
     with db.read() as session:
-        due = set(session.execute(select(HandoffRow.workspace).where(  # type: ignore[call-overload]
-            HandoffRow.next_check_at <= now).distinct()).scalars())  # type: ignore[operator]
+        due = set(session.execute(_DUE_WORKSPACES, {"now": now}).scalars())
     teams: dict[str, list[TeamPolicy]] = {}
     for workspace, team in teams_by_workspace(db):
         teams.setdefault(workspace, []).append(team)

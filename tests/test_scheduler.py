@@ -790,7 +790,8 @@ def test_a_record_the_rules_cannot_plan_is_set_aside_and_the_tick_goes_on(bot, s
     submitted(bot, standin, company="Globex")
     far = utc(9999, 12, 31, 20, 0)
     with bot.db.write() as session:
-        session.execute(update(HandoffRow).where(HandoffRow.id == 1).values(sla_start=far, next_check_at=MONDAY_9))
+        session.execute(update(HandoffRow).where(HandoffRow.id == 1).values(sla_start=far))
+        store.set_next_check(session, 1, MONDAY_9)
     report = tick_at(bot, ny(2026, 11, 23, 15, 0))
     assert report.reminders == 1  # H-2's heads-up
     assert [c.args["text"] for c in reminders_to(standin, AE, HEADS_UP)][0].count("H-2") == 1

@@ -125,7 +125,8 @@ class Store:
         now = utcnow()
         with self.open() as db, db.write() as session:
             session.execute(update(HandoffRow).where(HandoffRow.id == 1).values(
-                created_at=now - sla_start, sla_start=now - sla_start, next_check_at=now - next_check))
+                created_at=now - sla_start, sla_start=now - sla_start))
+            store.set_next_check(session, 1, now - next_check)
 
     def lease_ran_out(self, dedupe_key: str) -> None:
         """While the bot is down: the downtime lasted longer than the claim's lease."""

@@ -50,7 +50,7 @@ def due_for_check(session: Session, now: datetime, limit: int) -> list[ChaseFact
     rows = conn.exec_driver_sql(
         f"SELECT {', '.join('h.' + c.key for c in CHASE_COLUMNS)} FROM {HandoffCheck.__tablename__} c "
         f"JOIN {HandoffRow.__tablename__} h ON h.id = c.handoff_id WHERE c.workspace = {mark} "
-        f"AND c.next_check_at <= {mark} ORDER BY c.next_check_at LIMIT {int(limit)}{lock}",
+        f"AND c.next_check_at <= {mark} ORDER BY c.next_check_at, c.handoff_id LIMIT {int(limit)}{lock}",
         (_workspace(session), _datetime_param(conn)(now)),
     ).fetchall()
     at = _datetime_result(conn)

@@ -15,7 +15,8 @@ reminder posts that are or may be in Slack (what a change edits when it settles 
 superseded claims (~40% of its rows) and card edits then add an entry to neither; delivered rows leave both.
 
 The values move as they are. SQLite drops the column in place (ALTER TABLE ... DROP COLUMN, SQLite 3.35+):
-copying the handoff table, as Alembic's batch mode does, is refused while other tables reference it.
+copying the handoff table, as Alembic's batch mode does, is refused while other tables reference it. An older
+SQLite keeps the column, no longer read or written.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -51,13 +52,21 @@ def upgrade() -> None:
                "SELECT id, workspace, next_check_at FROM handoff WHERE next_check_at IS NOT NULL")
     op.create_index("ix_handoff_check_due", "handoff_check", ["workspace", "next_check_at"])  # after the rows: faster
     op.drop_index("ix_handoff_next_check_at", table_name="handoff")
-    op.drop_column("handoff", "next_check_at")
+    if _can_drop_columns():
+        op.drop_column("handoff", "next_check_at")
     _outbox_indexes(partial=True)
+
+
+def _can_drop_columns() -> bool:
+    """SQLite drops a column from 3.35 on; an older one (Debian 11 has 3.34) keeps it, unread and unwritten."""
+    bind = op.get_bind()
+    return bind.dialect.name != "sqlite" or bind.dialect.dbapi.sqlite_version_info >= (3, 35)
 
 
 def downgrade() -> None:
     _outbox_indexes(partial=False)
-    op.add_column("handoff", sa.Column("next_check_at", TS))
+    if "next_check_at" not in {c["name"] for c in sa.inspect(op.get_bind()).get_columns("handoff")}:
+        op.add_column("handoff", sa.Column("next_check_at", TS))
     op.execute("UPDATE handoff SET next_check_at = (SELECT c.next_check_at FROM handoff_check c "
                "WHERE c.handoff_id = handoff.id)")
     op.create_index("ix_handoff_next_check_at", "handoff", ["next_check_at"])

@@ -348,18 +348,22 @@ def load_postgres(url: str, rows: list[tuple], outbox: list[tuple]) -> None:
             con.execute("SELECT setval(pg_get_serial_sequence('handoff', 'id'), (SELECT max(id) FROM handoff))")
 
 
+def copy_of(url: str, path: Path, name: str) -> str:
+    """A physical copy of a database: SQLite's file copied to `path`; on PostgreSQL a database `name` made from
+    it as its template (a file copy; its pages are not in the server's cache yet)."""
+    if url.startswith("sqlite"):
+        shutil.copyfile(make_url(url).database or "", path)
+        return f"sqlite:///{path}"
+    with server_admin(server_of(url, "postgres")) as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(url).database}" STRATEGY FILE_COPY'))
+    return server_of(url, name)
+
+
 def migrated(tree: Path, loaded: str, tmp: Path, tag: str) -> tuple[str, float]:
     """A copy of the loaded database migrated to `tree`'s head by its own code (in a child process); the
     migration's seconds. PostgreSQL's copy is then VACUUM ANALYZEd, as autovacuum leaves a table."""
-    if loaded.startswith("sqlite"):
-        path = tmp / f"{Path(make_url(loaded).database or '').stem}-{tag}.db"
-        shutil.copyfile(make_url(loaded).database or "", path)
-        url = f"sqlite:///{path}"
-    else:
-        name = f"{make_url(loaded).database}_{tag}"
-        with server_admin(server_of(loaded, "postgres")) as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(loaded).database}" STRATEGY FILE_COPY'))
-        url = server_of(loaded, name)
+    url = copy_of(loaded, tmp / f"{Path(make_url(loaded).database or '').stem}-{tag}.db",
+                  f"{make_url(loaded).database}_{tag}")
     env = {**os.environ, "HANDOFF_TREE": str(tree), "PYTHONPATH": str(tree)}
     done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--upgrade", url], env=env, cwd=tree,
                           capture_output=True, text=True, check=False)
@@ -425,13 +429,9 @@ def fresh(base_url: str, work: Path) -> Iterator[Database]:
     if base_url.startswith("sqlite"):
         for suffix in ("", "-wal", "-shm"):
             Path(str(work) + suffix).unlink(missing_ok=True)
-        shutil.copyfile(make_url(base_url).database or "", work)
-        url = f"sqlite:///{work}"
     else:
         copy = f"{make_url(base_url).database}_w{uuid.uuid4().hex[:6]}"
-        with server_admin(server_of(base_url, "postgres")) as conn:
-            conn.execute(text(f'CREATE DATABASE "{copy}" TEMPLATE "{make_url(base_url).database}" STRATEGY FILE_COPY'))
-        url = server_of(base_url, copy)
+    url = copy_of(base_url, work, copy or "")
     db = Database(url)
     with db.read() as session:  # the bot's connection is long-lived: open it outside the timing
         session.exec(text("SELECT 1"))  # type: ignore[call-overload]

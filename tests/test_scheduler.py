@@ -56,6 +56,18 @@ def new_posts(standin: SlackStandIn, before: int) -> list:
     return [c for c in posts(standin)[before:] if not (c.args.get("text") or "").startswith(AGENDA)]
 
 
+def waiting(bot: LocalBot, count: int, created) -> None:  # noqa: ANN001
+    """`count` handoffs of the AMER team waiting for acceptance since `created`, "Prospect 00", "Prospect 01"…"""
+    for i in range(count):
+        create_handoff(bot.db, Handoff(
+            id=0, state=State.PENDING, revision=1, sdr_id=SDR, ae_id=AE, company=f"Prospect {i:02d}",
+            contact_name="Pat Lee", need="Docs", compelling_event="Launch", created_at=created, updated_at=created,
+            next_check_at=created, team_id="amer", ae_tz="America/New_York", sla_start=created, region="AMER",
+            meeting_start=ny(2026, 12, 14, 10, 0), meeting_kind="discovery_15", slack_team_id="T_HANDOFF",
+            submission_key=f"bulk-{i}"))
+    settle(bot)
+
+
 def stored(bot: LocalBot, handoff_id: int = 1):
     h = store.get_handoff(bot.db, handoff_id)
     assert h is not None
@@ -424,14 +436,7 @@ def test_a_tick_over_more_than_a_batch_claims_each_once_a_batch_a_transaction(bo
     created = MONDAY_9
     clock.set(created)
     count = TICK_BATCH * 2 + 30
-    for i in range(count):
-        create_handoff(bot.db, Handoff(
-            id=0, state=State.PENDING, revision=1, sdr_id=SDR, ae_id=AE, company=f"Prospect {i:03d}",
-            contact_name="Pat Lee", need="Docs", compelling_event="Launch", created_at=created, updated_at=created,
-            next_check_at=created, team_id="amer", ae_tz="America/New_York", sla_start=created, region="AMER",
-            meeting_start=ny(2026, 12, 14, 10, 0), meeting_kind="discovery_15", slack_team_id="T_HANDOFF",
-            submission_key=f"batch-{i}"))
-    settle(bot)
+    waiting(bot, count, created)
     tick_at(bot, ny(2026, 11, 23, 9, 30))  # the cards' first look, and last week's agenda settled
     reads: list[str] = []  # the due reads, one a batch, each in a transaction of its own with its claims
 
@@ -457,14 +462,7 @@ def test_weekly_agenda_each_team_at_its_own_hour_once_and_summarised_in_one_mess
     install(bot, standin, AMER, EMEA)
     created = utc(2026, 11, 30, 8, 0)  # Mon 30 Nov 2026, before either team's sync
     clock.set(created)
-    for i in range(65):  # the AMER team has 65 handoffs waiting for acceptance
-        create_handoff(bot.db, Handoff(
-            id=0, state=State.PENDING, revision=1, sdr_id=SDR, ae_id=AE, company=f"Prospect {i:02d}",
-            contact_name="Pat Lee", need="Docs", compelling_event="Launch", created_at=created, updated_at=created,
-            next_check_at=created, team_id="amer", ae_tz="America/New_York", sla_start=created, region="AMER",
-            meeting_start=ny(2026, 12, 14, 10, 0), meeting_kind="discovery_15", slack_team_id="T_HANDOFF",
-            submission_key=f"bulk-{i}"))
-    settle(bot)
+    waiting(bot, 65, created)  # the AMER team has 65 handoffs waiting for acceptance
 
     def agenda_posts(channel: str) -> list:
         return [c for c in posts(standin, channel) if (c.args.get("text") or "").startswith(AGENDA)]

@@ -240,6 +240,7 @@ INVALID = [
     pytest.param({"ae_id": "U_SDR1"}, "ae_id", "yourself", id="ae-is-sdr"),
     pytest.param({"ae_id": "U_BOT"}, "ae_id", "bot", id="ae-is-bot"),
     pytest.param({"ae_id": "U_GONE"}, "ae_id", "deactivated", id="ae-deactivated"),
+    pytest.param({"ae_id": "U_NOBODY"}, "ae_id", "can't find that person", id="ae-not-in-workspace"),
     pytest.param({"company": "C" * 151}, "company", "150", id="company-too-long"),
     pytest.param({"need": "n" * 3001}, "need", "3,000", id="need-too-long"),
 ]

@@ -211,6 +211,8 @@ def validate_submission(
         errors["ae_id"] = "You can't hand off to yourself: choose the AE."
     elif ae is not None and (ae.is_bot or ae.id == "USLACKBOT"):
         errors["ae_id"] = "That's a bot: choose a person."
+    elif ae is not None and ae.missing:
+        errors["ae_id"] = NOT_HERE
     elif ae is not None and ae.deleted:
         errors["ae_id"] = "That account is deactivated: choose an active AE."
     values["ae_id"] = form.ae_id if is_user(form.ae_id) else None
@@ -265,6 +267,10 @@ def validate_rejection(reason: str | None, feedback: str | None,
     return errors
 
 
+# users.info answers user_not_found: someone of another workspace this install cannot see, or no one at all.
+NOT_HERE = "I can't find that person in this workspace: choose the AE from the list."
+
+
 def validate_reassignment(new_ae: Person | None, facts: Handoff) -> dict[str, str]:
     if new_ae is None:
         return {"new_ae": "Choose the AE to take this handoff."}
@@ -274,6 +280,8 @@ def validate_reassignment(new_ae: Person | None, facts: Handoff) -> dict[str, st
         return {"new_ae": "That's the SDR who handed it off: choose an AE."}
     if new_ae.is_bot or new_ae.id == "USLACKBOT":
         return {"new_ae": "That's a bot: choose a person."}
+    if new_ae.missing:
+        return {"new_ae": NOT_HERE}
     if new_ae.deleted:
         return {"new_ae": "That account is deactivated: choose an active AE."}
     return {}

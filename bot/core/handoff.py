@@ -104,6 +104,7 @@ class Person:
     tz: str = "UTC"
     is_bot: bool = False
     deleted: bool = False
+    missing: bool = False  # Slack knows no such user here (users.info: user_not_found); counted as deleted too
 
 
 def meeting_end(start: datetime | None, kind: str | None) -> datetime | None:

@@ -104,7 +104,7 @@ class Directory:
             data = error.response.data if isinstance(error.response.data, dict) else {}
             code = data.get("error") or f"http_{error.response.status_code}"
             if code == "user_not_found":
-                return Person(user_id, "", deleted=True)
+                return Person(user_id, "", deleted=True, missing=True)
             log.warning("users.info failed for %s: %s", user_id, code)
             return None
         except Exception as error:  # network trouble must not block a submission

@@ -138,6 +138,18 @@ def local_bot(standin: SlackStandIn, db_url: str, clock: ManualClock) -> LocalBo
     return LocalBot(standin, db_url, clock=clock, admins=frozenset({ADMIN}), channel_post_interval=0.0)
 
 
+OAUTH_CLIENT = ("1234.5678", "oauth-client-secret")  # the app's client id and secret in the OAuth tests
+
+
+def oauth_bot(standin: SlackStandIn, db_url: str) -> LocalBot:
+    """The bot serving every workspace that installs it (no bot token), on a Monday morning in New York."""
+    from zoneinfo import ZoneInfo
+
+    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("America/New_York")))
+    return LocalBot(standin, db_url, clock=clock, channel_post_interval=0.0, bot_token="",
+                    client_id=OAUTH_CLIENT[0], client_secret=OAUTH_CLIENT[1])
+
+
 @pytest.fixture
 def bot(standin: SlackStandIn, db_url: str, clock: ManualClock) -> Iterator[LocalBot]:
     with local_bot(standin, db_url, clock) as running:

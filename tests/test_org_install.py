@@ -10,8 +10,8 @@ from datetime import time
 import pytest
 from sqlmodel import select as orm_select
 
+from conftest import OAUTH_CLIENT, oauth_bot
 from bot.core.teams import Member, TeamPolicy
-from bot.runtime.clock import ManualClock
 from bot.sandbox import SlackDriver, SlackStandIn
 from bot.sandbox.driver import JSON
 from bot.sandbox.local_bot import LocalBot
@@ -23,7 +23,7 @@ from tests.teams_fixture import ny, settle, tick_at
 # slack_sdk sends the client's credentials with aiohttp's BasicAuth, which warns of aiohttp 4.
 pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
 
-CLIENT_ID, CLIENT_SECRET = "1234.5678", "oauth-client-secret"
+CLIENT_ID, CLIENT_SECRET = OAUTH_CLIENT
 ORG, SALES, SUCCESS = "E_GLOBEX", "T_GXSALES", "T_GXSUCCESS"  # one org, two workspaces
 SOLO = "T_SOLO"  # a workspace of its own, installed on its own
 # Globex's SDR and manager are in its sales workspace, its AE in its success workspace; the team's channel is
@@ -62,9 +62,7 @@ def standin() -> Iterator[SlackStandIn]:
 
 @pytest.fixture
 def bot(standin: SlackStandIn, db_url: str) -> Iterator[LocalBot]:
-    clock = ManualClock(ny(2026, 11, 23, 9, 0))  # a Monday morning in New York
-    with LocalBot(standin, db_url, clock=clock, channel_post_interval=0.0, bot_token="",
-                  client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as running:
+    with oauth_bot(standin, db_url) as running:
         yield running
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import select as orm_select
 
+from conftest import OAUTH_CLIENT, oauth_bot
 from bot.core.teams import Member, TeamPolicy
 from bot.runtime.config import ConfigError, load_settings
 from bot.sandbox import SlackDriver, SlackStandIn
@@ -23,7 +24,7 @@ from tests.teams_fixture import settle, tick_at, ny
 # slack_sdk sends the client's credentials with aiohttp's BasicAuth, which warns of aiohttp 4.
 pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
 
-CLIENT_ID, CLIENT_SECRET = "1234.5678", "oauth-client-secret"
+CLIENT_ID, CLIENT_SECRET = OAUTH_CLIENT
 ACME, BOLT = "T_ACME", "T_BOLTCO"
 # Each workspace's people; the same team id ("amer") in both, with its own channel.
 PEOPLE = {ACME: ("U_ASDR", "U_AAE", "U_AMGR", "C_ACME"), BOLT: ("U_BSDR", "U_BAE", "U_BMGR", "C_BOLT")}
@@ -58,9 +59,7 @@ def standin() -> Iterator[SlackStandIn]:
 
 @pytest.fixture
 def bot(standin: SlackStandIn, db_url: str) -> Iterator[LocalBot]:
-    clock = ManualClock(ny(2026, 11, 23, 9, 0))  # a Monday morning in New York
-    with LocalBot(standin, db_url, clock=clock, channel_post_interval=0.0, bot_token="",
-                  client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as running:
+    with oauth_bot(standin, db_url) as running:
         yield running
 
 

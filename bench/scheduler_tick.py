@@ -449,11 +449,13 @@ def fresh(base_url: str, work: Path) -> Iterator[Database]:
 
 
 def claimed_digest(db: Database, last: int) -> str:
-    """The rows a tick claimed and the next checks it set, whichever code wrote them."""
+    """The messages a tick owed and the next checks it set, whichever code wrote them: trees from before
+    steps passed over were no longer stored (as 'superseded' rows) compare on the rest; payloads by value."""
     with db.engine.connect() as conn:
-        rows = conn.execute(text("SELECT conversation, op, view, message_key, handoff_id, thread_key, dedupe_key, "
-                                 "status, payload FROM outbox WHERE id > :last ORDER BY dedupe_key, message_key"),
-                            {"last": last}).all()
+        rows = [(*r[:-1], r[-1] and json.dumps(json.loads(r[-1]), sort_keys=True)) for r in conn.execute(
+            text("SELECT conversation, op, view, message_key, handoff_id, thread_key, dedupe_key, status, payload "
+                 "FROM outbox WHERE id > :last AND status <> 'superseded' ORDER BY dedupe_key, message_key"),
+            {"last": last}).all()]
         # Wherever the tree keeps the schedule: handoff_check (0009) or the handoff row (before).
         where = ("handoff_check", "handoff_id") if "handoff_check" in sqlalchemy.inspect(conn).get_table_names() \
             else ("handoff", "id")

@@ -41,11 +41,13 @@ PG_CLAIM_ARRAYS = ("text", "text", "text", "text", "integer", "text", "text", "t
 
 def due_for_check(session: Session, now: datetime, limit: int) -> list[ChaseFacts]:
     """Handoffs whose next check has come, through handoff_check's index on (workspace, next_check_at). On
-    PostgreSQL the check rows are held (FOR UPDATE OF) and a second scheduler skips them (SQLite serializes
-    the whole tick already); every change to a handoff writes its check row (storage.handoffs.save), so a
-    change waits for this tick, or this tick skips what a change holds."""
+    PostgreSQL the handoff rows are held and a second scheduler skips them (SQLite serializes the whole tick
+    already); every change to a handoff locks its row first (storage.handoffs), so a change waits for this
+    tick, or this tick skips what a change holds. The handoff's lock, not its check row's: the claims' foreign
+    key takes a share lock on each handoff anyway (writing to its row unless a stronger lock is held), and
+    the check rows are rewritten by this tick."""
     conn = session.connection()
-    lock = "" if conn.dialect.name == "sqlite" else " FOR UPDATE OF c SKIP LOCKED"
+    lock = "" if conn.dialect.name == "sqlite" else " FOR NO KEY UPDATE OF h SKIP LOCKED"
     mark = _placeholder(conn)
     rows = conn.exec_driver_sql(
         f"SELECT {', '.join('h.' + c.key for c in CHASE_COLUMNS)} FROM {HandoffCheck.__tablename__} c "
@@ -99,6 +101,26 @@ def claim(session: Session, owed: Sequence[tuple[int | None, Owed]], now: dateti
         values = ", ".join("?" * len(CLAIM_COLUMNS))
         conn.exec_driver_sql(f"{into} VALUES ({values}) ON CONFLICT (workspace, dedupe_key) DO NOTHING", fresh)
     return {key for key in keys if key not in taken}
+
+
+def held(session: Session, keys: Collection[str]) -> set[str]:
+    """Which of these dedupe keys the outbox holds in the session's workspace."""
+    conn = session.connection()
+    table, workspace, wanted = OutboxMessage.__tablename__, _workspace(session), sorted(set(keys))
+    if not wanted:
+        return set()
+    if conn.dialect.name != "sqlite":
+        return {key for (key,) in conn.exec_driver_sql(
+            f"SELECT dedupe_key FROM {table} WHERE workspace = %s AND dedupe_key = ANY(%s::text[])",
+            (workspace, wanted))}
+    per = min(ROWS_PER_STATEMENT, _sqlite_max_params(conn) - 1)
+    found: set[str] = set()
+    for i in range(0, len(wanted), per):
+        chunk = wanted[i:i + per]
+        found.update(key for (key,) in conn.exec_driver_sql(
+            f"SELECT dedupe_key FROM {table} WHERE workspace = ? AND dedupe_key IN ({', '.join('?' * len(chunk))})",
+            (workspace, *chunk)))
+    return found
 
 
 def set_next_checks(session: Session, checks: Sequence[tuple[int, datetime | None]]) -> None:

@@ -174,12 +174,33 @@ def test_catch_up_after_downtime_posts_only_the_latest_step(bot, standin, clock)
     assert len(reminders_to(standin, AMER_CHANNEL, ESCALATION)) == 1
     assert reminders_to(standin, AE, HEADS_UP) == [] and reminders_to(standin, AE, OVERDUE) == []
     assert len(new_posts(standin, before)) == 2
-    for step in ("heads_up", "overdue"):
-        [row] = outbox_rows(bot, dedupe_key=f"h1:r1:{step}>{AE}")
-        assert (row.status, row.attempts) == ("superseded", 0)
+    for step in ("heads_up", "overdue"):  # passed over: never owed, so nothing stored for them
+        assert outbox_rows(bot, dedupe_key=f"h1:r1:{step}>{AE}") == []
 
     assert tick_at(bot, ny(2026, 11, 24, 14, 0)).reminders == 0
     assert len(new_posts(standin, before)) == 2
+
+
+def test_a_ladder_never_steps_back_when_its_times_move_later(bot, standin, clock):
+    # The escalation went out after downtime; then the steps move later (here the team doubles its SLA; an AE's
+    # corrected time zone does the same) and the record is looked at again: the heads-up and the overdue
+    # reminder, now the latest step passed, would read as news after the escalation. They are not posted.
+    install(bot, standin, AMER)
+    clock.set(MONDAY_9)
+    submitted(bot, standin)
+    report = tick_at(bot, ny(2026, 11, 24, 13, 0))
+    assert report.reminders == 2 and len(reminders_to(standin, MANAGER, ESCALATION)) == 1
+    before = len(posts(standin))
+
+    install(bot, standin, AMER, sla_hours=16.0)  # heads-up Tue 13:00, deadline Tue 17:00, escalation Wed 13:00
+    with bot.db.write() as session:
+        store.set_next_check(session, 1, ny(2026, 11, 24, 13, 30))
+    for when in (ny(2026, 11, 24, 13, 30), ny(2026, 11, 24, 17, 0), ny(2026, 11, 25, 13, 0)):
+        report = tick_at(bot, when)
+        assert (report.examined, report.reminders) == (1, 0)
+    assert new_posts(standin, before) == []
+    assert outbox_rows(bot, dedupe_key=f"h1:r1:heads_up>{AE}") == []
+    assert outbox_rows(bot, dedupe_key=f"h1:r1:overdue>{AE}") == []
 
 
 # ---------------------------------------------------------------- working time: holidays, DST, meeting end

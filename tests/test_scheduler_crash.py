@@ -273,8 +273,8 @@ def test_killed_between_claiming_and_posting_the_reminder_is_looked_for_then_pos
         first.kill()
     [row] = db.rows(ESCALATION)
     assert (row.status, row.attempts) == ("sending", 1) and row.unconfirmed_since is not None
-    for step in ("heads_up", "overdue"):
-        assert db.status(f"h1:r1:{step}>{AE}") == "superseded"
+    for step in ("heads_up", "overdue"):  # passed over: never owed
+        assert db.status(f"h1:r1:{step}>{AE}") is None
 
     db.lease_ran_out(ESCALATION)  # the bot stayed down longer than the claim's lease
     with running(db, standin.base_url, tmp_path) as second:
@@ -357,5 +357,5 @@ def test_clean_restart_after_downtime_catches_up_once_with_the_latest_step(tmp_p
     posted = [c for c in standin.calls_to("chat.postMessage") if c.ok]
     assert [c.args["channel"] for c in posted] == [AE]
     assert (posted[0].args.get("text") or "").startswith("🔴") and "Crashco" in posted[0].args["text"]
-    assert db.status(f"h1:r1:heads_up>{AE}") == "superseded"
+    assert db.status(f"h1:r1:heads_up>{AE}") is None
     assert db.status(f"h1:r1:escalation>{MANAGER}") is None

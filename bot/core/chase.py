@@ -1,8 +1,8 @@
 """What the scheduler chases, and when: pure rules over one handoff, its team and the time.
 
 Each reminder has a key that names what must not happen twice (handoff, revision or meeting,
-step). After downtime only the most advanced step of a ladder is posted; the earlier ones it
-supersedes are claimed without posting, so nobody gets three stale reminders at once.
+step). After downtime only the most advanced step of a ladder is posted, so nobody gets three stale
+reminders at once; the earlier ones it passes over are never posted (the ladder only moves on).
 """
 from __future__ import annotations
 
@@ -107,9 +107,17 @@ def auto_reassigned(r: Reminder, h: Handoff) -> bool:
 @dataclass(frozen=True)
 class ChasePlan:
     due: list[Reminder] = field(default_factory=list)
-    superseded: list[Reminder] = field(default_factory=list)
     next_check_at: datetime | None = None
     reassign_to: str | None = None  # the next AE in turn, when the team reassigns on escalation
+    # By due step's key: the earlier steps of its ladder it passes over (never posted, and never stored: the
+    # ladder only moves on), and the later ones still ahead. One of those claimed already means the ladder
+    # went past this step before its times moved later (a longer SLA, a new holiday): it is not posted.
+    passed_over: dict[str, tuple[Reminder, ...]] = field(default_factory=dict)
+    ahead: dict[str, tuple[Reminder, ...]] = field(default_factory=dict)
+
+    @property
+    def superseded(self) -> list[Reminder]:
+        return [r for steps in self.passed_over.values() for r in steps]
 
 
 def sla_start(team: TeamPolicy, *, at: datetime, meeting_end_at: datetime | None) -> datetime:
@@ -190,19 +198,25 @@ def plan_chase(h: ChaseFacts, team: TeamPolicy | None, now: datetime, managers: 
             ladders.append([Reminder(f"h{h.id}:ns{due_at}", "next_step_overdue", (h.next_step_owner,), h.next_step_due,
                                      subject=due_at, ae=h.ae_id)])
     due: list[Reminder] = []
-    superseded: list[Reminder] = []
-    upcoming: list[datetime] = []
+    passed_over: dict[str, tuple[Reminder, ...]] = {}
+    ahead: dict[str, tuple[Reminder, ...]] = {}
+    next_check_at: datetime | None = None
     for ladder in ladders:
         passed = [r for r in ladder if r.since <= now]
+        coming = [r for r in ladder if r.since > now]
         if passed:
-            due.append(passed[-1])
-            superseded.extend(passed[:-1])
-        upcoming.extend(r.since for r in ladder if r.since > now)
+            step = passed[-1]
+            due.append(step)
+            passed_over[step.key] = tuple(passed[:-1])
+            ahead[step.key] = tuple(coming)
+        for r in coming:
+            if next_check_at is None or r.since < next_check_at:
+                next_check_at = r.since
     reassign_to = None
     if team.auto_reassign and any(r.kind == "escalation" for r in due):
         reassign_to = next_in_turn(team.aes(), h.ae_id)
         due = [replace(r, reassign_to=reassign_to) if r.kind == "escalation" else r for r in due]
-    return ChasePlan(due, superseded, min(upcoming) if upcoming else None, reassign_to)
+    return ChasePlan(due, next_check_at, reassign_to, passed_over, ahead)
 
 
 def next_in_turn(aes: list[str], current: str) -> str | None:

@@ -11,8 +11,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.core.audience import Owed, owed_for_reminder
-from bot.core.chase import ChaseFacts, ChasePlan, plan_chase
+from bot.core.audience import Owed, owed_for_reminder, reminder_keys
+from bot.core.chase import ChaseFacts, ChasePlan, Reminder, plan_chase
 from bot.core.handoff import Handoff, Person, short_id
 from bot.core.lifecycle import SYSTEM_ACTOR, Reassign
 from bot.core.teams import TeamPolicy
@@ -42,8 +42,8 @@ class Reassignment:
 @dataclass
 class TickResult:
     examined: int = 0
-    claimed: int = 0
-    superseded: int = 0
+    claimed: int = 0  # messages
+    superseded: int = 0  # earlier steps passed over by a step claimed (after downtime)
     reassign: list[Reassignment] = field(default_factory=list)
     owed: list[tuple[int, str]] = field(default_factory=list)  # (handoff, kind) of each reminder owed, to log
 
@@ -76,7 +76,8 @@ def claim_due_reminders(db: Database, now: datetime, teams: dict[str, TeamPolicy
         facts = chase_store.due_for_check(session, now, limit)
         result.examined = len(facts)
         plans: list[tuple[ChaseFacts, ChasePlan]] = []
-        owed: list[tuple[ChaseFacts, list[Owed], str | None]] = []  # the reminder's kind; None if superseded
+        plans_of: dict[int, ChasePlan] = {}
+        owed: list[tuple[ChaseFacts, list[Owed], Reminder]] = []
         managers: dict[tuple[str, str], tuple[str, ...]] = {}
         for h in facts:
             team = teams.get(h.team_id or "")
@@ -92,28 +93,30 @@ def claim_due_reminders(db: Database, now: datetime, teams: dict[str, TeamPolicy
                 log.error("%s cannot be chased and is set aside until it changes: %s", short_id(h.id), error)
                 plan = ChasePlan()
             plans.append((h, plan))
+            plans_of[h.id] = plan
             channel = team.channel_id if team else None
             for r in plan.due:
-                owed.append((h, owed_for_reminder(h.id, h.revision, h.ae_id, r, channel=channel), r.kind))
-            for r in plan.superseded:
-                owed.append((h, owed_for_reminder(h.id, h.revision, h.ae_id, r, channel=channel, superseded=True),
-                             None))
+                owed.append((h, owed_for_reminder(h.id, h.revision, h.ae_id, r, channel=channel), r))
+        # The other steps of the due ones' ladders: a later one claimed already stops the ladder stepping back;
+        # an earlier one never claimed is reported as passed over.
+        held = chase_store.held(session, [key for _, plan in plans for steps in (*plan.ahead.values(),
+                                          *plan.passed_over.values()) for step in steps for key in reminder_keys(step)])
+        if held:
+            owed = [(h, items, r) for h, items, r in owed if not any(
+                key in held for step in plans_of[h.id].ahead.get(r.key, ()) for key in reminder_keys(step))]
         # One claim for all: a key the outbox holds already (claimed on an earlier tick) is skipped.
         fresh = chase_store.claim(session, [(h.id, o) for h, items, _ in owed for o in items], now)
         reassign_to = {h.id: plan.reassign_to for h, plan in plans if plan.reassign_to}
-        for h, items, kind in owed:
+        for h, items, r in owed:
             mine = [o for o in items if o.dedupe_key is None or o.dedupe_key in fresh]
             fresh.difference_update(o.dedupe_key for o in mine)  # a key owed twice in one tick counts once
             if not mine:
                 continue
-            if kind is not None:  # one line per reminder owed (not per message it makes)
-                result.owed.append((h.id, kind))
-            for o in mine:
-                if o.status == "superseded":
-                    result.superseded += 1
-                else:
-                    result.claimed += 1
-            if kind == "escalation" and h.id in reassign_to:  # whoever claims the escalation, reassigns
+            result.owed.append((h.id, r.kind))  # one line per reminder owed (not per message it makes)
+            result.claimed += len(mine)
+            result.superseded += sum(not any(key in held for key in reminder_keys(step))
+                                     for step in plans_of[h.id].passed_over.get(r.key, ()))
+            if r.kind == "escalation" and h.id in reassign_to:  # whoever claims the escalation, reassigns
                 result.reassign.append(Reassignment(h.id, h.revision, reassign_to[h.id]))
         chase_store.set_next_checks(session, [(h.id, plan.next_check_at) for h, plan in plans])
     return result

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -79,6 +80,7 @@ class Database:
         event.listen(self.engine, "before_cursor_execute", storage.scoping.refuse_unscoped)
         self._writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db")
+        self._waiting: deque[None] = deque()  # one entry per job queued for the writer and not started yet
         # Readers run beside the writer: in WAL mode they neither wait for it nor block it.
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="db-read")
         self._maintenance = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-checkpoint")
@@ -122,8 +124,27 @@ class Database:
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `fn(self, *args)`, a blocking storage function, on the database thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, self, *args, **kwargs))
+        waiting, started = self._waiting, False
+        waiting.append(None)  # deque appends and pops are atomic: the writer thread reads it without a lock
+
+        def job() -> T:
+            nonlocal started
+            started = True
+            waiting.pop()
+            return fn(self, *args, **kwargs)
+
+        def cancelled(_: Any) -> None:
+            if not started:  # cancelled before it ran
+                waiting.pop()
+
+        future = self._executor.submit(job)
+        future.add_done_callback(cancelled)
+        return await asyncio.wrap_future(future)
+
+    def writer_wanted(self) -> bool:
+        """Whether a write waits for the database thread: a long job on it (the scheduler catching up) hands
+        it over between transactions then, and only then."""
+        return bool(self._waiting)
 
     async def query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `fn(self, *args)`, a read-only storage function, on a reader thread."""

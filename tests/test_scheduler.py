@@ -449,7 +449,7 @@ def test_completed_with_a_next_step_completes_the_handoff_and_chases_the_step_on
 
 def test_a_tick_over_more_than_a_batch_claims_each_once_a_batch_a_transaction(bot, standin, clock):
     """After downtime a tick owes many reminders at once: it claims them TICK_BATCH handoffs a transaction,
-    so the one writer is free for a person's click between two, and still all of them in that one tick."""
+    so the one writer can be handed to a person's click between two, and still all of them in that one tick."""
     from sqlalchemy import event
 
     from bot.services.chase import TICK_BATCH
@@ -475,6 +475,46 @@ def test_a_tick_over_more_than_a_batch_claims_each_once_a_batch_a_transaction(bo
     heads_ups = Counter(c.args["text"] for c in reminders_to(standin, AE, HEADS_UP))
     assert len(heads_ups) == count and set(heads_ups.values()) == {1}, heads_ups.most_common(2)
     assert tick_at(bot, ny(2026, 11, 23, 15, 1)).reminders == 0
+
+def test_a_catching_up_tick_hands_the_writer_to_a_waiting_write_between_two_batches(bot, standin, clock):
+    """The tick claims batch after batch on the database thread without going back to the event loop; a write
+    queued meanwhile (a submission, a click) goes in after the batch in flight, not after the whole tick."""
+    import asyncio
+    import time
+
+    from sqlalchemy import event
+
+    from bot.services.chase import TICK_BATCH
+    from storage import heartbeat
+    install(bot, standin, AMER)
+    clock.set(MONDAY_9)
+    count = TICK_BATCH * 2 + 30
+    waiting(bot, count, MONDAY_9)
+    tick_at(bot, ny(2026, 11, 23, 9, 30))
+    order: list[str] = []
+
+    def probe(db) -> None:  # noqa: ANN001
+        order.append("write")
+        heartbeat.beat(db, "probe", MONDAY_9)
+
+    def seen(conn, cursor, statement: str, *args) -> None:  # noqa: ANN001
+        if "next_check_at <=" in statement and statement.lstrip().upper().startswith("SELECT"):
+            order.append("batch")
+            if order == ["batch"]:  # a write arrives while the first batch runs
+                assert bot.loop is not None
+                asyncio.run_coroutine_threadsafe(bot.db.run(probe), bot.loop)
+                deadline = time.monotonic() + 10
+                while not bot.db.writer_wanted() and time.monotonic() < deadline:
+                    time.sleep(0.001)
+    event.listen(bot.db.engine, "before_cursor_execute", seen)
+    try:
+        report = tick_at(bot, ny(2026, 11, 23, 15, 0))
+    finally:
+        event.remove(bot.db.engine, "before_cursor_execute", seen)
+    assert order == ["batch", "write", "batch", "batch"]
+    assert (report.examined, report.reminders) == (count, count)
+    assert not bot.db.writer_wanted()
+
 
 # ---------------------------------------------------------------- the weekly agenda
 

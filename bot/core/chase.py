@@ -142,7 +142,7 @@ def acceptance_steps(h: ChaseFacts, team: TeamPolicy, cal: WorkingCalendar,
                      managers: tuple[str, ...]) -> list[Reminder]:
     start = h.sla_start or h.created_at
     sla = timedelta(hours=team.sla_hours)
-    deadline = acceptance_deadline(team, start=start, ae_tz=h.ae_tz)
+    deadline = add_working_time(cal, start, sla)  # acceptance_deadline: `cal` is the AE's calendar
     heads_up = add_working_time(cal, start, sla * team.heads_up_fraction)
     escalate = add_working_time(cal, deadline, timedelta(hours=team.escalate_after_hours))
     base = f"h{h.id}:r{h.revision}"

@@ -252,6 +252,7 @@ async def serve_socket_mode(app: AsyncApp, wiring: Wiring, app_token: str,
     await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
     if connecting.done() and connecting.exception() is None:
         log.info("connected to Slack over Socket Mode")
+    settle_garbage_collector()  # as over HTTP: the scheduler's and the listeners' collections walk only their own
     await stopping
     await handler.close_async()
     if not connecting.done():

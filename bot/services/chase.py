@@ -122,6 +122,24 @@ def claim_due_reminders(db: Database, now: datetime, teams: dict[str, TeamPolicy
     return result
 
 
+def claim_due_batches(db: Database, now: datetime, teams: dict[str, TeamPolicy],
+                      limit: int) -> tuple[TickResult, bool]:
+    """claim_due_reminders for up to `limit` handoffs, TICK_BATCH a transaction, on the database thread; it
+    goes on to the next batch there unless a write waits for the thread (a hop back to the event loop and
+    out again for every batch cost more than the batch's statements). Each batch moves its handoffs' next
+    checks past `now`, so the next one reads the following handoffs due. Whether more may be due."""
+    total = TickResult()
+    while total.examined < limit:
+        size = min(TICK_BATCH, limit - total.examined)
+        batch = claim_due_reminders(db, now, teams, size)
+        total.add(batch)
+        if batch.examined < size:
+            return total, False
+        if db.writer_wanted():
+            break
+    return total, total.examined < limit
+
+
 def log_owed(owed: list[tuple[int, str]]) -> None:
     """One line per reminder owed; a tick catching up after downtime owes hundreds at once, and says so in
     one line per kind (a thousand lines cost the tick more than planning them): the first handoffs named in
@@ -172,14 +190,12 @@ class Chaser:
 
     async def _claim_due(self, now: datetime, teams: dict[str, TeamPolicy]) -> TickResult:
         """Up to TICK_LIMIT handoffs, TICK_BATCH a transaction: between two, the one writer is free for the
-        submissions and clicks queued behind the tick. Each batch moves its handoffs' next checks past `now`,
-        so the next one reads the following handoffs due."""
+        submissions and clicks queued behind the tick."""
         total = TickResult()
         while total.examined < TICK_LIMIT:
-            limit = min(TICK_BATCH, TICK_LIMIT - total.examined)
-            batch = await self.ctx.db.run(claim_due_reminders, now, teams, limit)
-            total.add(batch)
-            if batch.examined < limit:
+            part, more = await self.ctx.db.run(claim_due_batches, now, teams, TICK_LIMIT - total.examined)
+            total.add(part)
+            if not more:
                 break
         return total
 

@@ -179,12 +179,11 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
-        # Each conversation's next message. Delivered and superseded rows (most of the table, and 40% of what a
-        # catching-up tick writes) are not in it.
+        # Each conversation's next message. Delivered rows (most of the table) are not in it.
         Index("ix_outbox_heads", "status", "conversation", "id", sqlite_where=text(OUTBOX_OPEN),
               postgresql_where=text(OUTBOX_OPEN)),
         # A handoff's reminders that are or may be in Slack (storage.handoffs.posted_reminders), not its every row:
-        # a tick's card edits and superseded claims add no entry. (No handoff is ever deleted, so the foreign
+        # a tick's card edits add no entry. (No handoff is ever deleted, so the foreign
         # key's own look for referencing rows never runs.)
         Index("ix_outbox_handoff_id", "handoff_id", sqlite_where=text(OUTBOX_REMINDERS_POSTED),
               postgresql_where=text(OUTBOX_REMINDERS_POSTED)),

@@ -137,7 +137,11 @@ class Database:
             if not started:  # cancelled before it ran
                 waiting.pop()
 
-        future = self._executor.submit(job)
+        try:
+            future = self._executor.submit(job)
+        except RuntimeError:  # shut down
+            waiting.pop()
+            raise
         future.add_done_callback(cancelled)
         return await asyncio.wrap_future(future)
 

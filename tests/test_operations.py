@@ -2,6 +2,7 @@
 admin commands naming their database, and `config import` showing its change before making it."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import signal
@@ -21,7 +22,7 @@ from test_cli import clean_env, run_cli
 
 from bot.cli import main
 from bot.runtime.config import ConfigError, load_settings
-from bot.runtime.logs import setup_logging
+from bot.runtime.logs import SLACK_CLIENT_LOGGERS, setup_logging
 from bot.sandbox import SlackDriver, SlackStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +37,8 @@ VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["versi
 def restore_logging():
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    quiet = {name: logging.getLogger(name).level for name in ("apscheduler", "uvicorn", "uvicorn.error")}
+    quiet = {name: logging.getLogger(name).level
+             for name in ("apscheduler", "uvicorn", "uvicorn.error", *SLACK_CLIENT_LOGGERS)}
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
@@ -74,6 +76,29 @@ def test_text_logs_redact_a_token_in_a_traceback_too(capsys, restore_logging) ->
         logging.getLogger("handoff.test").exception("failed")
     err = capsys.readouterr().err
     assert "secretsecret" not in err and "RuntimeError: bad token xoxb-[redacted]" in err
+
+
+@pytest.mark.parametrize("level", ["INFO", "WARNING", "DEBUG"])
+def test_slack_sdk_logs_its_calls_at_debug_only_and_builds_those_lines_only_then(capsys, restore_logging,
+                                                                                   level) -> None:
+    """slack_sdk formats each call's request and response for its debug line whenever its logger's own level is
+    NOTSET: setup_logging gives it the level, so below DEBUG the lines are neither shown nor built."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    setup_logging(level, "text")
+    standin = SlackStandIn(token=TOKEN).start()
+    try:
+        client = AsyncWebClient(token=TOKEN, base_url=standin.base_url)
+        assert client.logger.level == logging.getLevelName(level)  # explicit: slack_sdk's guard reads it
+        assert asyncio.run(client.auth_test())["ok"]
+    finally:
+        standin.stop()
+    err = capsys.readouterr().err
+    if level == "DEBUG":
+        assert "Sending a request - url: POST" in err and "Received the following response" in err
+        assert "secretsecret" not in err  # the Authorization header is redacted, as ever
+    else:
+        assert "slack_sdk" not in err
 
 
 def test_a_log_format_other_than_text_or_json_is_named() -> None:

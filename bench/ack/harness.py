@@ -5,7 +5,9 @@ import collections
 import gc
 import json
 import os
+import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -84,6 +86,8 @@ class Bench:
         self.views_open_missing: dict[int, int] = {}
         # Handoff's work still to come when a timed run's last ack came back: (Slack calls, outbox rows, s).
         self.tails: dict[tuple[str, int], tuple[int, int, float]] = {}
+        # Handoff's CPU seconds over each of its cells: the timed requests and the work they left, to the settle.
+        self.cell_cpu: dict[tuple[str, int], float] = {}
         self.bare_bodies: dict[str, tuple[str, str]] = {}
 
     async def seed(self) -> None:
@@ -250,11 +254,15 @@ class Bench:
                 self.settle(f"{kind} c={concurrency} warm burst",
                             [s.meta for s in warm.sent] if kind == "slash" else [])
             GC_PAUSES.active = True
+            profiler = self._profile(f"{kind}-c{concurrency}") if server == HANDOFF else None
+            cpu_before = self.handoff_proc.cpu_seconds()
             try:
                 result = await self._run(session, server, kind, self.per_level, concurrency)
             finally:
                 GC_PAUSES.active = False
         last_ack = time.time()
+        if profiler is not None and os.environ.get("ACK_BENCH_PROFILE_UNTIL") == "ack":
+            profiler = self._stop_profile(profiler)  # the timed requests only, not the work they leave
         self.results[(server, kind, concurrency)] = result
         if server == HANDOFF:
             self._harvest()
@@ -263,8 +271,31 @@ class Bench:
             after = self.calls[seen:]
             finish = max((c["at"] for c in after), default=last_ack) - last_ack
             self.tails[(kind, concurrency)] = (len(after), owed, max(0.0, finish))
+            self.cell_cpu[(kind, concurrency)] = self.handoff_proc.cpu_seconds() - cpu_before
             if kind == "slash":
                 self._views_open_figures(concurrency, result)
+        if profiler is not None:
+            self._stop_profile(profiler)
+
+    @staticmethod
+    def _stop_profile(profiler: subprocess.Popen[bytes]) -> None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(timeout=30)
+
+    def _profile(self, cell: str) -> subprocess.Popen[bytes] | None:
+        """Hidden, for finding where the bot's CPU goes: with ACK_BENCH_PYSPY=<py-spy binary> and
+        ACK_BENCH_PROFILE_DIR=<dir>, py-spy (--gil, raw collapsed stacks, ACK_BENCH_PYSPY_RATE Hz, 200 by default)
+        samples Handoff over each of its cells' timed run and the outbox work it leaves (to the settle), a file
+        per cell; with ACK_BENCH_PROFILE_UNTIL=ack, the timed run only (to its last ack)."""
+        pyspy, out = os.environ.get("ACK_BENCH_PYSPY"), os.environ.get("ACK_BENCH_PROFILE_DIR")
+        if not pyspy or not out:
+            return None
+        rate = os.environ.get("ACK_BENCH_PYSPY_RATE", "200")
+        proc = subprocess.Popen([pyspy, "record", "--gil", "-r", rate, "--format", "raw", "-p",
+                                 str(self.handoff_proc.proc.pid), "-o", str(Path(out) / f"{cell}.txt")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)  # attached before the first request
+        return proc
 
     def _views_open_figures(self, concurrency: int, result: RunResult) -> None:
         delays, missing = [], 0

@@ -90,12 +90,14 @@ def report(bench: Bench, elapsed: float) -> None:
     print()
 
     print("Handoff's work left when a timed run's last ack came back (acks go first, the work follows)")
+    print("and Handoff's CPU per request over the cell (its timed requests and the work they left, to the settle)")
     print(f"{'request':<16}{'conc':>5} | {'Slack calls to come':>19} {'outbox rows open':>16} | "
-          f"{'s to last call':>14}")
+          f"{'s to last call':>14} | {'CPU ms/request':>14}")
     for kind in KINDS:
         for c in LEVELS:
             calls, owed, secs = bench.tails.get((kind, c), (0, 0, float("nan")))
-            print(f"{KIND_LABELS[kind]:<16}{c:>5} | {calls:>19} {owed:>16} | {secs:>14.2f}")
+            cpu = bench.cell_cpu.get((kind, c), float("nan")) * 1000 / bench.per_level
+            print(f"{KIND_LABELS[kind]:<16}{c:>5} | {calls:>19} {owed:>16} | {secs:>14.2f} | {cpu:>14.2f}")
     print()
 
     total, accepted = bench.stored()

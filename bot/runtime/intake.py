@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 import urllib.parse
@@ -23,6 +22,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from bot.runtime import slack_json
 from bot.runtime.metrics import request_kind
 
 log = logging.getLogger("handoff.intake")
@@ -69,12 +69,14 @@ def _form_body(text: str, content_type: str) -> dict[str, Any] | None:
 
     The unquoting is yarl's (in C: aiohttp's own URL library), not urllib's pure-Python parse_qsl: a
     view_submission carries the whole view, ~20 kB percent-encoded, and parse_qsl took ~2 ms of event-loop
-    time on each (bench/ack_latency.py), yarl ~0.3 ms. Both read every form alike (tests/test_intake_parse.py)."""
+    time on each (bench/ack_latency.py), yarl ~0.3 ms. Both read every form alike (tests/test_intake_parse.py).
+    The payload's JSON (that whole view again) is decoded by orjson, read as Bolt's json.loads reads it
+    (bot.runtime.slack_json): the json module's decoding was the largest single cost of a submission's ack."""
     if not text or content_type.split(";")[0].strip() == "application/json" or text.startswith("{"):
         return None
     fields = dict(yarl.URL.build(query_string=text, encoded=True).query.items())
     # Bolt reads any body that merely says "payload" (a slash command's text, say) as empty; only a field is one.
-    return json.loads(fields["payload"]) if "payload" in fields else fields
+    return slack_json.decode(fields["payload"]) if "payload" in fields else fields
 
 
 class FrontDoor:

@@ -16,6 +16,11 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 # Libraries whose INFO lines are noise for an operator: APScheduler logs every run of every job
 # ("Running job…", "…executed successfully"), uvicorn its own start-up steps (ours say the same once).
 _QUIET = ("apscheduler", "uvicorn", "uvicorn.error", "uvicorn.access")
+# slack_sdk's Web API clients build their debug lines (each call's whole request and response, formatted)
+# whenever the logger's *own* level is NOTSET, whatever level is in effect: on the event loop, for every
+# call, the views.open form and Slack's echo of it included (~a fifth of the bot's CPU opening forms, in
+# bench/ack_latency.py). Given the level explicitly, they are built only when they would be shown.
+SLACK_CLIENT_LOGGERS = ("slack_sdk.web.async_base_client", "slack_sdk.web.base_client")
 
 
 def _scrub(value: str) -> str:
@@ -85,3 +90,5 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     quiet = level if level == "DEBUG" else max(logging.WARNING, logging.getLevelName(level))
     for name in _QUIET:
         logging.getLogger(name).setLevel(quiet)
+    for name in SLACK_CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(level)

@@ -10,6 +10,7 @@ kill a real `python -m bot run` with SIGKILL while the stand-in holds its post's
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -24,13 +25,15 @@ from test_resilience import outbox as outbox_rows
 from test_scheduler_crash import AE, ALWAYS, MANAGER, SDR, TOKEN, BotProcess, Store, doctor, running, utcnow
 from test_scheduler_crash import wait_until as wait_for_process
 
+from bot.core.audience import Owed
 from bot.core.handoff import Handoff, State
 from bot.runtime.delivery import RETRY_AFTER_MAX_SECONDS, retry_after_seconds
 from bot.services.handoffs import create_handoff
+from storage import handoffs as handoff_store
 from storage import outbox
 from storage import teams as team_store
 from storage.db import Database
-from storage.models import OutboxMessage, SlackMessage
+from storage.models import AuditEvent, OutboxMessage, SlackMessage
 
 
 def row_for(bot, key: str) -> OutboxMessage:
@@ -91,6 +94,80 @@ def test_a_claim_takes_only_each_conversations_head(db_url):
         assert [d.row.id for d in claim.deliveries] == [b[1]] and claim.waiting == {"C_A"}
         claim = outbox.claim_due(db, now)
         assert [d.row.id for d in claim.deliveries] == [a[1]]
+    finally:
+        db.close()
+
+
+def _same_as_stored(read, stored, table) -> None:
+    """A row the claim read from the driver, column by column as SQLAlchemy reads it (aware UTC datetimes)."""
+    for column in table.c:
+        ours, theirs = getattr(read, column.name), getattr(stored, column.name)
+        assert ours == theirs and type(ours) is type(theirs), (table.name, column.name, ours, theirs)
+        if isinstance(ours, datetime):
+            assert ours.utcoffset() == timedelta(0)
+
+
+def test_a_claim_reads_its_rows_handoffs_events_and_messages_as_sqlalchemy_does(db_url):
+    """The claim and its settle run on the database driver itself (storage.driver): what they read and write
+    must be what the ORM reads and writes, on either database."""
+    db = Database(db_url)
+    try:
+        at = START - timedelta(hours=1)
+        team_store.replace_teams(db, [dataclasses.replace(ALWAYS, tz="America/Chicago")], at)
+        handoff, _ = create_handoff(db, Handoff(
+            id=0, state=State.PENDING, revision=1, sdr_id=SDR, ae_id=AE, company="Acme", contact_name="Pat Lee",
+            need="Docs", compelling_event="Launch", created_at=at, updated_at=at, next_check_at=at,
+            team_id=ALWAYS.id, ae_tz="UTC", sla_start=at, region="AMER", slack_team_id="T_HANDOFF",
+            meeting_start=START + timedelta(days=30), meeting_kind="discovery_15", submission_key="drv-1"))
+
+        claim = outbox.claim_due(db, START)
+        assert len(claim.deliveries) == 2  # the SDR's card and the AE's card, each its conversation's head
+        with db.read() as session:
+            rows = {r.id: r for r in session.exec(select(OutboxMessage))}
+            events = {e.id: e for e in session.exec(select(AuditEvent))}
+        stored = dataclasses.replace(handoff_store.get_handoff(db, handoff.id), next_check_at=None)
+        for d in claim.deliveries:
+            _same_as_stored(d.row, rows[d.row.id], OutboxMessage.__table__)
+            assert d.row.status == "sending" and d.row.attempts == 1 and d.row.next_attempt_at == START + outbox.LEASE
+            assert d.row.unconfirmed_since == START  # a post: from the claim on, it may be in Slack
+            assert d.handoff == stored and d.team_tz == "America/Chicago"
+            assert d.event == handoff_store.event_record(events[d.row.audit_event_id])
+            assert d.target is None and d.thread is None
+
+        # Settled as posted: recorded as the ORM reads it; an edit of the AE's card and a reply in its thread.
+        sent = [outbox.Outcome(d.row, "sent", channel=f"D{i}", ts=f"17.{i}", at=START + timedelta(seconds=i))
+                for i, d in enumerate(claim.deliveries)]
+        ae_key = next(d.row.message_key for d in claim.deliveries if d.row.view == "ae_card")
+        with db.write() as session:
+            handoff_store.enqueue(session, [Owed(AE, "update", "ae_card", ae_key),
+                                           Owed(SDR, "post", "sdr_card", "drv:reply", thread_key=ae_key)],
+                                 handoff_id=handoff.id, event_id=None, now=START)
+        claim = outbox.claim_due(db, START + timedelta(minutes=1), settle_first=sent)
+        with db.read() as session:
+            rows = {r.id: r for r in session.exec(select(OutboxMessage))}
+            posted = {m.key: m for m in session.exec(select(SlackMessage))}
+        for o in sent:
+            row = rows[o.row.id]
+            assert (row.status, row.sent_at, row.attempts, row.unconfirmed_since) == ("sent", o.at, 1, None)
+            assert (posted[o.row.message_key].channel, posted[o.row.message_key].ts) == (o.channel, o.ts)
+            assert posted[o.row.message_key].posted_at == o.at
+        edit, reply = sorted(claim.deliveries, key=lambda d: d.row.op != "update")
+        assert edit.row.unconfirmed_since is None and edit.event is None  # an edit is never in doubt
+        _same_as_stored(edit.target, posted[ae_key], SlackMessage.__table__)
+        _same_as_stored(reply.thread, posted[ae_key], SlackMessage.__table__)
+        assert reply.target is None and edit.thread is None
+
+        # Given up and retried later: the settle writes what the ORM would.
+        retry = START + timedelta(minutes=5)
+        outbox.settle(db, [outbox.Outcome(edit.row, "pending", error="internal_error", at=retry),
+                           outbox.Outcome(reply.row, "unknown", error="history unreadable",
+                                          unconfirmed_since=reply.unconfirmed_since or reply.claimed_at)])
+        with db.read() as session:
+            rows = {r.id: r for r in session.exec(select(OutboxMessage))}
+        assert (rows[edit.row.id].status, rows[edit.row.id].next_attempt_at, rows[edit.row.id].last_error) == (
+            "pending", retry, "internal_error")
+        assert (rows[reply.row.id].status, rows[reply.row.id].unconfirmed_since) == (
+            "unknown", START + timedelta(minutes=1))
     finally:
         db.close()
 

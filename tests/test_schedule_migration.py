@@ -76,3 +76,34 @@ def test_a_0008_database_keeps_its_schedule_and_the_tick_chases_its_due_handoffs
         assert tick_at(bot, ny(2026, 11, 23, 15, 1)).reminders == 0
         [(next_check,)] = read(db_url, "SELECT next_check_at FROM handoff_check WHERE handoff_id = 1")
         assert next_check is not None
+
+
+def test_on_a_sqlite_older_than_3_35_the_column_stays_unused_and_the_bot_goes_on(standin, db_url, clock,
+                                                                                   monkeypatch):
+    """SQLite drops a column from 3.35 on (Debian 11 ships 3.34): older, migration 0009 leaves next_check_at
+    in the handoff row, no longer read or written, and everything else is as on a newer one."""
+    import sqlite3
+
+    import pytest
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's own version decides this path")
+    with local_bot(standin, db_url, clock) as bot:
+        install(bot, standin, AMER)
+        clock.set(MONDAY_9)
+        submitted(bot, standin)
+    downgrade(db_url, "0008")
+    with monkeypatch.context() as patched:
+        patched.setattr(sqlite3.dbapi2, "sqlite_version_info", (3, 34, 1))  # what the migration asks the driver
+        db = Database(db_url)
+        migrate.upgrade(db.engine)
+        db.close()
+    assert "next_check_at" in columns(db_url, "handoff")
+    assert read(db_url, "SELECT handoff_id, next_check_at FROM handoff_check") == [(1, MONDAY_9)]
+
+    with local_bot(standin, db_url, clock) as bot:
+        submitted(bot, standin, company="Globex")  # a new handoff leaves the old column empty
+        report = tick_at(bot, ny(2026, 11, 23, 15, 0))
+        assert report.examined == 2 and report.reminders == 2
+        assert len(reminders_to(standin, AE, HEADS_UP)) == 2
+    assert read(db_url, "SELECT id, next_check_at FROM handoff ORDER BY id") == [(1, MONDAY_9), (2, None)]
+    assert len(read(db_url, "SELECT handoff_id, next_check_at FROM handoff_check")) == 2

@@ -35,7 +35,9 @@ assert tuple(c.key for c in CHASE_COLUMNS) == tuple(ChaseFacts.__dataclass_field
 CLAIM_COLUMNS = ("workspace", "conversation", "op", "view", "message_key", "handoff_id", "thread_key", "dedupe_key",
                  "status", "attempts", "next_attempt_at", "created_at", "payload")
 ROWS_PER_STATEMENT = 500  # SQLite: dedupe keys looked up a statement
-# PostgreSQL: the types of the claim's columns sent as arrays (the constant ones are single parameters).
+# PostgreSQL: the types of the claim's columns sent as arrays (the constant ones are single parameters). The
+# arrays go in psycopg's binary format (`%b`): in text format every element is quoted by a regular expression,
+# each '"' of a reminder's JSON payload expanded through a template: ~30 ms of a 1k-due tick's CPU.
 PG_CLAIM_ARRAYS = ("text", "text", "text", "text", "integer", "text", "text", "text", "text")
 
 
@@ -78,7 +80,7 @@ def claim(session: Session, owed: Sequence[tuple[int | None, Owed]], now: dateti
         # column, in order (the ids follow it: a conversation's messages go out by id), the claimed keys returned.
         columns = list(zip(*((o.conversation, o.op, o.view, o.message_key, handoff_id, o.thread_key, o.dedupe_key,
                                 o.status, o.payload) for handoff_id, o in owed), strict=True))
-        arrays = ", ".join(f"%s::{kind}[]" for kind in PG_CLAIM_ARRAYS)
+        arrays = ", ".join(f"%b::{kind}[]" for kind in PG_CLAIM_ARRAYS)
         return {key for (key,) in conn.exec_driver_sql(
             into + " SELECT %s, conversation, op, view, message_key, handoff_id, thread_key, "
             f"dedupe_key, status, 0, %s, %s, payload FROM unnest({arrays}) WITH ORDINALITY AS claim (conversation, "
@@ -111,7 +113,7 @@ def held(session: Session, keys: Collection[str]) -> set[str]:
         return set()
     if conn.dialect.name != "sqlite":
         return {key for (key,) in conn.exec_driver_sql(
-            f"SELECT dedupe_key FROM {table} WHERE workspace = %s AND dedupe_key = ANY(%s::text[])",
+            f"SELECT dedupe_key FROM {table} WHERE workspace = %s AND dedupe_key = ANY(%b::text[])",
             (workspace, wanted))}
     per = min(ROWS_PER_STATEMENT, _sqlite_max_params(conn) - 1)
     found: set[str] = set()
@@ -146,11 +148,11 @@ def set_next_checks(session: Session, checks: Sequence[tuple[int, datetime | Non
         return
     if moved:
         conn.exec_driver_sql(
-            f"UPDATE {table} SET next_check_at = v.at FROM unnest(%s::integer[], %s::timestamptz[]) AS v (id, at) "
+            f"UPDATE {table} SET next_check_at = v.at FROM unnest(%b::integer[], %b::timestamptz[]) AS v (id, at) "
             f"WHERE {table}.handoff_id = v.id AND {table}.workspace = %s",
             ([handoff_id for handoff_id, _ in moved], [at for _, at in moved], workspace))
     if done:
-        conn.exec_driver_sql(f"DELETE FROM {table} WHERE handoff_id = ANY(%s::integer[]) AND workspace = %s",
+        conn.exec_driver_sql(f"DELETE FROM {table} WHERE handoff_id = ANY(%b::integer[]) AND workspace = %s",
                              (done, workspace))
 
 

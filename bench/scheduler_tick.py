@@ -29,7 +29,8 @@ handoff_check; the time is printed), and PostgreSQL's copies are VACUUM ANALYZEd
   base state again, with a stub Deps: a ManualClock, the real Database, a no-op deliverer. The teams do
   not auto-reassign and this week's agendas are already posted, so no Slack call is needed;
 * each child process first runs an untimed 1k-due tick on a copy of its own, as a running bot has ticked
-  before (calendars, the working days' periods and prepared statements are built once per process);
+  before (calendars and the working days' periods are built once per process; PostgreSQL's prepared statements
+  are per connection, and the measured copy's connection is new, so its first executions are planned afresh);
 * logging is set up as the bot sets it up (INFO, text; to /dev/null), so the tick's one line per
   reminder owed is part of its cost;
 * the baseline without next_check_at: load every stored handoff and plan_chase each one (up to 100k;
@@ -487,7 +488,7 @@ def measure(base_url: str, work: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with fresh(base_url, work) as db:
         # The bot ticks every few seconds in one process: what a process builds once (the teams' calendars,
-        # the working days' periods, prepared statements) is built by a first 1k-due tick on a copy of its own.
+        # the working days' periods) is built by a first 1k-due tick on a copy of its own.
         teams = {t.id: t for t in load_teams(db)}
         claim_due_reminders(db, NOW, teams)
     # The running bot keeps what it loaded at start out of the collector's sight (settle_garbage_collector):

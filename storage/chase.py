@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Collection, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -19,6 +19,7 @@ from bot.core.audience import Owed
 from bot.core.chase import ChaseFacts
 from bot.core.workspaces import SINGLE
 from storage.db import Database
+from storage.driver import read_datetime, sqlite_text
 from storage.models import HandoffCheck, HandoffRow, OutboxMessage, UTCDateTime
 from storage.scoping import workspace_of
 
@@ -90,13 +91,7 @@ def claim(session: Session, owed: Sequence[tuple[int | None, Owed]], now: dateti
     # SQLite (in process): the keys looked up, then one prepared INSERT run per row (cheaper than a
     # multi-row VALUES with RETURNING there).
     keys = [o.dedupe_key for _, o in owed if o.dedupe_key]
-    per = min(ROWS_PER_STATEMENT, _sqlite_max_params(conn) - 1)
-    taken: set[str] = set()
-    for i in range(0, len(keys), per):
-        chunk = keys[i:i + per]
-        taken.update(key for (key,) in conn.exec_driver_sql(
-            f"SELECT dedupe_key FROM {OutboxMessage.__tablename__} WHERE workspace = ? AND dedupe_key IN "
-            f"({', '.join('?' * len(chunk))})", (workspace, *chunk)))
+    taken = held(session, keys)
     fresh = [(workspace, o.conversation, o.op, o.view, o.message_key, handoff_id, o.thread_key, o.dedupe_key, o.status,
               0, at, at, o.payload) for handoff_id, o in owed if o.dedupe_key not in taken]
     if fresh:
@@ -197,9 +192,8 @@ def _sqlite_max_params(conn: Connection) -> int:
 def _datetime_param(conn: Connection) -> Callable[[datetime | None], Any]:
     """A datetime as the driver takes it for a UTCDateTime column: what SQLAlchemy would bind for it."""
     dialect = conn.dialect
-    if dialect.name == "sqlite":  # SQLAlchemy's text for it, "YYYY-MM-DD HH:MM:SS.ffffff", without its formatting
-        return lambda value: None if value is None else (
-            value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds"))
+    if dialect.name == "sqlite":
+        return lambda value: None if value is None else sqlite_text(value)
     process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
     return process if process is not None else (lambda value: value)
 
@@ -208,8 +202,8 @@ def _datetime_result(conn: Connection) -> Callable[[Any], datetime | None]:
     """A UTCDateTime column's value from the driver as an aware UTC datetime, as SQLAlchemy would read it."""
     dialect = conn.dialect
     if dialect.name == "sqlite":
-        # SQLAlchemy keeps ISO 8601 text there and parses it with a regular expression: six columns of a
-        # thousand rows were a fifth of the due read. fromisoformat reads the same text in C.
-        return lambda value: None if value is None else datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+        # SQLAlchemy parses its ISO 8601 text with a regular expression: six columns of a thousand rows were a
+        # fifth of the due read. storage.driver reads the same text in C.
+        return read_datetime(True)
     process = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
     return process if process is not None else (lambda value: value)

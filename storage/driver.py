@@ -2,7 +2,7 @@
 that run often enough for SQLAlchemy's own work per statement (compiling the parameters, building the
 execution context, processing each result column) to cost more than the database's.
 
-The SQL is written for both databases: `marks`/`any_of` spell the parameters, `when` binds a datetime as
+The SQL is written for both databases: `mark`/`in_` spell the parameters, `when` binds a datetime as
 SQLAlchemy would for a UTCDateTime column, and `rows` reads rows by attribute like SQLAlchemy's, the
 UTCDateTime columns as aware UTC datetimes. These connections are never scoped to a workspace: the engine
 events of storage.scoping see only what SQLAlchemy runs.
@@ -41,8 +41,7 @@ class Driver:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime stored; use aware UTC")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None).isoformat(" ", "microseconds") if self.sqlite else value
+        return sqlite_text(value) if self.sqlite else value.astimezone(timezone.utc)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         cursor = self.raw.cursor()
@@ -60,7 +59,7 @@ class Driver:
         names = tuple(d[0] for d in cursor.description)
         make = _row_type(names)
         timed = [i for i, name in enumerate(names) if name in _datetime_columns(tables)]
-        read = _read_datetime(self.sqlite)
+        read = read_datetime(self.sqlite)
         out = []
         for values in cursor.fetchall():
             if timed:
@@ -91,7 +90,14 @@ def _datetime_columns(tables: tuple[Table, ...]) -> frozenset[str]:
     return found
 
 
-def _read_datetime(sqlite: bool) -> Callable[[Any], datetime | None]:
+def sqlite_text(value: datetime) -> str:
+    """SQLAlchemy's text for a UTCDateTime on SQLite ("YYYY-MM-DD HH:MM:SS.ffffff", naive UTC), without its
+    formatting machinery."""
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def read_datetime(sqlite: bool) -> Callable[[Any], datetime | None]:
+    """A UTCDateTime column's value from the driver as an aware UTC datetime, as SQLAlchemy reads it."""
     if sqlite:  # SQLAlchemy's text for it; fromisoformat reads it in C (SQLAlchemy uses a regular expression)
         return lambda value: None if value is None else datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
     return lambda value: None if value is None else (

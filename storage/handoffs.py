@@ -6,6 +6,7 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, or_, text, update
@@ -17,7 +18,7 @@ from bot.core.handoff import Event, Handoff, State
 from storage.db import Database
 from storage.models import OUTBOX_REMINDERS_POSTED, AuditEvent, HandoffCheck, HandoffRow, OutboxMessage, UTCDateTime
 from storage.scoping import workspace_of
-from storage.upsert import insert_for
+from storage.upsert import insert_in
 
 JSON_LIST_FIELDS = ("attendees", "enterprise_needs")
 _FIELDS = tuple(f.name for f in dataclasses.fields(Handoff))
@@ -113,22 +114,31 @@ def save(session: Session, before: Handoff, after: Handoff) -> bool:
 # A change's guarded UPDATE and its check row's write, built once per shape (the columns a change writes, a
 # scoped session or not, the dialect) and bound at each change: an Accept's ack waits for them, and building
 # and keying the statements anew cost ~0.3 ms a change (bench/README.md).
-_SAVES: dict[tuple[frozenset[str], bool], Any] = {}
-_CHECKS: dict[tuple[str, bool], Any] = {}
-_UNCHECKS: dict[bool, Any] = {}
-
-
+@cache
 def _save_statement(columns: frozenset[str], scoped: bool) -> Any:
-    statement = _SAVES.get((columns, scoped))
-    if statement is None:
-        t = _HANDOFF.c
-        statement = (update(_HANDOFF)
-                     .where(t.id == bindparam("w_id"), t.state == bindparam("w_state"),
-                            t.revision == bindparam("w_revision"),
-                            *([t.workspace == bindparam("w_workspace")] if scoped else []))
-                     .values({name: bindparam(f"v_{name}", type_=t[name].type) for name in sorted(columns)}))
-        _SAVES[(columns, scoped)] = statement
-    return statement
+    t = _HANDOFF.c
+    return (update(_HANDOFF)
+            .where(t.id == bindparam("w_id"), t.state == bindparam("w_state"), t.revision == bindparam("w_revision"),
+                   *([t.workspace == bindparam("w_workspace")] if scoped else []))
+            .values({name: bindparam(f"v_{name}", type_=t[name].type) for name in sorted(columns)}))
+
+
+@cache
+def _uncheck_statement(scoped: bool) -> Any:
+    return delete(_CHECK).where(_CHECK.c.handoff_id == bindparam("c_id"),
+                                *([_CHECK.c.workspace == bindparam("c_workspace")] if scoped else []))
+
+
+@cache
+def _check_statement(dialect: str, scoped: bool) -> Any:
+    """The check row written from its handoff's row (which names the workspace), or moved if it is there."""
+    insert_check = insert_in(dialect, _CHECK).from_select(
+        ["handoff_id", "workspace", "next_check_at"],
+        select_core(_HANDOFF.c.id, _HANDOFF.c.workspace, bindparam("c_at", type_=UTCDateTime()))
+        .where(_HANDOFF.c.id == bindparam("c_id"),
+               *([_HANDOFF.c.workspace == bindparam("c_workspace")] if scoped else [])))
+    return insert_check.on_conflict_do_update(index_elements=["handoff_id"],
+                                              set_={"next_check_at": insert_check.excluded.next_check_at})
 
 
 def set_next_check(session: Session, handoff_id: int, at: datetime | None) -> None:
@@ -139,23 +149,9 @@ def set_next_check(session: Session, handoff_id: int, at: datetime | None) -> No
     scoped = workspace is not None
     params = {"c_id": handoff_id, "c_workspace": workspace}
     if at is None:
-        statement = _UNCHECKS.get(scoped)
-        if statement is None:
-            statement = _UNCHECKS[scoped] = delete(_CHECK).where(
-                _CHECK.c.handoff_id == bindparam("c_id"),
-                *([_CHECK.c.workspace == bindparam("c_workspace")] if scoped else []))
-        conn.execute(statement, params)
+        conn.execute(_uncheck_statement(scoped), params)
         return
-    statement = _CHECKS.get((conn.dialect.name, scoped))
-    if statement is None:
-        insert_check = insert_for(conn, _CHECK).from_select(
-            ["handoff_id", "workspace", "next_check_at"],
-            select_core(_HANDOFF.c.id, _HANDOFF.c.workspace, bindparam("c_at", type_=UTCDateTime()))
-            .where(_HANDOFF.c.id == bindparam("c_id"),
-                   *([_HANDOFF.c.workspace == bindparam("c_workspace")] if scoped else [])))
-        statement = _CHECKS[(conn.dialect.name, scoped)] = insert_check.on_conflict_do_update(
-            index_elements=["handoff_id"], set_={"next_check_at": insert_check.excluded.next_check_at})
-    conn.execute(statement, {**params, "c_at": at})
+    conn.execute(_check_statement(conn.dialect.name, scoped), {**params, "c_at": at})
 
 
 def add_event(session: Session, handoff_id: int, *, actor: str, action: str, at: datetime,

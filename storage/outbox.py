@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, func, text, update
@@ -27,7 +28,6 @@ _FIRST = (sa_select(_T.c.conversation, func.min(_T.c.id).label("id")).where(text
 # Each conversation's head: its first open message. Its SQL, in each dialect, is compiled once (_heads_sql).
 _HEADS = (sa_select(_T.c.id, _T.c.conversation, _T.c.status, _T.c.next_attempt_at, _T.c.unconfirmed_since, _T.c.op)
           .join(_FIRST, _FIRST.c.id == _T.c.id).order_by(_T.c.id))
-_HEADS_SQL: dict[str, str] = {}
 # A claim and its settle run for every message delivered, beside the acks: their statements go to the driver
 # itself (storage.driver). SQLAlchemy's work per statement cost more than SQLite's (a message's claim and
 # settle: ~0.85 ms of CPU through Core statements, ~0.35 ms so, bench/README.md).
@@ -90,7 +90,7 @@ def claim_due(db: Database, now: datetime, limit: int = 200, *, skip: Collection
         _settle(session, driver, settle_first, pacing)
         if recover:
             _recover_expired(session, now)
-        heads = driver.rows(driver.execute(_heads_sql(conn)), _T)
+        heads = driver.rows(driver.execute(_heads_sql(conn.dialect)), _T)
         wanted: dict[int, datetime | None] = {}
         channel_posts: dict[int, str] = {}
         waiting: set[str] = set()
@@ -147,11 +147,9 @@ def is_channel(conversation: str) -> bool:
     return conversation[:1] in "CG"
 
 
-def _heads_sql(conn: Any) -> str:
-    sql = _HEADS_SQL.get(conn.dialect.name)
-    if sql is None:
-        sql = _HEADS_SQL[conn.dialect.name] = str(_HEADS.compile(dialect=conn.dialect))
-    return sql
+@cache
+def _heads_sql(dialect: Any) -> str:
+    return str(_HEADS.compile(dialect=dialect))
 
 
 def _by_key(driver: Driver, sql: str, column: str, pg_type: str, keys: set[Any], table: Any, *, key: str

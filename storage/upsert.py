@@ -14,7 +14,12 @@ from sqlalchemy.engine import Connection
 
 def insert_for(conn: Connection, table: Table) -> Any:
     """An INSERT that can take ON CONFLICT, in the connection's dialect."""
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+    return insert_in(conn.dialect.name, table)
+
+
+def insert_in(dialect: str, table: Table) -> Any:
+    """An INSERT that can take ON CONFLICT, in the dialect of this name."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 def upsert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]], key: Sequence[str]) -> None:

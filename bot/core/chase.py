@@ -115,10 +115,6 @@ class ChasePlan:
     passed_over: dict[str, tuple[Reminder, ...]] = field(default_factory=dict)
     ahead: dict[str, tuple[Reminder, ...]] = field(default_factory=dict)
 
-    @property
-    def superseded(self) -> list[Reminder]:
-        return [r for steps in self.passed_over.values() for r in steps]
-
 
 def sla_start(team: TeamPolicy, *, at: datetime, meeting_end_at: datetime | None) -> datetime:
     """When the acceptance clock starts: at submission (or reassignment), or at the end of the meeting."""

@@ -64,6 +64,17 @@ class TickReport:
     reassigned: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Owing:
+    """A due step, its messages, and the keys of the other steps of its ladder."""
+
+    handoff: ChaseFacts
+    reminder: Reminder
+    messages: list[Owed]
+    ahead: list[str]  # the later steps' messages
+    passed_over: list[list[str]]  # each earlier step's messages
+
+
 def claim_due_reminders(db: Database, now: datetime, teams: dict[str, TeamPolicy],
                         limit: int = TICK_LIMIT) -> TickResult:
     """Claim and owe every reminder due at `now` among the handoffs whose next check has come.
@@ -76,8 +87,7 @@ def claim_due_reminders(db: Database, now: datetime, teams: dict[str, TeamPolicy
         facts = chase_store.due_for_check(session, now, limit)
         result.examined = len(facts)
         plans: list[tuple[ChaseFacts, ChasePlan]] = []
-        plans_of: dict[int, ChasePlan] = {}
-        owed: list[tuple[ChaseFacts, list[Owed], Reminder]] = []
+        owed: list[_Owing] = []
         managers: dict[tuple[str, str], tuple[str, ...]] = {}
         for h in facts:
             team = teams.get(h.team_id or "")
@@ -93,29 +103,28 @@ def claim_due_reminders(db: Database, now: datetime, teams: dict[str, TeamPolicy
                 log.error("%s cannot be chased and is set aside until it changes: %s", short_id(h.id), error)
                 plan = ChasePlan()
             plans.append((h, plan))
-            plans_of[h.id] = plan
             channel = team.channel_id if team else None
             for r in plan.due:
-                owed.append((h, owed_for_reminder(h.id, h.revision, h.ae_id, r, channel=channel), r))
-        # The other steps of the due ones' ladders: a later one claimed already stops the ladder stepping back;
-        # an earlier one never claimed is reported as passed over.
-        held = chase_store.held(session, [key for _, plan in plans for steps in (*plan.ahead.values(),
-                                          *plan.passed_over.values()) for step in steps for key in reminder_keys(step)])
-        if held:
-            owed = [(h, items, r) for h, items, r in owed if not any(
-                key in held for step in plans_of[h.id].ahead.get(r.key, ()) for key in reminder_keys(step))]
+                owed.append(_Owing(h, r, owed_for_reminder(h.id, h.revision, h.ae_id, r, channel=channel),
+                                   [k for step in plan.ahead.get(r.key, ()) for k in reminder_keys(step)],
+                                   [reminder_keys(step) for step in plan.passed_over.get(r.key, ())]))
+        # The other steps of the due ones' ladders: a later one claimed already means the ladder went past this
+        # step (it is not posted); an earlier one never claimed is reported as passed over.
+        held = chase_store.held(session, [k for o in owed for k in o.ahead] +
+                                [k for o in owed for keys in o.passed_over for k in keys])
+        owed = [o for o in owed if not any(k in held for k in o.ahead)]
         # One claim for all: a key the outbox holds already (claimed on an earlier tick) is skipped.
-        fresh = chase_store.claim(session, [(h.id, o) for h, items, _ in owed for o in items], now)
+        fresh = chase_store.claim(session, [(o.handoff.id, m) for o in owed for m in o.messages], now)
         reassign_to = {h.id: plan.reassign_to for h, plan in plans if plan.reassign_to}
-        for h, items, r in owed:
-            mine = [o for o in items if o.dedupe_key is None or o.dedupe_key in fresh]
-            fresh.difference_update(o.dedupe_key for o in mine)  # a key owed twice in one tick counts once
+        for o in owed:
+            h, r = o.handoff, o.reminder
+            mine = [m for m in o.messages if m.dedupe_key is None or m.dedupe_key in fresh]
+            fresh.difference_update(m.dedupe_key for m in mine)  # a key owed twice in one tick counts once
             if not mine:
                 continue
             result.owed.append((h.id, r.kind))  # one line per reminder owed (not per message it makes)
             result.claimed += len(mine)
-            result.superseded += sum(not any(key in held for key in reminder_keys(step))
-                                     for step in plans_of[h.id].passed_over.get(r.key, ()))
+            result.superseded += sum(not any(k in held for k in keys) for keys in o.passed_over)
             if r.kind == "escalation" and h.id in reassign_to:  # whoever claims the escalation, reassigns
                 result.reassign.append(Reassignment(h.id, h.revision, reassign_to[h.id]))
         chase_store.set_next_checks(session, [(h.id, plan.next_check_at) for h, plan in plans])
